@@ -1,0 +1,126 @@
+"""The error tree. Third-party errors are translated into these at the seam where they
+enter (aiohttp, pypdfium2, Pillow, SQLAlchemy); only `cli.py` turns them into exit codes.
+
+    OcrpipeError                      exit 2 unless a subclass says otherwise
+    ├── ConfigError                   job file, endpoint, credentials: the job cannot run (2)
+    │   └── OcrConfigError            the OCR service says the call itself is wrong (APIG.0101, ...)
+    ├── AuthError                     the OCR service refused our credentials (3)
+    ├── DocumentError                 one input document is unusable; recorded, the job goes on
+    │   ├── EmptyDocument
+    │   ├── CorruptDocument
+    │   ├── EncryptedDocument
+    │   ├── UnsupportedDocument
+    │   └── PageSizeError             too small / too large even after fitting
+    └── OcrError                      one OCR call failed (carries code, status, request id)
+        ├── RetryableOcrError         429, 5xx, timeouts, dropped connections: back off and retry
+        │   └── OutcomeUnknown        sent, no answer: may have been billed
+        └── PageOcrError              the service rejected this page's input: fail the page
+
+Exit codes of `ocrpipe run`: 0 every document done; 1 some documents failed (see the
+error records); 2 the job could not run (configuration); 3 authentication failed;
+130 interrupted (Ctrl-C / SIGTERM; re-run to resume).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_DOCUMENTS_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_AUTH = 3
+EXIT_INTERRUPTED = 130
+
+
+class OcrpipeError(Exception):
+    """Base of every error ocrpipe raises on purpose. `str()` is the user-facing message."""
+
+    exit_code = EXIT_CONFIG
+
+
+class ConfigError(OcrpipeError):
+    """The job cannot run as configured; the message says what to change."""
+
+    exit_code = EXIT_CONFIG
+
+
+class AuthError(OcrpipeError):
+    """The OCR service rejected the credentials; every further call would fail too."""
+
+    exit_code = EXIT_AUTH
+
+
+class DocumentError(OcrpipeError):
+    """One input document cannot be processed. The job records it and goes on."""
+
+    exit_code = EXIT_DOCUMENTS_FAILED
+
+
+class EmptyDocument(DocumentError):
+    pass
+
+
+class CorruptDocument(DocumentError):
+    pass
+
+
+class EncryptedDocument(DocumentError):
+    pass
+
+
+class UnsupportedDocument(DocumentError):
+    pass
+
+
+class PageSizeError(DocumentError):
+    pass
+
+
+class OcrError(OcrpipeError):
+    """One OCR call failed. Carries what the service said, never what we sent."""
+
+    exit_code = EXIT_DOCUMENTS_FAILED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        parts = [p for p in (self.code, f"HTTP {self.status}" if self.status else None) if p]
+        return f"{base} ({', '.join(parts)})" if parts else base
+
+
+class RetryableOcrError(OcrError):
+    """Throttling, server errors, timeouts: worth retrying after a pause."""
+
+
+class OutcomeUnknown(RetryableOcrError):
+    """The request was sent but no answer came back: it may have been billed."""
+
+
+class PageOcrError(OcrError):
+    """The service rejected this page (bad image, size out of range...): do not retry."""
+
+
+class OcrConfigError(ConfigError, OcrError):
+    """The service says the call cannot work at all (unknown API, not subscribed)."""
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        OcrError.__init__(self, message, **kwargs)  # type: ignore[arg-type]
+
+
+class OcrAuthError(AuthError, OcrError):
+    """401 from the service: signature, token or AK rejected."""
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        OcrError.__init__(self, message, **kwargs)  # type: ignore[arg-type]

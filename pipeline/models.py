@@ -1,0 +1,122 @@
+"""The typed values that flow between the stages (see DESIGN.md, "The data flow").
+
+All are frozen dataclasses: a stage takes one and returns another, never mutates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Point = tuple[int, int]
+Quad = tuple[Point, Point, Point, Point]
+"""Four (x, y) corners, clockwise from top-left, in the pixels of the image sent to OCR."""
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """One input document as the storage listing sees it."""
+
+    key: str
+    """Path relative to the source root, with '/' separators (the output tree mirrors it)."""
+    url: str
+    """Where to read it: an absolute local path (later also s3://bucket/key)."""
+    size: int
+    mtime: float | None = None
+    change_token: str | None = None
+    """What tells a changed input from an unchanged one (content hash, ETag)."""
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One page, fitted to the API limits and encoded, ready to send."""
+
+    doc_key: str
+    index: int
+    """0-based page (or TIFF frame) number inside the document."""
+    data: bytes
+    """The encoded image exactly as sent (JPEG or PNG, or a passed-through original)."""
+    format: Literal["jpeg", "png", "original"]
+    width: int
+    height: int
+    """Pixel size of `data`: the coordinate system of the OCR boxes."""
+    source_width: int
+    source_height: int
+    """Pixel size of the page before fitting (rendered or decoded); equal when not scaled."""
+    dpi: float | None = None
+    """Resolution of the source raster, when known (72 * pixels / points for PDF renders)."""
+
+
+@dataclass(frozen=True)
+class OcrRequest:
+    """One recognition call: one page, one API."""
+
+    doc_key: str
+    page_index: int
+    image_b64: str
+    api: str = "general-text"
+    options: tuple[tuple[str, object], ...] = ()
+    """Extra body fields (detect_direction, language, ...) as sorted (name, value) pairs."""
+
+    @property
+    def body_size(self) -> int:
+        return len(self.image_b64)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One recognised text block (a line, for RapidOCR)."""
+
+    text: str
+    box: Quad
+    confidence: float
+
+
+@dataclass(frozen=True)
+class OcrResult:
+    """The answer to one recognition call, in the pixels of the image that was sent."""
+
+    blocks: tuple[Block, ...]
+    width: int
+    height: int
+    direction: float = -1.0
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """A page's OCR result together with where it came from."""
+
+    index: int
+    result: OcrResult
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """Everything the writers need to produce one document's outputs."""
+
+    source: SourceObject
+    pages: tuple[PageResult, ...]
+
+
+Outcome = Literal["pending", "billed", "failed", "unknown"]
+"""Ledger outcome of one OCR attempt: 'pending' is written before sending; 'unknown'
+means the request may have reached the service but no answer came back (may be billed)."""
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One OCR attempt, as the ledger stores it."""
+
+    job: str
+    doc_key: str
+    page_index: int
+    enterprise_project: str
+    api: str
+    attempt: int
+    bytes_sent: int
+    outcome: Outcome = "pending"
+    http_status: int | None = None
+    error_code: str | None = None
+    request_id: str | None = None
+    latency_ms: float | None = None
