@@ -120,3 +120,32 @@ class UsageRecord:
     error_code: str | None = None
     request_id: str | None = None
     latency_ms: float | None = None
+
+
+def result_to_dict(result: OcrResult) -> dict[str, object]:
+    """The JSON form of an OcrResult (also what the .json writer emits per page)."""
+    return {
+        "width": result.width,
+        "height": result.height,
+        "direction": result.direction,
+        "request_id": result.request_id,
+        "blocks": [
+            {"text": b.text, "box": [list(p) for p in b.box], "confidence": b.confidence}
+            for b in result.blocks
+        ],
+    }
+
+
+def result_from_dict(data: dict[str, object]) -> OcrResult:
+    """Inverse of `result_to_dict`."""
+    blocks = []
+    for raw in data["blocks"]:  # type: ignore[attr-defined]
+        corners = tuple((int(x), int(y)) for x, y in raw["box"])
+        blocks.append(Block(str(raw["text"]), corners, float(raw["confidence"])))  # type: ignore[arg-type]
+    return OcrResult(
+        blocks=tuple(blocks),
+        width=int(data["width"]),  # type: ignore[call-overload]
+        height=int(data["height"]),  # type: ignore[call-overload]
+        direction=float(data.get("direction", -1.0)),  # type: ignore[arg-type]
+        request_id=str(data.get("request_id", "")),
+    )

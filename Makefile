@@ -1,0 +1,38 @@
+# One set of commands for people, hooks and CI.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+JOB    ?= jobs/sample.toml
+
+.PHONY: install system-deps run test lint bench clean
+
+install: $(VENV)/.installed system-deps
+
+# One resolver pass for everything (aiobotocore and moto pin botocore differently).
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian packages: poppler-utils (pdftoppm, for pdf2image; pdftotext for tests).
+system-deps:
+	@command -v pdftoppm >/dev/null || { $(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q --no-install-recommends poppler-utils; }
+
+run: install
+	$(BIN)/ocrpipe run $(JOB)
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python benchmarks/rasterizers.py
+
+clean:
+	rm -rf out .ocrpipe .pytest_cache .mypy_cache .ruff_cache

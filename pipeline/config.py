@@ -1,0 +1,138 @@
+"""Job files: the TOML a user writes, validated into a typed, frozen `JobSpec`.
+
+Unknown keys are errors (a typo never silently falls back to a default), and every
+problem is reported with the key that holds it. Credentials never live here: they come
+from the environment or a credentials file (see `pipeline.ocr.credentials`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipeline.errors import ConfigError
+
+DEFAULT_INCLUDE = (
+    "**/*.pdf",
+    "**/*.png",
+    "**/*.jpg",
+    "**/*.jpeg",
+    "**/*.tif",
+    "**/*.tiff",
+    "**/*.bmp",
+)
+OutputFormat = Literal["txt", "json"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Strict):
+    url: str = Field(description="A local folder (later also s3://bucket/prefix).")
+    include: tuple[str, ...] = Field(DEFAULT_INCLUDE, description="Glob patterns, relative.")
+    exclude: tuple[str, ...] = ()
+    pdf_password: str | None = Field(
+        None, description="Password for encrypted PDFs (applies to every PDF of the job)."
+    )
+
+
+class OcrSpec(_Strict):
+    endpoint: str = Field(
+        "embedded",
+        description='"embedded" starts a local service; else e.g. https://ocr.cn-north-4.myhuaweicloud.com',
+    )
+    api: Literal["general-text"] = "general-text"
+    project_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")] = "embedded"
+    enterprise_project_id: str = "default"
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 4
+    qps: Annotated[float, Field(gt=0, le=10_000)] = 10.0
+    timeout: Annotated[float, Field(gt=0, le=600)] = 60.0
+    detect_direction: bool = False
+    language: str | None = None
+    embedded_workers: Annotated[int, Field(ge=1, le=256)] | None = Field(
+        None, description="Engine processes of the embedded service (default: CPU cores)."
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if value == "embedded" or value.startswith(("http://", "https://")):
+            return value.rstrip("/")
+        raise ValueError('must be "embedded" or an http(s):// URL')
+
+
+class RenderSpec(_Strict):
+    dpi: Annotated[int, Field(ge=50, le=600)] = 200
+    rasterizer: Literal["pypdfium2", "pdf2image"] = "pypdfium2"
+    max_side: Annotated[int, Field(ge=15, le=30_000)] = 4096
+
+
+class OutputSpec(_Strict):
+    url: str
+    formats: tuple[OutputFormat, ...] = ("txt", "json")
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one format")
+        return tuple(dict.fromkeys(value))
+
+
+class JobSpec(_Strict):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    source: SourceSpec
+    ocr: OcrSpec = Field(default_factory=lambda: OcrSpec.model_validate({}))
+    render: RenderSpec = Field(default_factory=RenderSpec)
+    output: OutputSpec
+    base_dir: Path = Field(Path("."), exclude=True)
+    """Folder the job file's relative paths are resolved against (the current directory)."""
+
+    def resolve(self, url: str) -> str:
+        """A local path made absolute against the base folder; URLs pass through."""
+        if "://" in url:
+            return url
+        path = Path(url).expanduser()
+        return str(path if path.is_absolute() else (self.base_dir / path).resolve())
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  {where}: unknown key (check its spelling; see README 'Job files')")
+        elif item["type"] == "missing":
+            lines.append(f"  {where}: required key is missing")
+        else:
+            lines.append(f"  {where}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_job(text: str, *, origin: str = "<job>", base_dir: Path | None = None) -> JobSpec:
+    """Validate job-file text. Raises ConfigError naming the file and each bad key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+    if "base_dir" in data:
+        raise ConfigError(f"{origin}: base_dir: unknown key")
+    try:
+        return JobSpec.model_validate({**data, "base_dir": base_dir or Path.cwd()})
+    except ValidationError as exc:
+        raise ConfigError(f"{origin} has errors:\n{_describe(exc)}") from None
+
+
+def load_job(path: Path) -> JobSpec:
+    """Read and validate a job file. Relative paths in it are relative to the current folder."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"job file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read job file {path}: {exc}") from None
+    return parse_job(text, origin=str(path), base_dir=Path.cwd())

@@ -1,0 +1,209 @@
+"""One document through every stage: the arrow chain of DESIGN.md, in code.
+
+`process_document` reads like the data flow: skip if unchanged, inspect, recognise each
+page (render -> prepare -> Base64 in a worker process, then OCR under the limiter),
+write the outputs, record the outcome. Per-document problems end as an error record;
+configuration and auth errors propagate and stop the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar
+
+from pipeline.config import JobSpec
+from pipeline.errors import AuthError, ConfigError, DocumentError, OcrError, OcrpipeError
+from pipeline.ledger import LedgerHook
+from pipeline.models import (
+    DocumentResult,
+    OcrRequest,
+    OcrResult,
+    PageImage,
+    PageResult,
+    SourceObject,
+)
+from pipeline.pages import prepare_page
+from pipeline.prepare import Limits
+from pipeline.render import DocumentInfo, inspect_document
+from pipeline.storage import LocalStorage
+from pipeline.store import Store
+from pipeline.writers import WRITERS, output_key
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Recognizer(Protocol):
+    async def recognize(self, request: OcrRequest, **kw: Any) -> OcrResult: ...
+
+
+@dataclass
+class Progress:
+    """Counters the progress bar and the summary read."""
+
+    documents_done: int = 0
+    documents_failed: int = 0
+    documents_skipped: int = 0
+    pages_sent: int = 0
+    pages_reused: int = 0
+    on_page: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass
+class JobContext:
+    spec: JobSpec
+    store: Store
+    source: LocalStorage
+    output: LocalStorage
+    ocr: Recognizer
+    ledger: LedgerHook
+    pool: Executor
+    page_slots: asyncio.Semaphore
+    progress: Progress = field(default_factory=Progress)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    async def in_worker(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run CPU work (render, encode) in the process pool, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, _call, fn, args, kwargs)
+
+
+def _call(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    return fn(*args, **kwargs)
+
+
+def prepare_and_encode(
+    path: str, doc_key: str, index: int, dpi: int, rasterizer: str, password: str | None,
+    max_side: int,
+) -> tuple[PageImage, str]:
+    """Worker-process side of one page: render, fit the limits, Base64."""
+    page = prepare_page(
+        path, doc_key, index, dpi=dpi, rasterizer=rasterizer, password=password,
+        limits=Limits(max_side=max_side),
+    )
+    return page, base64.b64encode(page.data).decode("ascii")
+
+
+Outcome = Literal["done", "failed", "skipped"]
+
+
+async def process_document(ctx: JobContext, obj: SourceObject) -> Outcome:
+    job = ctx.spec.name
+    if await _unchanged(ctx, obj):
+        ctx.progress.documents_skipped += 1
+        log.info("job=%s doc=%s skipped: unchanged since the last run", job, obj.key)
+        return "skipped"
+    doc_id = await ctx.store.begin_document(job, obj)
+    try:
+        async with ctx.source.local_path(obj) as path:
+            info = await ctx.in_worker(
+                inspect_document, path, password=ctx.spec.source.pdf_password
+            )
+            pages = await _recognize_pages(ctx, doc_id, obj, path, info)
+        outputs = await _write_outputs(ctx, DocumentResult(obj, pages))
+    except (DocumentError, OcrError) as exc:
+        if not _is_per_document(exc):
+            raise
+        await ctx.store.finish_document(doc_id, status="failed", error=str(exc))
+        ctx.progress.documents_failed += 1
+        ctx.failures.append((obj.key, str(exc)))
+        log.warning("job=%s doc=%s failed: %s", job, obj.key, exc)
+        return "failed"
+    await ctx.store.finish_document(doc_id, status="done", page_count=len(pages), outputs=outputs)
+    ctx.progress.documents_done += 1
+    log.info("job=%s doc=%s done: %d pages", job, obj.key, len(pages))
+    return "done"
+
+
+def _is_per_document(exc: OcrpipeError) -> bool:
+    """Config and auth errors stop the job; everything else fails only this document."""
+    return not isinstance(exc, ConfigError | AuthError)
+
+
+async def _unchanged(ctx: JobContext, obj: SourceObject) -> bool:
+    state = await ctx.store.document(ctx.spec.name, obj.key)
+    if state is None or state.status != "done" or state.change_token != obj.change_token:
+        return False
+    keys = [output_key(obj.key, fmt) for fmt in ctx.spec.output.formats]
+    return all(await asyncio.gather(*(ctx.output.exists(k) for k in keys)))
+
+
+async def _recognize_pages(
+    ctx: JobContext, doc_id: int, obj: SourceObject, path: str, info: DocumentInfo
+) -> tuple[PageResult, ...]:
+    if info.page_count < 1:
+        raise DocumentError("the document has no pages")
+    saved = await ctx.store.saved_pages(doc_id)
+    results: dict[int, OcrResult | OcrpipeError] = {}
+    async with asyncio.TaskGroup() as tg:
+        for index in range(info.page_count):
+            if index in saved:
+                results[index] = saved[index]
+                ctx.progress.pages_reused += 1
+                ctx.progress.on_page()
+                continue
+            await ctx.page_slots.acquire()  # bounds the pages held in memory, job-wide
+            task = tg.create_task(
+                _recognize_page(ctx, doc_id, obj, path, index, results),
+                name=f"page {obj.key}#{index + 1}",
+            )
+            task.add_done_callback(lambda _: ctx.page_slots.release())
+    failed = [(i, r) for i, r in sorted(results.items()) if isinstance(r, OcrpipeError)]
+    if failed:
+        index, error = failed[0]
+        more = f" (and {len(failed) - 1} more pages)" if len(failed) > 1 else ""
+        where = f"page {index + 1}: " if info.page_count > 1 else ""
+        raise DocumentError(f"{where}{error}{more}")
+    return tuple(PageResult(i, r) for i, r in sorted(results.items()))  # type: ignore[arg-type]
+
+
+async def _recognize_page(
+    ctx: JobContext, doc_id: int, obj: SourceObject, path: str, index: int,
+    results: dict[int, OcrResult | OcrpipeError],
+) -> None:
+    """One page: a per-page error is kept in `results`; config/auth errors propagate."""
+    spec = ctx.spec
+    try:
+        page, image_b64 = await ctx.in_worker(
+            prepare_and_encode, path, obj.key, index, spec.render.dpi, spec.render.rasterizer,
+            spec.source.pdf_password, spec.render.max_side,
+        )
+        request = OcrRequest(obj.key, index, image_b64, spec.ocr.api, _options(spec))
+        result = await ctx.ocr.recognize(request, width=page.width, height=page.height)
+    except (DocumentError, OcrError) as exc:
+        if not _is_per_document(exc):
+            raise
+        results[index] = exc
+        return
+    billed = ctx.ledger.take_billed(obj.key, index)
+    await asyncio.shield(
+        ctx.store.save_page(doc_id, index, result, change_token=obj.change_token, attempt=billed)
+    )
+    results[index] = result
+    ctx.progress.pages_sent += 1
+    ctx.progress.on_page()
+
+
+def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:
+    options: dict[str, object] = {}
+    if spec.ocr.detect_direction:
+        options["detect_direction"] = True
+    if spec.ocr.language:
+        options["language"] = spec.ocr.language
+    return tuple(sorted(options.items()))
+
+
+async def _write_outputs(ctx: JobContext, doc: DocumentResult) -> list[str]:
+    written = []
+    for fmt in ctx.spec.output.formats:
+        writer = WRITERS[fmt]
+        data = await asyncio.to_thread(writer.render, doc)
+        key = output_key(doc.source.key, fmt)
+        written.append(await ctx.output.write(key, data, writer.content_type))
+    return written

@@ -1,0 +1,60 @@
+"""The ledger side of every OCR attempt.
+
+`started` writes the attempt row (outcome 'pending') before the request leaves, so a
+crash or kill after sending shows up as 'unknown' on the next run rather than
+vanishing. Failed and unknown outcomes are written as soon as they are known. A billed
+(2xx) outcome is held back and committed by `Store.save_page` in the same transaction
+as the page's result: a page is either recognised-and-billed or neither.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pipeline.models import OcrRequest, UsageRecord
+from pipeline.store import AttemptEnd, Store
+
+
+class LedgerHook:
+    def __init__(self, store: Store, *, job: str, run_id: int, enterprise_project: str) -> None:
+        self.store = store
+        self.job = job
+        self.run_id = run_id
+        self.enterprise_project = enterprise_project
+        self._billed: dict[tuple[str, int], tuple[int, AttemptEnd]] = {}
+        self.billed_calls = 0
+
+    async def started(self, request: OcrRequest, attempt: int) -> object:
+        record = UsageRecord(
+            job=self.job,
+            doc_key=request.doc_key,
+            page_index=request.page_index,
+            enterprise_project=self.enterprise_project,
+            api=request.api,
+            attempt=attempt,
+            bytes_sent=request.body_size,
+        )
+        row_id = await self.store.start_attempt(record, self.run_id)
+        return (row_id, request.doc_key, request.page_index)
+
+    async def finished(
+        self,
+        token: object,
+        *,
+        outcome: Literal["billed", "failed", "unknown"],
+        http_status: int | None,
+        error_code: str | None,
+        request_id: str | None,
+        latency_ms: float,
+    ) -> None:
+        row_id, doc_key, page_index = token  # type: ignore[misc]
+        end = AttemptEnd(outcome, http_status, error_code, request_id, latency_ms)
+        if outcome == "billed":
+            self.billed_calls += 1
+            self._billed[(doc_key, page_index)] = (row_id, end)
+        else:
+            await self.store.finish_attempt(row_id, end)
+
+    def take_billed(self, doc_key: str, page_index: int) -> tuple[int, AttemptEnd] | None:
+        """The billed attempt of this page, for `Store.save_page` to commit with the result."""
+        return self._billed.pop((doc_key, page_index), None)

@@ -1,0 +1,127 @@
+"""AK/SK credentials for the OCR service: from the environment or a credentials file.
+
+Lookup order (the first that applies wins):
+
+1. an explicit `path` argument: that TOML file;
+2. `HUAWEICLOUD_SDK_AK` and `HUAWEICLOUD_SDK_SK` in the environment (the names the
+   official Huawei SDK reads, so one set of variables serves both);
+3. the file named by `OCRPIPE_CREDENTIALS`;
+4. `~/.config/ocrpipe/credentials.toml`.
+
+The file is TOML with two keys::
+
+    ak = "YOUR_ACCESS_KEY_ID"
+    sk = "YOUR_SECRET_ACCESS_KEY"
+
+It should be readable by its owner only (`chmod 600`); a group- or world-readable file
+is used but logged as a warning. The secret key never appears in a repr, a log line or
+an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+ENV_AK = "HUAWEICLOUD_SDK_AK"
+ENV_SK = "HUAWEICLOUD_SDK_SK"
+ENV_FILE = "OCRPIPE_CREDENTIALS"
+DEFAULT_FILE = Path("~/.config/ocrpipe/credentials.toml")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An access key id (not secret, shown shortened) and its secret key (never shown)."""
+
+    ak: str
+    sk: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(ak={_shorten(self.ak)!r}, sk='***')"
+
+    __str__ = __repr__
+
+
+def _shorten(ak: str) -> str:
+    return ak if len(ak) <= 8 else f"{ak[:4]}...{ak[-4:]}"
+
+
+def default_credentials_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the credentials file is looked for: `$OCRPIPE_CREDENTIALS` or the default."""
+    env = os.environ if environ is None else environ
+    named = env.get(ENV_FILE)
+    return Path(named).expanduser() if named else DEFAULT_FILE.expanduser()
+
+
+def load_credentials(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Credentials:
+    """Find the AK/SK pair (see the module docstring for the order); `ConfigError` if none."""
+    env = os.environ if environ is None else environ
+    if path is not None:
+        return _read_file(Path(path).expanduser(), explicit=True)
+
+    ak, sk = env.get(ENV_AK, "").strip(), env.get(ENV_SK, "").strip()
+    if ak and sk:
+        return Credentials(ak, sk)
+    if ak or sk:
+        missing = ENV_SK if ak else ENV_AK
+        present = ENV_AK if ak else ENV_SK
+        raise ConfigError(f"{present} is set but {missing} is not: set both, or neither and use a credentials file")
+
+    file = default_credentials_path(env)
+    return _read_file(file, explicit=ENV_FILE in env)
+
+
+def _read_file(file: Path, *, explicit: bool) -> Credentials:
+    if not file.is_file():
+        if explicit:
+            raise ConfigError(f"credentials file {file} does not exist")
+        raise ConfigError(
+            "no OCR credentials found: set the environment variables "
+            f"{ENV_AK} and {ENV_SK}, or write {file} containing\n"
+            '    ak = "YOUR_ACCESS_KEY_ID"\n    sk = "YOUR_SECRET_ACCESS_KEY"\n'
+            f"and make it private with: chmod 600 {file}"
+        )
+    _warn_if_readable_by_others(file)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        # The decoder reports a position, never the offending text.
+        raise ConfigError(f"credentials file {file} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read credentials file {file}: {exc.strerror}") from None
+
+    ak, sk = data.get("ak"), data.get("sk")
+    missing = [key for key, value in (("ak", ak), ("sk", sk)) if not isinstance(value, str) or not value]
+    if missing:
+        keys = " and ".join(missing)
+        raise ConfigError(f"credentials file {file} needs a non-empty string {keys} (ak = \"...\", sk = \"...\")")
+    extra = sorted(set(data) - {"ak", "sk"})
+    if extra:
+        raise ConfigError(f"credentials file {file} has unknown keys {', '.join(extra)}: only ak and sk are read")
+    assert isinstance(ak, str) and isinstance(sk, str)
+    return Credentials(ak.strip(), sk.strip())
+
+
+def _warn_if_readable_by_others(file: Path) -> None:
+    try:
+        mode = file.stat().st_mode
+    except OSError:
+        return
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        logger.warning(
+            "credentials file %s can be read by other users (mode %o): run chmod 600 %s",
+            file,
+            stat.S_IMODE(mode),
+            file,
+        )

@@ -1,0 +1,295 @@
+"""The state store: runs, documents, finished pages and the usage ledger.
+
+SQLAlchemy 2 async Core over aiosqlite. `open_store(url)` picks the backend from the
+URL; only SQLite exists so far. Each method is one short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Integer, String, and_, delete, event, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from pipeline.errors import ConfigError
+from pipeline.models import OcrResult, SourceObject, UsageRecord, result_from_dict, result_to_dict
+from pipeline.store.schema import documents, metadata, pages, runs, usage
+
+DEFAULT_DB = ".ocrpipe/state.db"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    id: int
+    change_token: str | None
+    status: str
+    page_count: int | None
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AttemptEnd:
+    """How one OCR attempt ended, for `finish_attempt` / `save_page`."""
+
+    outcome: str
+    http_status: int | None = None
+    error_code: str | None = None
+    request_id: str | None = None
+    latency_ms: float | None = None
+
+
+def database_url(value: str | None) -> str:
+    """Turn OCRPIPE_DB (a path or a URL) into an SQLAlchemy async URL."""
+    value = value or DEFAULT_DB
+    if value.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "PostgreSQL state stores are not supported yet: unset OCRPIPE_DB to use SQLite"
+        )
+    if value.startswith("sqlite+aiosqlite://"):
+        return value
+    if value.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + value.removeprefix("sqlite://")
+    if "://" in value:
+        raise ConfigError(f"OCRPIPE_DB={value.split('://')[0]}://... is not a known database")
+    path = Path(value).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+async def open_store(url: str | None = None) -> Store:
+    """Open (and create if needed) the store named by `url`, else $OCRPIPE_DB."""
+    engine = create_async_engine(database_url(url or os.environ.get("OCRPIPE_DB")))
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+    except SQLAlchemyError as exc:
+        await engine.dispose()
+        raise ConfigError(
+            f"cannot open the state database: {exc.__class__.__name__}: {exc}"
+        ) from None
+    return Store(engine)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # runs ---------------------------------------------------------------------------------
+
+    async def start_run(self, job: str) -> int:
+        """Record a new run; attempts left 'pending' by earlier runs become 'unknown'."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(usage)
+                .where(and_(usage.c.job == job, usage.c.outcome == "pending"))
+                .values(outcome="unknown")
+            )
+            await conn.execute(
+                update(runs)
+                .where(and_(runs.c.job == job, runs.c.status == "running"))
+                .values(status="crashed")
+            )
+            row = await conn.execute(
+                insert(runs).values(job=job, started_at=_now(), status="running")
+            )
+            return int(row.inserted_primary_key[0])  # type: ignore[index]
+
+    async def finish_run(self, run_id: int, status: str, exit_code: int) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(finished_at=_now(), status=status, exit_code=exit_code)
+            )
+
+    # documents ----------------------------------------------------------------------------
+
+    async def document(self, job: str, key: str) -> DocumentState | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(documents).where(and_(documents.c.job == job, documents.c.key == key))
+                )
+            ).first()
+        if row is None:
+            return None
+        return DocumentState(
+            id=row.id,
+            change_token=row.change_token,
+            status=row.status,
+            page_count=row.page_count,
+            outputs=tuple(json.loads(row.outputs or "[]")),
+        )
+
+    async def begin_document(self, job: str, obj: SourceObject) -> int:
+        """Mark a document pending; drop its saved pages when the input changed."""
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(documents.c.id, documents.c.change_token).where(
+                        and_(documents.c.job == job, documents.c.key == obj.key)
+                    )
+                )
+            ).first()
+            values = dict(
+                change_token=obj.change_token, status="pending", error=None, updated_at=_now()
+            )
+            if row is None:
+                new = insert(documents).values(job=job, key=obj.key, **values)
+                result = await conn.execute(new)
+                return int(result.inserted_primary_key[0])  # type: ignore[index]
+            if row.change_token != obj.change_token:
+                await conn.execute(delete(pages).where(pages.c.document_id == row.id))
+            await conn.execute(update(documents).where(documents.c.id == row.id).values(**values))
+            return int(row.id)
+
+    async def finish_document(
+        self,
+        doc_id: int,
+        *,
+        status: str,
+        page_count: int | None = None,
+        error: str | None = None,
+        outputs: Sequence[str] = (),
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(documents)
+                .where(documents.c.id == doc_id)
+                .values(
+                    status=status,
+                    page_count=page_count,
+                    error=error,
+                    outputs=json.dumps(list(outputs)),
+                    updated_at=_now(),
+                )
+            )
+
+    async def saved_pages(self, doc_id: int) -> dict[int, OcrResult]:
+        """Pages of this document already recognised (by this or an earlier run)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(pages.c.page_index, pages.c.result).where(pages.c.document_id == doc_id)
+            )
+            return {r.page_index: result_from_dict(json.loads(r.result)) for r in rows}
+
+    # the ledger ---------------------------------------------------------------------------
+
+    async def start_attempt(self, record: UsageRecord, run_id: int | None = None) -> int:
+        """Write the attempt row before the request goes out (outcome 'pending')."""
+        now = _now()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                insert(usage).values(
+                    run_id=run_id,
+                    job=record.job,
+                    doc_key=record.doc_key,
+                    page_index=record.page_index,
+                    enterprise_project=record.enterprise_project,
+                    api=record.api,
+                    attempt=record.attempt,
+                    bytes_sent=record.bytes_sent,
+                    outcome="pending",
+                    started_at=now,
+                    day=now.date().isoformat(),
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    @staticmethod
+    async def _finish(conn: Any, attempt_id: int, end: AttemptEnd) -> None:
+        await conn.execute(
+            update(usage)
+            .where(usage.c.id == attempt_id)
+            .values(
+                outcome=end.outcome,
+                http_status=end.http_status,
+                error_code=end.error_code,
+                request_id=end.request_id,
+                latency_ms=end.latency_ms,
+                finished_at=_now(),
+            )
+        )
+
+    async def finish_attempt(self, attempt_id: int, end: AttemptEnd) -> None:
+        async with self.engine.begin() as conn:
+            await self._finish(conn, attempt_id, end)
+
+    async def save_page(
+        self,
+        doc_id: int,
+        index: int,
+        result: OcrResult,
+        *,
+        change_token: str | None,
+        attempt: tuple[int, AttemptEnd] | None = None,
+    ) -> None:
+        """Store a page's result and complete its billed attempt in one transaction."""
+        async with self.engine.begin() as conn:
+            if attempt is not None:
+                await self._finish(conn, *attempt)
+            await conn.execute(delete(pages).where(
+                and_(pages.c.document_id == doc_id, pages.c.page_index == index)
+            ))
+            await conn.execute(
+                insert(pages).values(
+                    document_id=doc_id,
+                    page_index=index,
+                    change_token=change_token,
+                    result=json.dumps(result_to_dict(result), ensure_ascii=False),
+                    request_id=result.request_id,
+                    done_at=_now(),
+                )
+            )
+
+    async def usage_summary(
+        self, job: str | None = None, *, run_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Per enterprise project and API: billed, failed, unknown calls and billed pages."""
+
+        def count(outcome: str) -> Any:
+            return func.sum((usage.c.outcome == outcome).cast(Integer))
+
+        page_key = usage.c.job + "\x00" + usage.c.doc_key + "\x00" + usage.c.page_index.cast(String)
+        query = select(
+            usage.c.enterprise_project,
+            usage.c.api,
+            count("billed").label("billed"),
+            count("failed").label("failed"),
+            (count("unknown") + count("pending")).label("unknown"),
+            # a page counts once however many billed attempts it took
+            func.count(func.distinct(page_key)).filter(usage.c.outcome == "billed").label("pages"),
+            func.count().label("attempts"),
+        ).group_by(usage.c.enterprise_project, usage.c.api).order_by(
+            usage.c.enterprise_project, usage.c.api
+        )
+        if job is not None:
+            query = query.where(usage.c.job == job)
+        if run_id is not None:
+            query = query.where(usage.c.run_id == run_id)
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in await conn.execute(query)]

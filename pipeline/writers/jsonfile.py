@@ -1,0 +1,19 @@
+"""JSON: every block with its box and confidence, per page, so any format can be rebuilt."""
+
+from __future__ import annotations
+
+import json
+
+from pipeline.models import DocumentResult, result_to_dict
+
+SCHEMA_VERSION = 1
+
+
+def render_json(doc: DocumentResult) -> bytes:
+    body = {
+        "schema": SCHEMA_VERSION,
+        "source": {"key": doc.source.key, "size": doc.source.size},
+        "page_count": len(doc.pages),
+        "pages": [{"index": p.index, **result_to_dict(p.result)} for p in doc.pages],
+    }
+    return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")

@@ -1,0 +1,37 @@
+from pipeline.models import Block, DocumentResult, OcrResult, PageResult, SourceObject
+from pipeline.writers.layout import group_lines, group_paragraphs, page_text
+from pipeline.writers.txt import render_txt
+
+
+def box(x: int, y: int, w: int, h: int) -> Block:
+    return Block(f"{x},{y}", ((x, y), (x + w, y), (x + w, y + h), (x, y + h)), 0.9)
+
+
+def named(text: str, x: int, y: int, w: int = 100, h: int = 20) -> Block:
+    b = box(x, y, w, h)
+    return Block(text, b.box, b.confidence)
+
+
+def test_blocks_on_one_line_read_left_to_right() -> None:
+    blocks = [named("world", 300, 102), named("hello", 10, 100), named("next", 10, 130)]
+    lines = group_lines(blocks)
+    assert [line.text for line in lines] == ["hello world", "next"]
+
+
+def test_paragraph_gap_splits() -> None:
+    blocks = [named("a", 10, 100), named("b", 10, 125), named("c", 10, 300)]
+    paragraphs = group_paragraphs(group_lines(blocks))
+    assert [[line.text for line in p] for p in paragraphs] == [["a", "b"], ["c"]]
+    assert page_text(blocks) == "a\nb\n\nc"
+
+
+def test_empty_page_is_empty_text() -> None:
+    assert page_text([]) == ""
+
+
+def test_txt_separates_pages_with_form_feed() -> None:
+    source = SourceObject("doc.pdf", "/x/doc.pdf", 1)
+    pages = tuple(
+        PageResult(i, OcrResult((named(f"page {i + 1}", 10, 10),), 100, 100)) for i in range(3)
+    )
+    assert render_txt(DocumentResult(source, pages)) == b"page 1\fpage 2\fpage 3\n"

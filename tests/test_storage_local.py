@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import DEFAULT_INCLUDE
+from pipeline.errors import ConfigError
+from pipeline.storage import open_storage
+
+
+async def test_lists_recursively_with_globs(tmp_path: Path) -> None:
+    for name in ["a.pdf", "sub/b.PNG", "sub/deeper/c.tif", "notes.txt", "sub/d.docx"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x" * 3)
+    storage = open_storage(str(tmp_path))
+    keys = sorted([obj.key async for obj in storage.list(DEFAULT_INCLUDE)])
+    assert keys == ["a.pdf", "sub/b.PNG", "sub/deeper/c.tif"]
+    excluded = [o.key async for o in storage.list(DEFAULT_INCLUDE, ["sub/**"])]
+    assert excluded == ["a.pdf"]
+    obj = next(iter([o async for o in storage.list(["a.pdf"])]))
+    assert obj.size == 3 and obj.change_token and obj.url == str(tmp_path / "a.pdf")
+
+
+async def test_change_token_follows_content(tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(b"one")
+    storage = open_storage(str(tmp_path))
+    first = [o async for o in storage.list(["*.png"])][0].change_token
+    path.write_bytes(b"three")
+    second = [o async for o in storage.list(["*.png"])][0].change_token
+    assert first != second
+
+
+async def test_missing_source_folder_is_a_config_error(tmp_path: Path) -> None:
+    storage = open_storage(str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        _ = [o async for o in storage.list(["*"])]
+
+
+async def test_write_is_atomic_and_nested(tmp_path: Path) -> None:
+    storage = open_storage(str(tmp_path / "out"))
+    written = await storage.write("a/b/c.txt", b"hello")
+    assert Path(written).read_bytes() == b"hello"
+    assert await storage.exists("a/b/c.txt")
+    assert not list((tmp_path / "out" / "a" / "b").glob("*.part"))
+    with pytest.raises(ValueError, match="escapes"):
+        await storage.write("../evil.txt", b"x")
+
+
+def test_unknown_scheme() -> None:
+    with pytest.raises(ConfigError, match="ftp://"):
+        open_storage("ftp://host/x")
