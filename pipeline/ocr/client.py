@@ -1,0 +1,232 @@
+"""The raw OCR client: build, sign and send ONE recognition call; map the answer.
+
+No retries and no rate limiting here (that is `policy.LimitedClient`). What comes out
+is an `OcrResult` or one of these errors (tree in `pipeline.errors` and `errors_map`):
+
+    answer 2xx with a recognition result     -> OcrResult                (billed)
+    answer 2xx cut off mid-body              -> RetryableOcrError, status 2xx (billed)
+    answer 2xx that is not a result          -> OcrConfigError, status 2xx    (billed)
+    answer 4xx / 5xx                         -> per protocol.md's table   (not billed)
+    connection refused, DNS, TLS, connect timeout -> ConnectFailed        (nothing sent)
+    timeout or dropped connection after sending   -> OutcomeUnknown       (may be billed)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import aiohttp
+from yarl import URL
+
+from pipeline.errors import ConfigError, OcrConfigError, OutcomeUnknown, RetryableOcrError
+from pipeline.models import Block, OcrRequest, OcrResult, Quad
+from pipeline.ocr.credentials import Credentials
+from pipeline.ocr.errors_map import CallSite, ConnectFailed, error_for_answer
+from pipeline.ocr.signing import sign_request
+
+CONTENT_TYPE = "application/json;charset=utf-8"
+USER_AGENT = "ocrpipe/0.1"
+IMAGE_FIELD = {"smart-document-recognizer": "data"}
+"""APIs whose Base64 image goes in a field other than `image`."""
+
+
+class Answer(NamedTuple):
+    """A successful call: the result and the exact 2xx status (for the ledger)."""
+
+    result: OcrResult
+    status: int
+
+
+class OcrClient:
+    """Sends recognition calls to one endpoint and project, signed with AK/SK."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        endpoint: str,
+        project_id: str,
+        credentials: Credentials,
+        enterprise_project_id: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        url = URL(endpoint.rstrip("/"))
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ConfigError(f"OCR endpoint {endpoint!r} must look like https://host[:port]")
+        if not project_id or "/" in project_id:
+            raise ConfigError(f"OCR project id {project_id!r} is not a project id")
+        if timeout <= 0:
+            raise ConfigError(f"OCR timeout must be positive, not {timeout}")
+        self._session = session
+        self.endpoint = str(url)
+        self.project_id = project_id
+        self.enterprise_project_id = enterprise_project_id
+        self.timeout = timeout
+        self._credentials = credentials
+        self._client_timeout = aiohttp.ClientTimeout(total=timeout, connect=min(10.0, timeout / 2))
+
+    def url(self, api: str) -> str:
+        return f"{self.endpoint}/v2/{self.project_id}/ocr/{api}"
+
+    def encode(self, request: OcrRequest) -> bytes:
+        """The JSON body of `request`, exactly as it will be sent (and counted as bytes sent)."""
+        body: dict[str, object] = {IMAGE_FIELD.get(request.api, "image"): request.image_b64}
+        body.update(request.options)
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    async def recognize(self, request: OcrRequest, *, width: int, height: int) -> OcrResult:
+        """One call. `width`/`height`: pixel size of the image sent (the boxes' coordinates)."""
+        answer = await self.send(request, self.encode(request), width=width, height=height)
+        return answer.result
+
+    async def send(self, request: OcrRequest, body: bytes, *, width: int, height: int) -> Answer:
+        """Send an already encoded body (see `encode`); sign it now, at sending time."""
+        url = self.url(request.api)
+        site = CallSite(self.endpoint, self.project_id, request.api)
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "User-Agent": USER_AGENT,
+            "X-Project-Id": self.project_id,
+        }
+        if self.enterprise_project_id:
+            headers["Enterprise-Project-Id"] = self.enterprise_project_id
+        signed = sign_request(
+            "POST", url, headers, body, self._credentials.ak, self._credentials.sk
+        )
+        try:
+            async with self._session.post(
+                url,
+                data=body,
+                headers=signed,
+                timeout=self._client_timeout,
+                allow_redirects=False,
+            ) as resp:
+                status = resp.status
+                request_id = resp.headers.get("X-Request-Id")
+                try:
+                    payload = await resp.read()
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    if 200 <= status < 300:
+                        raise RetryableOcrError(
+                            f"the OCR answer was cut off ({type(exc).__name__}); "
+                            "the call was billed",
+                            status=status,
+                            request_id=request_id,
+                        ) from None
+                    payload = b""
+                retry_after = resp.headers.get("Retry-After")
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            raise ConnectFailed(
+                f"cannot connect to the OCR endpoint {self.endpoint}: {_reason(exc)}"
+            ) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            what = (
+                f"no answer within {self.timeout:g} s"
+                if isinstance(exc, TimeoutError)
+                else f"connection lost ({_reason(exc)})"
+            )
+            raise OutcomeUnknown(
+                f"{what} from the OCR endpoint {self.endpoint} after sending the request: "
+                "it may have been processed and billed"
+            ) from None
+
+        if not 200 <= status < 300:
+            raise error_for_answer(
+                status, payload, site=site, request_id=request_id, retry_after=retry_after
+            )
+        try:
+            result = parse_result(payload, width=width, height=height, request_id=request_id or "")
+        except ValueError as exc:
+            raise OcrConfigError(
+                f"the OCR service answered HTTP {status} but not with a recognition result "
+                f"({site.describe()}): {exc}",
+                status=status,
+                request_id=request_id,
+            ) from None
+        return Answer(result, status)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return exc.os_error.strerror or type(exc.os_error).__name__
+    return str(exc) or type(exc).__name__
+
+
+def parse_result(payload: bytes, *, width: int, height: int, request_id: str) -> OcrResult:
+    """The 200 body of general-text and kin, general-table, smart-document-recognizer.
+
+    Unknown keys are ignored; a missing confidence reads as 1.0. `ValueError` if the
+    body has no `result` at all.
+    """
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("the body is not JSON") from None
+    if not isinstance(data, dict) or "result" not in data:
+        raise ValueError("the body has no 'result'")
+    result = data["result"]
+    parts: Sequence[object] = result if isinstance(result, list) else [result]
+
+    blocks: list[Block] = []
+    direction = -1.0
+    for index, part in enumerate(parts):
+        if not isinstance(part, Mapping):
+            raise ValueError("'result' is neither an object nor a list of objects")
+        part = part.get("ocr_result", part)  # smart-document-recognizer nests it
+        if not isinstance(part, Mapping):
+            continue
+        if index == 0 and isinstance(part.get("direction"), int | float):
+            direction = float(part["direction"])
+        for raw in _block_lists(part):
+            if isinstance(raw, Mapping):
+                blocks.append(_block(raw))
+    return OcrResult(
+        blocks=tuple(blocks),
+        width=width,
+        height=height,
+        direction=direction,
+        request_id=request_id,
+    )
+
+
+def _block_lists(part: Mapping[str, object]) -> list[object]:
+    out: list[object] = []
+    words = part.get("words_block_list")
+    if isinstance(words, list):
+        out.extend(words)
+    regions = part.get("words_region_list")  # general-table
+    if isinstance(regions, list):
+        for region in regions:
+            if isinstance(region, Mapping) and isinstance(region.get("words_block_list"), list):
+                out.extend(region["words_block_list"])
+    return out
+
+
+def _block(raw: Mapping[str, object]) -> Block:
+    confidence = raw.get("confidence")
+    return Block(
+        text=str(raw.get("words") or ""),
+        box=_quad(raw.get("location")),
+        confidence=float(confidence) if isinstance(confidence, int | float) else 1.0,
+    )
+
+
+def _quad(location: object) -> Quad:
+    """Four integer corners; two corners are read as a rectangle; anything else as 0s."""
+    points: list[tuple[int, int]] = []
+    if isinstance(location, list):
+        for point in location:
+            if (
+                isinstance(point, list | tuple)
+                and len(point) == 2
+                and all(isinstance(v, int | float) for v in point)
+            ):
+                points.append((round(point[0]), round(point[1])))
+    if len(points) == 2:
+        (x0, y0), (x1, y1) = points
+        points = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    if len(points) != 4:
+        return ((0, 0), (0, 0), (0, 0), (0, 0))
+    return (points[0], points[1], points[2], points[3])
