@@ -76,7 +76,10 @@ def load_credentials(
     if ak or sk:
         missing = ENV_SK if ak else ENV_AK
         present = ENV_AK if ak else ENV_SK
-        raise ConfigError(f"{present} is set but {missing} is not: set both, or neither and use a credentials file")
+        raise ConfigError(
+            f"{present} is set but {missing} is not: set both, or neither and use a "
+            "credentials file"
+        )
 
     file = default_credentials_path(env)
     return _read_file(file, explicit=ENV_FILE in env)
@@ -102,14 +105,15 @@ def _read_file(file: Path, *, explicit: bool) -> Credentials:
         raise ConfigError(f"cannot read credentials file {file}: {exc.strerror}") from None
 
     ak, sk = data.get("ak"), data.get("sk")
-    missing = [key for key, value in (("ak", ak), ("sk", sk)) if not isinstance(value, str) or not value]
-    if missing:
-        keys = " and ".join(missing)
-        raise ConfigError(f"credentials file {file} needs a non-empty string {keys} (ak = \"...\", sk = \"...\")")
+    if not isinstance(ak, str) or not ak.strip() or not isinstance(sk, str) or not sk.strip():
+        raise ConfigError(
+            f'credentials file {file} needs two non-empty strings: ak = "..." and sk = "..."'
+        )
     extra = sorted(set(data) - {"ak", "sk"})
     if extra:
-        raise ConfigError(f"credentials file {file} has unknown keys {', '.join(extra)}: only ak and sk are read")
-    assert isinstance(ak, str) and isinstance(sk, str)
+        raise ConfigError(
+            f"credentials file {file} has unknown keys {', '.join(extra)}: only ak and sk"
+        )
     return Credentials(ak.strip(), sk.strip())
 
 

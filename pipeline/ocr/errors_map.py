@@ -124,7 +124,9 @@ def error_for_answer(
     )
 
 
-def _classify(status: int, code: str | None, said: str, site: CallSite) -> tuple[type[OcrError], str]:
+def _classify(
+    status: int, code: str | None, said: str, site: CallSite
+) -> tuple[type[OcrError], str]:
     c = code or ""
     # The error code decides first ...
     if c == "APIG.0307":

@@ -3,7 +3,7 @@
 Both sides use this module: the pipeline's OCR client signs (`sign_request`) and the
 embedded service checks (`verify_request`). The canonical form (protocol.md, section 3):
 
-    CanonicalRequest = METHOD \\n URI/ \\n QUERY \\n name:value\\n... \\n signed;names \\n hex(sha256(body))
+    CanonicalRequest = METHOD \\n URI/ \\n QUERY \\n name:value\\n... \\n a;b \\n hex(sha256(body))
     StringToSign     = SDK-HMAC-SHA256 \\n X-Sdk-Date \\n hex(sha256(CanonicalRequest))
     Authorization    = SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex(hmac(SK, ...))
 
@@ -73,8 +73,9 @@ def sign_request(
     sdk_date = _find(signed, HEADER_DATE)
     if sdk_date is None:
         moment = (now or datetime.now(UTC)).astimezone(UTC)
-        sdk_date = moment.strftime(DATE_FORMAT)
-        signed[HEADER_DATE] = sdk_date
+        signed[HEADER_DATE] = moment.strftime(DATE_FORMAT)
+    else:
+        moment = datetime.strptime(sdk_date, DATE_FORMAT).replace(tzinfo=UTC)
 
     lowered = {name.lower(): value for name, value in signed.items()}
     names = sorted(name for name in lowered if "_" not in name)
@@ -82,7 +83,7 @@ def sign_request(
     canonical = _canonical_request(
         method, parts.path, query, names, lowered, _payload_hash(body, lowered)
     )
-    signature = _signature(sk, sdk_date, canonical)
+    signature = _signature(sk, moment, canonical)
     signed["Authorization"] = (
         f"{ALGORITHM} Access={ak}, SignedHeaders={';'.join(names)}, Signature={signature}"
     )
@@ -140,21 +141,20 @@ def verify_request(
             f"X-Sdk-Date is more than {int(max_skew.total_seconds() // 60)} minutes "
             "from the server clock"
         )
-    if (
-        body
-        and lowered.get(HEADER_CONTENT_SHA256.lower(), "").strip() == UNSIGNED_PAYLOAD
-        and not allow_unsigned_payload
-    ):
-        raise SignatureError("unsigned payloads are not accepted")
+    payload_hash = _payload_hash(body, lowered)
+    declared = lowered.get(HEADER_CONTENT_SHA256.lower(), "").strip()
+    if body and declared == UNSIGNED_PAYLOAD:
+        if not allow_unsigned_payload:
+            raise SignatureError("unsigned payloads are not accepted")
+    elif body and declared and declared.lower() != hashlib.sha256(body).hexdigest():
+        raise SignatureError("X-Sdk-Content-Sha256 does not match the body")
 
     secret = secret_for(ak)
     if not secret:
         raise SignatureError("unknown access key")
     values = {name: lowered[name].strip() for name in names}
-    canonical = _canonical_request(
-        method, path, list(query), names, values, _payload_hash(body, lowered)
-    )
-    expected = _signature(secret, sdk_date, canonical)
+    canonical = _canonical_request(method, path, list(query), names, values, payload_hash)
+    expected = _signature(secret, signed_at, canonical)
     if not hmac.compare_digest(expected.encode("ascii"), given.encode("ascii")):
         raise SignatureError("signature does not match")
     return ak
@@ -162,7 +162,7 @@ def verify_request(
 
 def _find(headers: Mapping[str, str], name: str) -> str | None:
     for key, value in headers.items():
-        if key.lower() == name:
+        if key.lower() == name.lower():
             return value
     return None
 
@@ -207,7 +207,8 @@ def _canonical_request(
     )
 
 
-def _signature(secret: str, sdk_date: str, canonical_request: str) -> str:
+def _signature(secret: str, signed_at: datetime, canonical_request: str) -> str:
     digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
-    string_to_sign = f"{ALGORITHM}\n{sdk_date}\n{digest}"
-    return hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    string_to_sign = f"{ALGORITHM}\n{signed_at.strftime(DATE_FORMAT)}\n{digest}"
+    mac = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256)
+    return mac.hexdigest()

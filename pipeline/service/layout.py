@@ -1,0 +1,83 @@
+"""Text blocks as the service returns them, put in reading order.
+
+Reading order is top to bottom, then left to right within a line: blocks are taken by
+their top edge, and a block joins the current line when its vertical centre lies within
+that line's vertical extent (so a slightly lower word to the right stays on its line).
+The markdown form (`return_markdown_result`) joins the blocks of one line with a tab and
+the lines with a newline, as protocol.md describes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+Corner = tuple[int, int]
+Corners = tuple[Corner, Corner, Corner, Corner]
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """One recognised line: text, four integer corners clockwise from top-left, score."""
+
+    words: str
+    location: Corners
+    confidence: float
+
+    @property
+    def top(self) -> int:
+        return min(y for _, y in self.location)
+
+    @property
+    def bottom(self) -> int:
+        return max(y for _, y in self.location)
+
+    @property
+    def left(self) -> int:
+        return min(x for x, _ in self.location)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "words": self.words,
+            "location": [list(corner) for corner in self.location],
+            "confidence": self.confidence,
+        }
+
+
+def to_corners(points: Sequence[Sequence[float]]) -> Corners:
+    """Round four (x, y) points to ints, ordered clockwise starting at the top-left one."""
+    if len(points) != 4:
+        raise ValueError(f"a text box needs 4 corners, got {len(points)}")
+    pts = [(round(float(x)), round(float(y))) for x, y in points]
+    cx = sum(x for x, _ in pts) / 4
+    cy = sum(y for _, y in pts) / 4
+    # Clockwise on screen (y grows downwards) is increasing atan2 angle.
+    pts.sort(key=lambda p: math.atan2(p[1] - cy, p[0] - cx))
+    start = min(range(4), key=lambda i: (pts[i][0] + pts[i][1], pts[i][0]))
+    ordered = pts[start:] + pts[:start]
+    return (ordered[0], ordered[1], ordered[2], ordered[3])
+
+
+def group_lines(blocks: Iterable[TextBlock]) -> list[list[TextBlock]]:
+    """Blocks grouped into lines, lines top to bottom, blocks in a line left to right."""
+    lines: list[list[TextBlock]] = []
+    extents: list[tuple[int, int]] = []
+    for block in sorted(blocks, key=lambda b: (b.top, b.left)):
+        centre = (block.top + block.bottom) / 2
+        if lines and extents[-1][0] <= centre <= extents[-1][1]:
+            lines[-1].append(block)
+            top, bottom = extents[-1]
+            extents[-1] = (min(top, block.top), max(bottom, block.bottom))
+        else:
+            lines.append([block])
+            extents.append((block.top, block.bottom))
+    return [sorted(line, key=lambda b: b.left) for line in lines]
+
+
+def reading_order(blocks: Iterable[TextBlock]) -> list[TextBlock]:
+    return [block for line in group_lines(blocks) for block in line]
+
+
+def to_markdown(blocks: Iterable[TextBlock]) -> str:
+    return "\n".join("\t".join(b.words for b in line) for line in group_lines(blocks))

@@ -1,0 +1,138 @@
+"""Start and stop the embedded OCR service: `ocrpipe serve` (blocking) and `running_service`
+(inside an event loop that is already running: `ocrpipe run` with endpoint "embedded", tests).
+
+Authentication is on by default. With no credentials configured (no auth file, no
+HUAWEICLOUD_SDK_AK/SK) the service refuses to start unless `auth_required=False`
+(`--no-auth`), in which case it accepts unsigned requests; it then should listen on
+loopback only.
+
+The OCR workers are started with multiprocessing "spawn": a script that starts the service
+must guard its entry point with `if __name__ == "__main__":` (the `ocrpipe` command does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from pipeline.errors import ConfigError
+
+from . import auth
+from .app import create_app
+from .engine import OcrEngine
+
+logger = logging.getLogger("pipeline.service")
+
+SHUTDOWN_TIMEOUT_S = 30.0
+"""How long a stopping service lets requests in flight finish."""
+
+
+@dataclass
+class ServiceConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    """0 picks a free port (running_service yields the one it got)."""
+    workers: int | None = None
+    """OCR worker processes; None = the number of cores."""
+    credentials: dict[str, str] = field(default_factory=dict, repr=False)
+    """AK -> SK accepted for signed requests (see load_credentials)."""
+    auth_required: bool = True
+
+
+def load_credentials(auth_file: Path | None) -> dict[str, str]:
+    """AK -> SK from the TOML auth file (format in `pipeline.service.auth`) and the
+    HUAWEICLOUD_SDK_AK/SK pair when set; ConfigError on a bad file."""
+    return auth.load_credentials(auth_file)
+
+
+def check_config(config: ServiceConfig) -> None:
+    if config.auth_required and not config.credentials:
+        raise ConfigError(
+            "No credentials configured for the OCR service: give --auth-file (TOML with "
+            f'[[credentials]] ak = "..." sk = "..."), or set {auth.ENV_AK} and {auth.ENV_SK}; '
+            "or pass --no-auth to accept unsigned requests (loopback use only)"
+        )
+    if config.workers is not None and config.workers < 1:
+        raise ConfigError(f"workers must be 1 or more, not {config.workers}")
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"port must be 0..65535, not {config.port}")
+
+
+@asynccontextmanager
+async def running_service(config: ServiceConfig) -> AsyncIterator[str]:
+    """Run the service in the current event loop; yield its base URL
+    ("http://127.0.0.1:PORT"); on exit stop listening, finish requests, stop the workers."""
+    check_config(config)
+    app = create_app(
+        OcrEngine(config.workers), config.credentials, auth_required=config.auth_required
+    )
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    await runner.setup()  # starts the OCR workers (cleanup_ctx)
+    try:
+        site = web.TCPSite(runner, config.host, config.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+            ) from None
+        url = _base_url(config.host, _bound_port(runner, config.port))
+        logger.info(
+            "OCR service listening on %s (auth %s)",
+            url,
+            "on" if config.auth_required else "OFF",
+        )
+        yield url
+    finally:
+        await runner.cleanup()
+
+
+def serve(config: ServiceConfig) -> None:
+    """Run the service until SIGINT or SIGTERM, then stop gracefully (blocking)."""
+    check_config(config)
+    asyncio.run(_serve_until_signalled(config))
+
+
+async def _serve_until_signalled(config: ServiceConfig) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):  # not on Windows / main thread
+            loop.add_signal_handler(signum, stop.set)
+            handled.append(signum)
+    try:
+        async with running_service(config):
+            await stop.wait()
+            logger.info("OCR service stopping")
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+    logger.info("OCR service stopped")
+
+
+def _bound_port(runner: web.AppRunner, requested: int) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return requested
+
+
+def _base_url(host: str, port: int) -> str:
+    """A URL a local client can use: wildcard hosts become loopback, IPv6 is bracketed."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    with suppress(ValueError):
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    return f"http://{host}:{port}"

@@ -1,0 +1,453 @@
+"""The embedded OCR service over real HTTP: recognition, limits, errors, auth, health.
+
+Most tests share the session's `ocr_service` (one RapidOCR worker, signatures checked).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import re
+import struct
+import zlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from cer import cer
+from conftest import OcrService
+from PIL import Image
+
+from pipeline.errors import ConfigError
+from pipeline.service.auth import load_credentials
+from pipeline.service.server import ServiceConfig, running_service
+
+REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+PHOTOTEST_MAX_CER = 0.01
+"""Measured: RapidOCR 3.10 (PP-OCRv6 small, use_cls off) gives CER 0.0 on tess_phototest
+(8 lines, all exact); 0.01 leaves room for a model update changing a character or two."""
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    request_id: str
+
+
+async def call(
+    service: OcrService,
+    body: bytes | dict[str, Any],
+    *,
+    url: str | None = None,
+    method: str = "POST",
+    sign: bool = True,
+    headers: dict[str, str] | None = None,
+    sk: str | None = None,
+    now: datetime | None = None,
+) -> Answer:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    target = url or service.api_url()
+    if sign:
+        sent = service.signed_headers(
+            data, url=target, method=method, headers=headers, sk=sk, now=now
+        )
+    else:
+        sent = {"Content-Type": "application/json", **(headers or {})}
+    payload = io.BytesIO(data) if len(data) > 1024 * 1024 else data  # aiohttp warns on big bytes
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, target, data=payload, headers=sent) as response,
+    ):
+        text = await response.text()
+        return Answer(response.status, json.loads(text), response.headers["X-Request-Id"])
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def words(answer: Answer) -> list[str]:
+    return [block["words"] for block in answer.body["result"]["words_block_list"]]
+
+
+def assert_error(answer: Answer, status: int, code: str) -> None:
+    assert answer.status == status, answer.body
+    assert answer.body["error_code"] == code, answer.body
+    assert answer.body["error_msg"]
+    assert REQUEST_ID.match(answer.request_id)
+    if code.startswith("APIG."):
+        assert answer.body["request_id"] == answer.request_id
+    else:
+        assert "request_id" not in answer.body
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height (the pixel data is a stub)."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+# ---- recognition -----------------------------------------------------------------------
+
+
+async def test_phototest_words_match_ground_truth(
+    ocr_service: OcrService, corpus_dir: Path
+) -> None:
+    page = corpus_dir / "pages" / "tess_phototest.tif"
+    truth = (corpus_dir / "pages" / "tess_phototest.gt.txt").read_text(encoding="utf-8")
+    answer = await call(ocr_service, {"image": b64(page.read_bytes())})
+
+    assert answer.status == 200, answer.body
+    assert REQUEST_ID.match(answer.request_id)
+    result = answer.body["result"]
+    assert result["direction"] == -1
+    assert result["words_block_count"] == len(result["words_block_list"]) == 8
+    error = cer("\n".join(words(answer)), truth)
+    assert error <= PHOTOTEST_MAX_CER, (error, words(answer))
+    tops = []
+    for block in result["words_block_list"]:
+        corners = block["location"]
+        assert len(corners) == 4 and all(
+            len(c) == 2 and all(isinstance(v, int) for v in c) for c in corners
+        )
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = corners
+        assert x0 < x1 and y1 < y2 and x2 > x3 and y3 > y0  # clockwise from top-left
+        assert 0 <= x0 and x1 <= 640 and 0 <= y0 and y2 <= 480
+        assert 0.5 < block["confidence"] <= 1.0
+        tops.append(y0)
+    assert tops == sorted(tops)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json;charset=utf-8"])
+async def test_both_json_content_types_are_accepted(
+    ocr_service: OcrService, make_text_image: Callable[..., bytes], content_type: str
+) -> None:
+    body = {"image": b64(make_text_image(["HELLO 2024"]))}
+    answer = await call(ocr_service, body, headers={"Content-Type": content_type})
+    assert answer.status == 200, answer.body
+    assert words(answer) == ["HELLO 2024"]
+
+
+async def test_pdf_page_number_selects_the_page(
+    ocr_service: OcrService, make_text_image: Callable[..., bytes]
+) -> None:
+    first = Image.open(io.BytesIO(make_text_image(["First page here"])))
+    second = Image.open(io.BytesIO(make_text_image(["Second page 42"])))
+    buffer = io.BytesIO()
+    first.save(buffer, "PDF", save_all=True, append_images=[second], resolution=72.0)
+    pdf = b64(buffer.getvalue())
+
+    answer = await call(ocr_service, {"image": pdf, "pdf_page_number": 2})
+    assert answer.status == 200, answer.body
+    assert words(answer) == ["Second page 42"]
+
+    answer = await call(ocr_service, {"image": pdf})
+    assert words(answer) == ["First page here"]
+
+    assert_error(await call(ocr_service, {"image": pdf, "pdf_page_number": 3}), 400, "AIS.0101")
+
+
+async def test_markdown_and_options_are_accepted(
+    ocr_service: OcrService, make_text_image: Callable[..., bytes]
+) -> None:
+    body = {
+        "image": b64(make_text_image(["Line one", "Line two"])),
+        "return_markdown_result": True,
+        "detect_direction": True,
+        "quick_mode": False,
+        "character_mode": True,
+        "language": "en",
+        "unknown_field": 1,
+    }
+    answer = await call(ocr_service, body)
+    assert answer.status == 200, answer.body
+    assert answer.body["result"]["markdown_result"] == "Line one\nLine two"
+
+
+async def test_blank_page_is_an_empty_result(ocr_service: OcrService) -> None:
+    answer = await call(ocr_service, {"image": b64(png(Image.new("RGB", (400, 300), "white")))})
+    assert answer.status == 200, answer.body
+    assert answer.body["result"]["words_block_count"] == 0
+    assert answer.body["result"]["words_block_list"] == []
+
+
+@pytest.mark.parametrize("mode", ["P", "LA", "1"])
+async def test_palette_alpha_and_bilevel_images_are_read(
+    ocr_service: OcrService, make_text_image: Callable[..., bytes], mode: str
+) -> None:
+    page = Image.open(io.BytesIO(make_text_image(["Palette 77"]))).convert("L")
+    if mode == "LA":  # black text on a transparent background
+        image = Image.merge("LA", (page, page.point(lambda v: 255 - v)))
+    else:
+        image = page.convert(mode)
+    answer = await call(ocr_service, {"image": b64(png(image))})
+    assert answer.status == 200, answer.body
+    assert words(answer) == ["Palette 77"]
+
+
+# ---- input errors ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        pytest.param(b'{"image": ', 400, "ModelArts.4105", id="invalid-json"),
+        pytest.param(b"\xff\xfe\x00garbage", 400, "ModelArts.4105", id="not-utf8"),
+        pytest.param(b'["image"]', 400, "AIS.0101", id="not-an-object"),
+        pytest.param(b"{}", 400, "AIS.0101", id="neither-image-nor-url"),
+        pytest.param(
+            b'{"image": "aGVsbG8=", "url": "https://example.com/a.png"}',
+            400,
+            "AIS.0101",
+            id="both-image-and-url",
+        ),
+        pytest.param(b'{"image": 12}', 400, "AIS.0101", id="image-not-a-string"),
+        pytest.param(
+            b'{"image": "aGVsbG8=", "pdf_page_number": "2"}', 400, "AIS.0101", id="page-type"
+        ),
+        pytest.param(
+            b'{"image": "aGVsbG8=", "detect_direction": "yes"}', 400, "AIS.0101", id="bool-type"
+        ),
+        pytest.param(b'{"image": "not base64 at all!"}', 400, "AIS.0102", id="not-base64"),
+        pytest.param(
+            b'{"image": "data:image/png;base64,aGVsbG8="}', 400, "AIS.0102", id="data-url"
+        ),
+        pytest.param(
+            json.dumps({"image": b64(b"just some text, not an image")}).encode(),
+            400,
+            "AIS.0102",
+            id="text-bytes",
+        ),
+        pytest.param(
+            json.dumps({"image": b64(b"%PDF-1.7\n garbage")}).encode(),
+            400,
+            "AIS.0102",
+            id="broken-pdf",
+        ),
+        pytest.param(
+            json.dumps({"image": b64(png(Image.new("RGB", (10, 10), "white")))}).encode(),
+            400,
+            "AIS.0103",
+            id="10x10-png",
+        ),
+        pytest.param(
+            json.dumps({"image": b64(png_header_only(30001, 20))}).encode(),
+            400,
+            "AIS.0103",
+            id="side-over-30000",
+        ),
+        pytest.param(
+            json.dumps({"image": b64(png_header_only(12000, 14000))}).encode(),
+            400,
+            "AIS.0103",
+            id="over-160-mpx",
+        ),
+        pytest.param(
+            json.dumps({"image": b64(png_header_only(20000, 20000))}).encode(),
+            400,
+            "AIS.0103",
+            id="decompression-bomb",
+        ),
+    ],
+)
+async def test_bad_input_is_rejected(
+    ocr_service: OcrService, body: bytes, status: int, code: str
+) -> None:
+    assert_error(await call(ocr_service, body), status, code)
+
+
+async def test_url_input_says_it_is_not_supported_yet(ocr_service: OcrService) -> None:
+    answer = await call(ocr_service, {"url": "https://example.com/page.png"})
+    assert_error(answer, 400, "AIS.0101")
+    assert "url input is not supported" in answer.body["error_msg"]
+
+
+async def test_base64_over_10_mb_is_content_too_long(ocr_service: OcrService) -> None:
+    body = {"image": "A" * (10 * 1024 * 1024 + 4)}
+    assert_error(await call(ocr_service, body), 400, "ModelArts.4104")
+
+
+async def test_body_over_12_mb_is_413_from_content_length(ocr_service: OcrService) -> None:
+    body = b'{"image": "' + b"A" * (12 * 1024 * 1024) + b'"}'
+    assert_error(await call(ocr_service, body, sign=False), 413, "APIG.0201")
+
+
+async def test_body_over_12_mb_is_413_while_reading_chunked(ocr_service: OcrService) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(13):
+            yield b"A" * (1024 * 1024)
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(ocr_service.api_url(), data=chunks()) as response,
+    ):
+        body = await response.json()
+        answer = Answer(response.status, body, response.headers["X-Request-Id"])
+    assert_error(answer, 413, "APIG.0201")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v2/{project}/ocr/no-such-api"),
+        ("POST", "/v2/{project}/ocr/general-text/extra"),
+        ("POST", "/v1/somewhere"),
+        ("GET", "/v2/{project}/ocr/general-text"),
+        ("PUT", "/v2/{project}/ocr/general-text"),
+        ("POST", "/health"),
+    ],
+)
+async def test_unknown_api_path_or_method_is_404(
+    ocr_service: OcrService, method: str, path: str
+) -> None:
+    url = ocr_service.url + path.format(project=ocr_service.project_id)
+    answer = await call(ocr_service, {"image": "aGVsbG8="}, url=url, method=method)
+    assert_error(answer, 404, "APIG.0101")
+
+
+# ---- authentication ----------------------------------------------------------------------
+
+
+async def test_unsigned_request_is_401(ocr_service: OcrService) -> None:
+    assert_error(await call(ocr_service, {"image": "aGVsbG8="}, sign=False), 401, "APIG.0301")
+
+
+async def test_wrong_secret_is_401(ocr_service: OcrService) -> None:
+    answer = await call(ocr_service, {"image": "aGVsbG8="}, sk="wrong-secret")
+    assert_error(answer, 401, "APIG.0301")
+
+
+async def test_stale_signature_is_401(ocr_service: OcrService) -> None:
+    stale = datetime.now(UTC) - timedelta(minutes=20)
+    assert_error(await call(ocr_service, {"image": "aGVsbG8="}, now=stale), 401, "APIG.0301")
+
+
+async def test_tampered_body_is_401(ocr_service: OcrService) -> None:
+    body = b'{"image": "aGVsbG8="}'
+    headers = ocr_service.signed_headers(body)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(ocr_service.api_url(), data=body + b" ", headers=headers) as response,
+    ):
+        answer = Answer(response.status, await response.json(), response.headers["X-Request-Id"])
+    assert_error(answer, 401, "APIG.0301")
+
+
+# ---- health, counters, logging -----------------------------------------------------------
+
+
+async def health(service: OcrService) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{service.url}/health") as response,
+    ):
+        assert response.status == 200
+        assert REQUEST_ID.match(response.headers["X-Request-Id"])
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+async def test_health_counts_requests_and_recognized_calls(
+    ocr_service: OcrService,
+    make_text_image: Callable[..., bytes],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    before = await health(ocr_service)
+    assert before["status"] == "ok"
+    caplog.set_level(logging.INFO, logger="pipeline.service")
+
+    headers = {"Enterprise-Project-Id": "finance"}
+    image = b64(make_text_image(["Count me"]))
+    assert (await call(ocr_service, {"image": image}, headers=headers)).status == 200
+    assert (await call(ocr_service, {"image": image}, sk="bad")).status == 401
+
+    after = await health(ocr_service)
+    assert after["requests"] == before["requests"] + 2
+    assert after["recognized"] == before["recognized"] + 1
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.service"]
+    ok = [line for line in lines if "status=200" in line and "api=general-text" in line]
+    assert any("enterprise_project=finance" in line for line in ok), lines
+    assert any("status=401 error_code=APIG.0301" in line for line in lines), lines
+    assert not any(ocr_service.sk in line or image[:40] in line for line in lines)
+
+
+# ---- running_service in the current loop, configuration ----------------------------------
+
+
+async def test_running_service_in_current_loop_without_auth(
+    make_text_image: Callable[..., bytes],
+) -> None:
+    config = ServiceConfig(port=0, workers=1, auth_required=False)
+    async with running_service(config) as url:
+        assert re.match(r"^http://127\.0\.0\.1:\d+$", url)
+        service = OcrService(url=url, ak="", sk="", project_id="p")
+        body = {"image": b64(make_text_image(["No auth here"]))}
+        answer = await call(service, body, sign=False)
+        assert answer.status == 200, answer.body
+        assert words(answer) == ["No auth here"]
+
+
+async def test_service_refuses_to_start_without_credentials() -> None:
+    with pytest.raises(ConfigError, match="--no-auth"):
+        async with running_service(ServiceConfig(port=0, workers=1)):
+            pass  # pragma: no cover
+
+
+def test_load_credentials_from_file_and_environment(tmp_path: Path) -> None:
+    auth_file = tmp_path / "auth.toml"
+    auth_file.write_text(
+        '[[credentials]]\nak = "AK1"\nsk = "SK1"\n\n[[credentials]]\nak = "AK2"\nsk = "SK2"\n'
+    )
+    env = {"HUAWEICLOUD_SDK_AK": "AK3", "HUAWEICLOUD_SDK_SK": "SK3"}
+    assert load_credentials(auth_file, env) == {"AK1": "SK1", "AK2": "SK2", "AK3": "SK3"}
+    assert load_credentials(None, {}) == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'ak = "AK1"',
+        "[[credentials]]\nak = ",
+        '[[credentials]]\nak = "AK1"',
+        '[[credentials]]\nak = "AK1"\nsk = ""',
+        '[[credentials]]\nak = "AK1"\nsk = "TOPSECRET"\n[[credentials]]\nak = "AK1"\nsk = "x"',
+        '[[credentials]]\nak = "AK1"\nsk = "TOPSECRET"\nextra = 1',
+    ],
+)
+def test_bad_auth_file_is_a_clear_config_error(tmp_path: Path, text: str) -> None:
+    auth_file = tmp_path / "auth.toml"
+    auth_file.write_text(text)
+    with pytest.raises(ConfigError, match="auth file") as caught:
+        load_credentials(auth_file, {})
+    assert "TOPSECRET" not in str(caught.value)
+
+
+def test_missing_auth_file_and_half_set_environment_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="Cannot read"):
+        load_credentials(tmp_path / "absent.toml", {})
+    with pytest.raises(ConfigError, match="HUAWEICLOUD_SDK_SK"):
+        load_credentials(None, {"HUAWEICLOUD_SDK_AK": "AK"})
