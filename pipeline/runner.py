@@ -132,7 +132,7 @@ async def _run(
                     await documents.acquire()
                     bar.document_found()
                     task = tg.create_task(process_document(ctx, obj), name=f"doc {obj.key}")
-                    task.add_done_callback(lambda _: (documents.release(), bar.document_done()))
+                    task.add_done_callback(lambda _: _document_finished(documents, bar))
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
     usage = await store.usage_summary(spec.name, run_id=run_id)
@@ -148,6 +148,11 @@ async def _run(
         output=spec.resolve(spec.output.url),
         failures=tuple(ctx.failures),
     )
+
+
+def _document_finished(slots: asyncio.Semaphore, bar: ProgressBar) -> None:
+    slots.release()
+    bar.document_done()
 
 
 def _first_error(group: BaseExceptionGroup) -> BaseException:

@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ from .images import decode_base64, load_page, to_bgr_array
 from .layout import TextBlock, reading_order, to_corners, to_markdown
 
 logger = logging.getLogger(__name__)
+
+STARTUP_TIMEOUT_S = 300.0
+"""How long the workers may take to start and load their models."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,8 @@ def _warm_up() -> None:
     _engine(to_bgr_array(image))
 
 
-def _worker_pid() -> int:
+def _probe() -> int:
+    time.sleep(0.05)
     return os.getpid()
 
 
@@ -140,24 +145,34 @@ class OcrEngine:
     async def start(self) -> None:
         """Start every worker and wait until each has its engine loaded."""
         self._pool = self._new_pool()
-        loop = asyncio.get_running_loop()
         try:
-            # Submitted together, before any worker is idle: each starts its own process.
-            pids = await asyncio.gather(
-                *(loop.run_in_executor(self._pool, _worker_pid) for _ in range(self.workers))
-            )
-        except BrokenProcessPool as exc:
+            async with asyncio.timeout(STARTUP_TIMEOUT_S):
+                pids = await self._wait_for_workers(self._pool)
+        except (BrokenProcessPool, TimeoutError) as exc:
             await self.close()
             raise ConfigError(
                 "The OCR engine failed to start in its worker processes: check that the "
-                "rapidocr and onnxruntime packages are installed and import cleanly"
+                "rapidocr and onnxruntime packages are installed and import cleanly, and "
+                "that there is memory for the workers"
             ) from exc
         logger.info(
             "OCR engine ready: %d worker process(es) x %d thread(s), pids %s",
             self.workers,
             self.threads,
-            ",".join(str(pid) for pid in sorted(set(pids))),
+            ",".join(str(pid) for pid in sorted(pids)),
         )
+
+    async def _wait_for_workers(self, pool: ProcessPoolExecutor) -> set[int]:
+        """Probe until every worker has answered once (so has run its initializer).
+
+        The first round, submitted before any worker is idle, makes the pool start all
+        its processes; a probe is busy for a moment, so idle workers share each round."""
+        loop = asyncio.get_running_loop()
+        seen: set[int] = set()
+        while len(seen) < self.workers:
+            probes = (loop.run_in_executor(pool, _probe) for _ in range(self.workers))
+            seen.update(await asyncio.gather(*probes))
+        return seen
 
     async def recognize(self, image_b64: str, options: RecognizeOptions) -> PageText:
         """Recognise one page in a worker; ApiError for bad input or a failed worker."""
