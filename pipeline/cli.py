@@ -57,26 +57,26 @@ def run(job_file: Path, no_progress: bool, verbose: int) -> None:
     """
     from pipeline.config import load_job
     from pipeline.progress import print_summary
-    from pipeline.runner import install_signal_handlers, run_job
+    from pipeline.runner import RunSummary, install_signal_handlers, run_job
 
     _logging(verbose)
     try:
         spec = load_job(job_file)
 
-        async def main_task() -> object:
+        async def main_task() -> RunSummary:
             task = asyncio.current_task()
             assert task is not None
-            install_signal_handlers(task)  # type: ignore[arg-type]
+            install_signal_handlers(task)
             return await run_job(spec, show_progress=not no_progress)
 
-        summary = asyncio.run(main_task())  # type: ignore[arg-type]
+        summary = asyncio.run(main_task())
     except OcrpipeError as exc:
         _fail(exc)
     except (KeyboardInterrupt, asyncio.CancelledError):
         click.echo("ocrpipe: interrupted; run the same job again to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    print_summary(summary)  # type: ignore[arg-type]
-    sys.exit(summary.exit_code)  # type: ignore[attr-defined]
+    print_summary(summary)
+    sys.exit(summary.exit_code)
 
 
 @main.command()

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OcrService
+
+from tests.conftest import OcrService
 
 pytestmark = [
     # The SDK's signer calls datetime.utcnow(), deprecated from Python 3.12.

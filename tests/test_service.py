@@ -9,7 +9,10 @@ import base64
 import io
 import json
 import logging
+import multiprocessing
+import os
 import re
+import signal
 import struct
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -20,13 +23,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cer import cer
-from conftest import OcrService
 from PIL import Image
 
 from pipeline.errors import ConfigError
 from pipeline.service.auth import load_credentials
+from pipeline.service.images import render_scale, to_rgb
+from pipeline.service.layout import TextBlock, reading_order, to_corners, to_markdown
 from pipeline.service.server import ServiceConfig, running_service
+from tests.cer import cer
+from tests.conftest import OcrService
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 PHOTOTEST_MAX_CER = 0.01
@@ -88,10 +93,14 @@ def assert_error(answer: Answer, status: int, code: str) -> None:
         assert "request_id" not in answer.body
 
 
-def png(image: Image.Image) -> bytes:
+def encoded(image: Image.Image, fmt: str) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "PNG")
+    image.save(buffer, fmt)
     return buffer.getvalue()
+
+
+def png(image: Image.Image) -> bytes:
+    return encoded(image, "PNG")
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -208,6 +217,28 @@ async def test_palette_alpha_and_bilevel_images_are_read(
     assert words(answer) == ["Palette 77"]
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "BMP", "GIF", "TIFF", "WEBP"])
+async def test_accepted_image_formats(
+    ocr_service: OcrService, make_text_image: Callable[..., bytes], fmt: str
+) -> None:
+    answer = await call(ocr_service, {"image": b64(make_text_image(["Format 31"], fmt=fmt))})
+    assert answer.status == 200, answer.body
+    assert words(answer) == ["Format 31"]
+
+
+async def test_exif_orientation_is_applied(
+    ocr_service: OcrService, make_text_image: Callable[..., bytes]
+) -> None:
+    upright = Image.open(io.BytesIO(make_text_image(["Turned 180"])))
+    exif = Image.Exif()
+    exif[0x0112] = 3  # Orientation: rotate 180 to display
+    buffer = io.BytesIO()
+    upright.rotate(180).save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
+    answer = await call(ocr_service, {"image": b64(buffer.getvalue())})
+    assert answer.status == 200, answer.body
+    assert " ".join(words(answer)) == "Turned 180"
+
+
 # ---- input errors ------------------------------------------------------------------------
 
 
@@ -246,6 +277,12 @@ async def test_palette_alpha_and_bilevel_images_are_read(
             400,
             "AIS.0102",
             id="broken-pdf",
+        ),
+        pytest.param(
+            json.dumps({"image": b64(encoded(Image.new("RGB", (64, 64)), "PPM"))}).encode(),
+            400,
+            "AIS.0102",
+            id="unsupported-format-ppm",
         ),
         pytest.param(
             json.dumps({"image": b64(png(Image.new("RGB", (10, 10), "white")))}).encode(),
@@ -398,10 +435,11 @@ async def test_health_counts_requests_and_recognized_calls(
 # ---- running_service in the current loop, configuration ----------------------------------
 
 
-async def test_running_service_in_current_loop_without_auth(
+async def test_running_service_in_current_loop_without_auth_survives_a_dead_worker(
     make_text_image: Callable[..., bytes],
 ) -> None:
     config = ServiceConfig(port=0, workers=1, auth_required=False)
+    children_before = {child.pid for child in multiprocessing.active_children()}
     async with running_service(config) as url:
         assert re.match(r"^http://127\.0\.0\.1:\d+$", url)
         service = OcrService(url=url, ak="", sk="", project_id="p")
@@ -409,6 +447,14 @@ async def test_running_service_in_current_loop_without_auth(
         answer = await call(service, body, sign=False)
         assert answer.status == 200, answer.body
         assert words(answer) == ["No auth here"]
+
+        workers = [c for c in multiprocessing.active_children() if c.pid not in children_before]
+        assert len(workers) == 1 and workers[0].pid is not None
+        os.kill(workers[0].pid, signal.SIGKILL)
+        workers[0].join(10)
+        assert_error(await call(service, body, sign=False), 503, "ModelArts.4503")
+        answer = await call(service, body, sign=False)  # a fresh pool took over
+        assert answer.status == 200, answer.body
 
 
 async def test_service_refuses_to_start_without_credentials() -> None:
@@ -451,3 +497,45 @@ def test_missing_auth_file_and_half_set_environment_are_config_errors(tmp_path: 
         load_credentials(tmp_path / "absent.toml", {})
     with pytest.raises(ConfigError, match="HUAWEICLOUD_SDK_SK"):
         load_credentials(None, {"HUAWEICLOUD_SDK_AK": "AK"})
+
+
+# ---- units: decoding and reading order (no HTTP) -----------------------------------------
+
+
+def test_wide_grey_and_cmyk_images_become_rgb() -> None:
+    sixteen = Image.new("I;16", (40, 20), 0)
+    sixteen.paste(65535, (0, 0, 20, 20))
+    rgb = to_rgb(sixteen)
+    assert rgb.mode == "RGB" and rgb.getpixel((0, 0)) == (255, 255, 255)
+    assert rgb.getpixel((30, 10)) == (0, 0, 0)
+    assert to_rgb(Image.new("CMYK", (20, 20), (0, 0, 0, 0))).getpixel((1, 1)) == (255, 255, 255)
+    transparent = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
+    assert to_rgb(transparent).getpixel((1, 1)) == (255, 255, 255)
+
+
+def test_pdf_render_scale_respects_dpi_and_caps() -> None:
+    assert render_scale(595, 842) == pytest.approx(200 / 72)  # A4 at 200 dpi
+    huge = render_scale(14400, 14400)  # a 200-inch square page
+    assert 14400 * huge < 30000
+    assert (14400 * huge) ** 2 == pytest.approx(60_000_000)
+
+
+def block(text: str, left: int, top: int, width: int = 100, height: int = 20) -> TextBlock:
+    corners = ((left, top), (left + width, top), (left + width, top + height), (left, top + height))
+    return TextBlock(text, corners, 0.9)
+
+
+def test_reading_order_is_lines_top_down_then_left_to_right() -> None:
+    blocks = [
+        block("right", 300, 12),
+        block("second line", 10, 60),
+        block("left", 10, 10),
+        block("middle", 150, 14),
+    ]
+    assert [b.words for b in reading_order(blocks)] == ["left", "middle", "right", "second line"]
+    assert to_markdown(blocks) == "left\tmiddle\tright\nsecond line"
+
+
+def test_corners_are_ints_clockwise_from_top_left() -> None:
+    shuffled = [[110.4, 30.0], [10.0, 60.2], [10.6, 30.1], [110.0, 59.5]]
+    assert to_corners(shuffled) == ((11, 30), (110, 30), (110, 60), (10, 60))

@@ -9,10 +9,18 @@ as the page's result: a page is either recognised-and-billed or neither.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pipeline.models import OcrRequest, UsageRecord
 from pipeline.store import AttemptEnd, Store
+
+
+@dataclass(frozen=True)
+class _Token:
+    row_id: int
+    doc_key: str
+    page_index: int
 
 
 class LedgerHook:
@@ -35,7 +43,7 @@ class LedgerHook:
             bytes_sent=request.body_size,
         )
         row_id = await self.store.start_attempt(record, self.run_id)
-        return (row_id, request.doc_key, request.page_index)
+        return _Token(row_id, request.doc_key, request.page_index)
 
     async def finished(
         self,
@@ -47,13 +55,13 @@ class LedgerHook:
         request_id: str | None,
         latency_ms: float,
     ) -> None:
-        row_id, doc_key, page_index = token  # type: ignore[misc]
+        assert isinstance(token, _Token)
         end = AttemptEnd(outcome, http_status, error_code, request_id, latency_ms)
         if outcome == "billed":
             self.billed_calls += 1
-            self._billed[(doc_key, page_index)] = (row_id, end)
+            self._billed[(token.doc_key, token.page_index)] = (token.row_id, end)
         else:
-            await self.store.finish_attempt(row_id, end)
+            await self.store.finish_attempt(token.row_id, end)
 
     def take_billed(self, doc_key: str, page_index: int) -> tuple[int, AttemptEnd] | None:
         """The billed attempt of this page, for `Store.save_page` to commit with the result."""

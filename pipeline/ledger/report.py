@@ -37,6 +37,6 @@ def format_report(rows: list[dict[str, Any]], fmt: str) -> str:
         table.add_row(*(str(v) for v in _row(r)))
     if not rows:
         table.caption = "no OCR calls recorded yet"
-    console = Console(file=io.StringIO(), width=120, force_terminal=False)
-    console.print(table)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    buffer = io.StringIO()
+    Console(file=buffer, width=120, force_terminal=False).print(table)
+    return buffer.getvalue()

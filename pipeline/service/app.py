@@ -6,8 +6,9 @@ Routes:
     GET  /health                             {"status": "ok", "requests": N, "recognized": M}
 
 `requests` counts every request but the health checks, `recognized` the OCR calls answered
-2xx (the calls Huawei would bill). Any other path or method answers 404 APIG.0101, as the
-API gateway does. Every answer carries an `X-Request-Id` (32 hex characters).
+2xx (the calls Huawei would bill); a health check logs at DEBUG level. Any other path or
+method answers 404 APIG.0101, as the API gateway does. Every answer carries an
+`X-Request-Id` (32 hex characters).
 
 Middlewares, outermost first: `observe` (request id, errors to Huawei bodies, counters, the
 log line) then `auth.auth_middleware` (size-capped body read, AK/SK check).
@@ -143,7 +144,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         counters.requests += 1
         if api == general_text.API_NAME and 200 <= response.status < 300:
             counters.recognized += 1
-    logger.info(
+    logger.log(
+        logging.DEBUG if api == "health" else logging.INFO,
         "%s %s api=%s status=%d error_code=%s ms=%.1f request_id=%s enterprise_project=%s",
         request.method,
         request.path,
