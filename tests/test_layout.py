@@ -35,3 +35,24 @@ def test_txt_separates_pages_with_form_feed() -> None:
         PageResult(i, OcrResult((named(f"page {i + 1}", 10, 10),), 100, 100)) for i in range(3)
     )
     assert render_txt(DocumentResult(source, pages)) == b"page 1\fpage 2\fpage 3\n"
+
+
+def test_two_columns_read_one_after_the_other() -> None:
+    title = named("Title across both columns", 10, 0, w=980, h=30)
+    left = [named(f"left {i}", 10, 50 + 30 * i, w=450) for i in range(5)]
+    right = [named(f"right {i}", 520, 50 + 30 * i, w=460) for i in range(5)]
+    footer = named("Footer across the page", 10, 300, w=980, h=20)
+    lines = [line.text for line in group_lines([footer, *right, title, *left])]
+    assert lines == [
+        "Title across both columns",
+        *(f"left {i}" for i in range(5)),
+        *(f"right {i}" for i in range(5)),
+        "Footer across the page",
+    ]
+
+
+def test_table_rows_are_not_split_into_columns() -> None:
+    labels = [named(f"label{i}", 10, 50 + 30 * i, w=60 + 40 * (i % 3)) for i in range(6)]
+    values = [named(f"{i}.00", 700, 50 + 30 * i, w=60) for i in range(6)]
+    lines = [line.text for line in group_lines(labels + values)]
+    assert lines == [f"label{i} {i}.00" for i in range(6)]
