@@ -114,11 +114,13 @@ def served(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     auth.write_text('[[credentials]]\nak = "E2EACCESSKEY"\nsk = "e2e-secret-key-0123456789"\n')
     port = free_port()
     env = base_env(workdir)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--workers", "1",
-         "--auth-file", str(auth)],
-        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    log = workdir / "serve.log"
+    with log.open("w") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--workers", "1",
+             "--auth-file", str(auth)],
+            cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log_file,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -128,14 +130,17 @@ def served(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                pytest.fail(f"ocrpipe serve did not start: {server.stderr.read() if server.stderr else ''}")
+                pytest.fail(f"ocrpipe serve did not start:\n{log.read_text()}")
             time.sleep(0.3)
-    client_env = dict(env, HUAWEICLOUD_SDK_AK="E2EACCESSKEY", HUAWEICLOUD_SDK_SK="e2e-secret-key-0123456789")
+    client_env = dict(
+        env, HUAWEICLOUD_SDK_AK="E2EACCESSKEY", HUAWEICLOUD_SDK_SK="e2e-secret-key-0123456789"
+    )
     try:
         yield url, client_env
     finally:
         server.terminate()
         server.wait(timeout=30)
+        assert "e2e-secret-key" not in log.read_text()  # the service never logs secrets
 
 
 def recognized(url: str) -> int:

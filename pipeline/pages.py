@@ -1,0 +1,84 @@
+"""The one function a worker process runs per page: render, then fit and encode.
+
+`prepare_page` takes and returns only picklable values (a path, strings, numbers, a
+frozen `Limits`; a `PageImage`), so the runner can `ProcessPoolExecutor.submit` it. Each
+call opens the document afresh: no state survives between calls in a worker.
+
+A JPEG file that already satisfies the limits is sent as it is (`format="original"`):
+re-encoding it would only cost time and add a second generation of JPEG loss.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PIL import JpegImagePlugin
+
+from pipeline.models import PageImage
+from pipeline.prepare import API_MAX_SIDE, DEFAULT_LIMITS, Limits, fit_page
+from pipeline.render import RENDER_MAX_PIXELS, plausible_dpi, render_page, sniff_format
+
+_EXIF_ORIENTATION = 0x0112
+
+
+def prepare_page(
+    path: str,
+    doc_key: str,
+    index: int,
+    *,
+    dpi: int = 200,
+    rasterizer: str = "pypdfium2",
+    password: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> PageImage:
+    """Page `index` of the document at `path`, ready to Base64 and send.
+
+    Raises the `DocumentError` subclasses of `render_page` and `fit_page`.
+    """
+    original = passthrough_jpeg(path, doc_key, index, limits)
+    if original is not None:
+        return original
+    # PDF pages are rendered no larger than they will be sent: cheaper than rendering
+    # big and scaling down, and the DPI reported is the one of the pixels sent.
+    image, page_dpi = render_page(
+        path, index, dpi=dpi, rasterizer=rasterizer, password=password,
+        max_side=min(limits.max_side, API_MAX_SIDE),
+        max_pixels=min(limits.max_pixels, RENDER_MAX_PIXELS),
+    )
+    try:
+        return fit_page(image, doc_key=doc_key, index=index, dpi=page_dpi, limits=limits)
+    finally:
+        image.close()
+
+
+def passthrough_jpeg(path: str, doc_key: str, index: int, limits: Limits) -> PageImage | None:
+    """The file's own bytes as the page, when it is a JPEG that needs no change at all:
+    upright (no EXIF rotation), grey or RGB, within the size, pixel and byte limits, and
+    decodable."""
+    if index != 0 or sniff_format(path) != "JPEG":
+        return None
+    if os.path.getsize(path) > limits.max_raw_bytes:
+        return None
+    try:
+        with JpegImagePlugin.JpegImageFile(path) as image:
+            width, height = image.size
+            fits = (
+                image.mode in ("L", "RGB")
+                and image.getexif().get(_EXIF_ORIENTATION, 1) == 1
+                and limits.min_side <= min(width, height)
+                and max(width, height) <= min(limits.max_side, API_MAX_SIDE)
+                and width * height <= limits.max_pixels
+            )
+            dpi = plausible_dpi(image.info.get("dpi"))
+            if fits:
+                image.load()  # a damaged JPEG is decoded (and reported) by render_page
+    except (OSError, SyntaxError, ValueError):
+        return None  # let render_page decode it and report what is wrong
+    if not fits:
+        return None
+    with open(path, "rb") as file:
+        data = file.read()
+    return PageImage(
+        doc_key=doc_key, index=0, data=data, format="original", width=width, height=height,
+        source_width=width, source_height=height, dpi=dpi,
+    )
