@@ -98,7 +98,8 @@ def serve(host: str, port: int, workers: int | None, auth_file: Path | None, no_
     POST /v2/{project_id}/ocr/general-text, signed with AK/SK as the official SDK does;
     one log line per request, never image data or secrets.
     """
-    from pipeline.service.server import ServiceConfig, load_credentials, serve as serve_forever
+    from pipeline.service.server import ServiceConfig, load_credentials
+    from pipeline.service.server import serve as serve_forever
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -80,7 +80,8 @@ def print_summary(summary: RunSummary, *, file: object = None) -> None:
         f"{summary.documents_skipped} unchanged (skipped)",
     )
     table.add_row(
-        "pages", f"{pages} ({summary.pages_sent} sent to OCR, {summary.pages_reused} from earlier runs)"
+        "pages",
+        f"{pages} ({summary.pages_sent} sent to OCR, {summary.pages_reused} from earlier runs)",
     )
     billed = ", ".join(f"{p}: {n}" for p, n in sorted(summary.billed_calls.items())) or "none"
     table.add_row("billed calls", f"{billed}  (by enterprise project; `ocrpipe report` for all)")

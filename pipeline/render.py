@@ -74,6 +74,8 @@ _IMAGE_CLASSES: dict[str, type[ImageFile.ImageFile]] = {
     "WEBP": WebPImagePlugin.WebPImageFile,
 }
 
+_BMP_HEADER_SIZES = tuple(bytes([n]) for n in (12, 40, 52, 56, 64, 108, 124))
+
 # PDFium's FPDF_GetLastError codes for a failed FPDF_LoadDocument.
 _PDFIUM_FORMAT, _PDFIUM_PASSWORD, _PDFIUM_SECURITY = 3, 4, 5
 
@@ -101,11 +103,13 @@ def sniff_format(path: str) -> str:
         ((b"\x89PNG\r\n\x1a\n",), "PNG"),
         ((b"\xff\xd8\xff",), "JPEG"),
         ((b"GIF87a", b"GIF89a"), "GIF"),
-        ((b"BM",), "BMP"),
     )
     for magics, name in signatures:
         if head.startswith(magics):
             return name
+    # "BM" alone would match a text file about BMWs: check the DIB header size too.
+    if head[:2] == b"BM" and head[14:15] in _BMP_HEADER_SIZES and head[15:18] == b"\0\0\0":
+        return "BMP"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
     raise UnsupportedDocument(
@@ -139,9 +143,17 @@ def inspect_document(path: str, *, password: str | None = None) -> DocumentInfo:
         if count == 0:
             raise EmptyDocument("the PDF has no pages")
         return DocumentInfo("pdf", count)
+    if fmt != "TIFF":
+        _open_image(path, fmt).close()  # the header must at least parse
+        return DocumentInfo("image", 1)
     with _open_image(path, fmt) as image:
-        frames = getattr(image, "n_frames", 1) if fmt == "TIFF" else 1
-    return DocumentInfo("tiff" if fmt == "TIFF" else "image", frames)
+        try:
+            frames = int(getattr(image, "n_frames", 1))
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise CorruptDocument(
+                f"the TIFF file is damaged: its pages cannot be counted ({exc})"
+            ) from None
+    return DocumentInfo("tiff", frames)
 
 
 def render_page(
@@ -322,15 +334,15 @@ def _decode_image(
             with warnings.catch_warnings():  # size already checked above
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 image.load()
-                page = ImageOps.exif_transpose(image)
+                page = ImageOps.exif_transpose(image)  # a new image, detached from the file
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise CorruptDocument(
                 f"the {fmt} image is damaged and cannot be decoded ({exc}): "
                 "re-scan or re-export it"
             ) from None
         dpi = plausible_dpi(image.info.get("dpi"))
-        if page is image:  # no EXIF rotation: detach from the file before it closes
-            page = image.copy()
+        if dpi is not None:
+            dpi *= image.width / width  # decoded at a reduced size by draft()
     return page, dpi
 
 

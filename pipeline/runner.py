@@ -117,7 +117,9 @@ async def _run(
             session, endpoint=endpoint, project_id=spec.ocr.project_id, credentials=creds,
             enterprise_project_id=spec.ocr.enterprise_project_id, timeout=spec.ocr.timeout,
         )
-        limited = LimitedClient(client, qps=spec.ocr.qps, concurrency=concurrency, on_attempt=ledger)
+        limited = LimitedClient(
+            client, qps=spec.ocr.qps, concurrency=concurrency, on_attempt=ledger
+        )
         bar = stack.enter_context(ProgressBar(spec.name, enabled=show_progress))
         progress = Progress(on_page=bar.page_done)
         ctx = JobContext(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import resource
 import time
 from pathlib import Path
 from typing import cast
@@ -213,9 +214,12 @@ def test_bogus_dpi_is_reported_unknown(tmp_path: Path) -> None:
 
 def test_giant_image_is_a_page_size_error_without_decoding_it(tmp_path: Path) -> None:
     path = giant_png(tmp_path / "giant.png")  # 20000 x 20000, 1-bit, ~50 KB on disk
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert inspect_document(str(path)).page_count == 1  # header only
     with pytest.raises(PageSizeError) as caught:
         render_page(str(path), 0)
+    peak_growth_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
+    assert peak_growth_kib < 100_000  # decoding would take 400 MB as 8-bit grey
     assert str(caught.value) == (
         "image is 20000 x 20000 = 400 Mpx; the OCR API accepts at most 160 Mpx: "
         "split or downscale it"
@@ -224,9 +228,10 @@ def test_giant_image_is_a_page_size_error_without_decoding_it(tmp_path: Path) ->
 
 def test_big_jpeg_is_decoded_at_reduced_size(tmp_path: Path) -> None:
     path = tmp_path / "poster.jpg"
-    text_page(["big"], (2400, 1600)).convert("RGB").save(path, quality=80)
-    image, _ = render_page(str(path), 0, max_side=600)
-    assert 600 <= image.width < 2400 and image.height < 1600  # draft: 1/2, 1/4 or 1/8
+    text_page(["big"], (2400, 1600)).convert("RGB").save(path, quality=80, dpi=(400, 400))
+    image, dpi = render_page(str(path), 0, max_side=600)
+    assert image.size == (600, 400)  # draft() decodes at 1/2, 1/4 or 1/8 scale: here 1/4
+    assert dpi == 100
 
 
 def test_damaged_png_is_corrupt(tmp_path: Path) -> None:
@@ -243,3 +248,10 @@ def test_page_index_out_of_range(tmp_path: Path) -> None:
     text_page(["x"], (100, 100)).save(path)
     with pytest.raises(IndexError):
         render_page(str(path), 1)
+
+
+def test_text_starting_with_bm_is_not_a_bmp(tmp_path: Path) -> None:
+    path = tmp_path / "cars.bmp"
+    path.write_text("BMW and other cars, a list\n" * 5)
+    with pytest.raises(UnsupportedDocument, match="starts with text"):
+        inspect_document(str(path))

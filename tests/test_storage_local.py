@@ -24,9 +24,9 @@ async def test_change_token_follows_content(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
     path.write_bytes(b"one")
     storage = open_storage(str(tmp_path))
-    first = [o async for o in storage.list(["*.png"])][0].change_token
+    (first,) = [o.change_token async for o in storage.list(["*.png"])]
     path.write_bytes(b"three")
-    second = [o async for o in storage.list(["*.png"])][0].change_token
+    (second,) = [o.change_token async for o in storage.list(["*.png"])]
     assert first != second
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from statistics import median
 
 from pipeline.models import Block
@@ -89,7 +90,7 @@ def _gutter(boxes: list[_Box]) -> float | None:
         return None
     edges = sorted({b.left for b in boxes} | {b.right for b in boxes})
     best: tuple[int, float, float, float] | None = None  # fewest crossing, then widest
-    for x0, x1 in zip(edges, edges[1:], strict=False):
+    for x0, x1 in pairwise(edges):
         middle = (x0 + x1) / 2
         if not left_edge + 0.15 * width <= middle <= right_edge - 0.15 * width:
             continue
@@ -124,7 +125,7 @@ def _segments(boxes: list[_Box], depth: int = 0) -> list[list[_Box]]:
     band: list[_Box] = []
     for box in sorted(boxes, key=lambda b: b.top):
         if box.left < x < box.right:  # crosses the gutter: ends the band above it
-            segments += _columns(band, x, depth) + [[box]]
+            segments += [*_columns(band, x, depth), [box]]
             band = []
         else:
             band.append(box)
