@@ -51,9 +51,12 @@ def run(job_file: Path, no_progress: bool, verbose: int) -> None:
     """Run JOB_FILE (TOML): OCR every matching document, write outputs, print a summary.
 
     Documents finished in an earlier run and unchanged since are skipped; pages
-    finished before an interruption are not sent again. Credentials for a remote
-    endpoint come from HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK or a credentials file,
-    never from the job file.
+    finished before an interruption are not sent again.
+
+    Credentials for a remote endpoint come from HUAWEICLOUD_SDK_AK and
+    HUAWEICLOUD_SDK_SK, or from a credentials file ($OCRPIPE_CREDENTIALS, default
+    ~/.config/ocrpipe/credentials.toml; TOML with `ak` and `sk`, chmod 600), never
+    from the job file. State: $OCRPIPE_DB (default .ocrpipe/state.db).
     """
     from pipeline.config import load_job
     from pipeline.progress import print_summary
@@ -81,13 +84,16 @@ def run(job_file: Path, no_progress: bool, verbose: int) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="OCRPIPE_SERVE_HOST",
+              show_envvar=True,
               help="Address to listen on (0.0.0.0 exposes it to the network).")
 @click.option("--port", default=8080, show_default=True, type=int, envvar="OCRPIPE_SERVE_PORT",
+              show_envvar=True,
               help="TCP port (0 picks a free one).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, envvar="OCRPIPE_SERVE_WORKERS",
+              show_envvar=True,
               help="OCR engine processes [default: number of CPU cores].")
 @click.option("--auth-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              envvar="OCRPIPE_AUTH_FILE",
+              envvar="OCRPIPE_AUTH_FILE", show_envvar=True,
               help="TOML with the accepted AK/SK pairs. HUAWEICLOUD_SDK_AK/SK are accepted too.")
 @click.option("--no-auth", is_flag=True, help="Accept unsigned requests (local testing only).")
 @click.option("-v", "--verbose", count=True, help="More logging.")
