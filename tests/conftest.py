@@ -14,16 +14,18 @@ import asyncio
 import concurrent.futures
 import io
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.ocr.signing import sign_request
 from pipeline.service.server import ServiceConfig, running_service
+from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
@@ -138,3 +140,16 @@ def draw_text_image(lines: list[str], *, size: int = 40, fmt: str = "PNG") -> by
 @pytest.fixture
 def make_text_image() -> Callable[..., bytes]:
     return draw_text_image
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeOcrServer]:
+    """A fault-injecting fake OCR service (tests/faults.py) accepting FAKE_AK/FAKE_SK."""
+    async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s

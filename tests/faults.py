@@ -49,6 +49,10 @@ ReplyKind = Literal["ok", "error", "raw", "hang", "drop", "cut"]
 DEFAULT_BLOCKS: tuple[tuple[str, float | None], ...] = (("Invoice No. 4711", 0.9981),)
 
 
+FAKE_AK, FAKE_SK = "AKFAKE0123456789", "sk-very-secret-value"
+"""The key pair the `server` fixture (conftest) accepts."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """One scripted answer. Build with the class methods rather than by hand."""

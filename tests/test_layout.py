@@ -1,5 +1,5 @@
+from pipeline.layout import group_lines, group_paragraphs, page_text
 from pipeline.models import Block, DocumentResult, OcrResult, PageResult, SourceObject
-from pipeline.writers.layout import group_lines, group_paragraphs, page_text
 from pipeline.writers.txt import render_txt
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -24,27 +23,15 @@ from pipeline.models import OcrRequest
 from pipeline.ocr.client import OcrClient, parse_result
 from pipeline.ocr.credentials import Credentials, load_credentials
 from pipeline.ocr.errors_map import ConnectFailed, PayloadTooLarge, TokenExpired
-from tests.faults import FakeOcrServer, Reply, free_port
+from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer, Reply, free_port
 
-AK, SK = "AKFAKE0123456789", "sk-very-secret-value"
+AK, SK = FAKE_AK, FAKE_SK
 REQUEST = OcrRequest(
     doc_key="a/b.pdf",
     page_index=0,
     image_b64="aGVsbG8=",
     options=(("detect_direction", True), ("language", "en")),
 )
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOcrServer]:
-    async with FakeOcrServer(credentials={AK: SK}) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def make_client(

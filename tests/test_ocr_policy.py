@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -25,9 +25,9 @@ from pipeline.ocr.client import Answer, OcrClient
 from pipeline.ocr.credentials import Credentials
 from pipeline.ocr.errors_map import ConnectFailed, EndpointUnreachable
 from pipeline.ocr.policy import LimitedClient, RetryPolicy
-from tests.faults import Call, FakeOcrServer, Reply, free_port
+from tests.faults import FAKE_AK, FAKE_SK, Call, FakeOcrServer, Reply, free_port
 
-AK, SK = "AKPOLICY", "sk-policy-secret"
+AK, SK = FAKE_AK, FAKE_SK
 REQUEST = OcrRequest(doc_key="doc.pdf", page_index=3, image_b64="aGVsbG8=")
 NO_JITTER = RetryPolicy(jitter=0.0)
 
@@ -68,18 +68,6 @@ class Recorder:
     @property
     def outcomes(self) -> list[str]:
         return [row["outcome"] for row in self.rows]
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOcrServer]:
-    async with FakeOcrServer(credentials={AK: SK}) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def limited(

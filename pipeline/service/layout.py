@@ -1,8 +1,7 @@
 """Text blocks as the service returns them, put in reading order.
 
-Reading order is top to bottom, then left to right within a line: blocks are taken by
-their top edge, and a block joins the current line when its vertical centre lies within
-that line's vertical extent (so a slightly lower word to the right stays on its line).
+Reading order is the project's one reading order (`pipeline.layout`): columns first,
+then top to bottom, left to right within a line.
 The markdown form (`return_markdown_result`) joins the blocks of one line with a tab and
 the lines with a newline, as protocol.md describes.
 """
@@ -12,6 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from pipeline.layout import group_lines as layout_lines
+from pipeline.models import Block
 
 Corner = tuple[int, int]
 Corners = tuple[Corner, Corner, Corner, Corner]
@@ -60,19 +62,15 @@ def to_corners(points: Sequence[Sequence[float]]) -> Corners:
 
 
 def group_lines(blocks: Iterable[TextBlock]) -> list[list[TextBlock]]:
-    """Blocks grouped into lines, lines top to bottom, blocks in a line left to right."""
-    lines: list[list[TextBlock]] = []
-    extents: list[tuple[int, int]] = []
-    for block in sorted(blocks, key=lambda b: (b.top, b.left)):
-        centre = (block.top + block.bottom) / 2
-        if lines and extents[-1][0] <= centre <= extents[-1][1]:
-            lines[-1].append(block)
-            top, bottom = extents[-1]
-            extents[-1] = (min(top, block.top), max(bottom, block.bottom))
-        else:
-            lines.append([block])
-            extents.append((block.top, block.bottom))
-    return [sorted(line, key=lambda b: b.left) for line in lines]
+    """Blocks grouped into lines in reading order (columns first), as the writers read
+    them: one reading-order function for the whole project (`pipeline.layout`)."""
+    originals: dict[int, TextBlock] = {}
+    converted: list[Block] = []
+    for text_block in blocks:
+        block = Block(text_block.words, text_block.location, text_block.confidence)
+        originals[id(block)] = text_block
+        converted.append(block)
+    return [[originals[id(b)] for b in line.blocks] for line in layout_lines(converted)]
 
 
 def reading_order(blocks: Iterable[TextBlock]) -> list[TextBlock]:

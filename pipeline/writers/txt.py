@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from pipeline.layout import page_text
 from pipeline.models import DocumentResult
-from pipeline.writers.layout import page_text
 
 
 def render_txt(doc: DocumentResult) -> bytes:
