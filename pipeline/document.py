@@ -23,6 +23,7 @@ from pipeline.models import (
     DocumentResult,
     OcrRequest,
     OcrResult,
+    PageGeometry,
     PageImage,
     PageResult,
     SourceObject,
@@ -140,7 +141,7 @@ async def _recognize_pages(
     if info.page_count < 1:
         raise DocumentError("the document has no pages")
     saved = await ctx.store.saved_pages(doc_id)
-    results: dict[int, OcrResult | OcrpipeError] = {}
+    results: dict[int, PageResult | OcrpipeError] = {}
     async with asyncio.TaskGroup() as tg:
         for index in range(info.page_count):
             if index in saved:
@@ -160,12 +161,12 @@ async def _recognize_pages(
         more = f" (and {len(failed) - 1} more pages)" if len(failed) > 1 else ""
         where = f"page {index + 1}: " if info.page_count > 1 else ""
         raise DocumentError(f"{where}{error}{more}")
-    return tuple(PageResult(i, r) for i, r in sorted(results.items()))  # type: ignore[arg-type]
+    return tuple(r for _, r in sorted(results.items()) if isinstance(r, PageResult))
 
 
 async def _recognize_page(
     ctx: JobContext, doc_id: int, obj: SourceObject, path: str, index: int,
-    results: dict[int, OcrResult | OcrpipeError],
+    results: dict[int, PageResult | OcrpipeError],
 ) -> None:
     """One page: a per-page error is kept in `results`; config/auth errors propagate."""
     spec = ctx.spec
@@ -181,11 +182,12 @@ async def _recognize_page(
             raise
         results[index] = exc
         return
+    done = PageResult(index, result, PageGeometry.of(page))
     billed = ctx.ledger.take_billed(obj.key, index)
     await asyncio.shield(
-        ctx.store.save_page(doc_id, index, result, change_token=obj.change_token, attempt=billed)
+        ctx.store.save_page(doc_id, done, change_token=obj.change_token, attempt=billed)
     )
-    results[index] = result
+    results[index] = done
     ctx.progress.pages_sent += 1
     ctx.progress.on_page()
 

@@ -5,7 +5,7 @@ All are frozen dataclasses: a stage takes one and returns another, never mutates
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 Point = tuple[int, int]
@@ -84,11 +84,33 @@ class OcrResult:
 
 
 @dataclass(frozen=True)
+class PageGeometry:
+    """How the pixels sent to OCR map back onto the source page.
+
+    Boxes are in the pixels of the image sent (`image_width` x `image_height`). That
+    image is the source page (`source_width` x `source_height` pixels, as rendered or
+    decoded, upright) scaled to fit the API limits. With `dpi` known, the page measures
+    source_width * 72 / dpi points across.
+    """
+
+    image_width: int
+    image_height: int
+    source_width: int
+    source_height: int
+    dpi: float | None = None
+
+    @classmethod
+    def of(cls, page: PageImage) -> PageGeometry:
+        return cls(page.width, page.height, page.source_width, page.source_height, page.dpi)
+
+
+@dataclass(frozen=True)
 class PageResult:
     """A page's OCR result together with where it came from."""
 
     index: int
     result: OcrResult
+    geometry: PageGeometry | None = None
 
 
 @dataclass(frozen=True)
@@ -149,3 +171,18 @@ def result_from_dict(data: dict[str, object]) -> OcrResult:
         direction=float(data.get("direction", -1.0)),  # type: ignore[arg-type]
         request_id=str(data.get("request_id", "")),
     )
+
+
+def page_to_dict(page: PageResult) -> dict[str, object]:
+    """The JSON form of one page: its result plus its geometry (when known)."""
+    data: dict[str, object] = {"index": page.index, **result_to_dict(page.result)}
+    if page.geometry is not None:
+        data["geometry"] = asdict(page.geometry)
+    return data
+
+
+def page_from_dict(data: dict[str, object]) -> PageResult:
+    """Inverse of `page_to_dict`."""
+    raw = data.get("geometry")
+    geometry = PageGeometry(**raw) if isinstance(raw, dict) else None
+    return PageResult(int(data["index"]), result_from_dict(data), geometry)  # type: ignore[call-overload]

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pipeline.models import Block, OcrResult, SourceObject, UsageRecord
+from pipeline.models import Block, OcrResult, PageGeometry, PageResult, SourceObject, UsageRecord
 from pipeline.store import AttemptEnd, open_store
 
 
@@ -12,6 +12,7 @@ def record(page: int, attempt: int = 1, project: str = "default") -> UsageRecord
 
 
 RESULT = OcrResult((Block("hi", ((0, 0), (5, 0), (5, 5), (0, 5)), 0.5),), 10, 10, -1, "r1")
+PAGE = PageResult(0, RESULT, PageGeometry(10, 10, 20, 20, 144.0))
 
 
 async def test_ledger_outcomes_and_report(tmp_path: Path) -> None:
@@ -22,7 +23,7 @@ async def test_ledger_outcomes_and_report(tmp_path: Path) -> None:
     a = await store.start_attempt(record(0), run)
     await store.finish_attempt(a, AttemptEnd("failed", 429, "APIG.0308"))
     b = await store.start_attempt(record(0, 2), run)
-    await store.save_page(doc, 0, RESULT, change_token="t1",
+    await store.save_page(doc, PAGE, change_token="t1",
                           attempt=(b, AttemptEnd("billed", 200, None, "r1", 12.0)))
     # page 1: sent, then the process died: stays pending until the next run
     await store.start_attempt(record(1), run)
@@ -36,7 +37,7 @@ async def test_ledger_outcomes_and_report(tmp_path: Path) -> None:
     assert rows["default"]["unknown"] == 1  # pending counts as unknown
     assert rows["default"]["pages"] == 1
     assert rows["finance"]["unknown"] == 1 and rows["finance"]["billed"] == 0
-    assert await store.saved_pages(doc) == {0: RESULT}
+    assert await store.saved_pages(doc) == {0: PAGE}
     await store.close()
 
     # a new run turns leftovers into "unknown" and keeps finished pages
@@ -51,7 +52,7 @@ async def test_ledger_outcomes_and_report(tmp_path: Path) -> None:
 async def test_changed_input_drops_saved_pages(tmp_path: Path) -> None:
     store = await open_store(str(tmp_path / "s.db"))
     doc = await store.begin_document("j", SourceObject("d.pdf", "/d.pdf", 1, change_token="t1"))
-    await store.save_page(doc, 0, RESULT, change_token="t1")
+    await store.save_page(doc, PAGE, change_token="t1")
     await store.finish_document(doc, status="done", page_count=1, outputs=["/o/d.pdf.txt"])
     state = await store.document("j", "d.pdf")
     assert state is not None and state.status == "done" and state.outputs == ("/o/d.pdf.txt",)

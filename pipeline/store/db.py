@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from pipeline.errors import ConfigError
-from pipeline.models import OcrResult, SourceObject, UsageRecord, result_from_dict, result_to_dict
+from pipeline.models import PageResult, SourceObject, UsageRecord, page_from_dict, page_to_dict
 from pipeline.store.schema import documents, metadata, pages, runs, usage
 
 DEFAULT_DB = ".ocrpipe/state.db"
@@ -189,13 +189,13 @@ class Store:
                 )
             )
 
-    async def saved_pages(self, doc_id: int) -> dict[int, OcrResult]:
+    async def saved_pages(self, doc_id: int) -> dict[int, PageResult]:
         """Pages of this document already recognised (by this or an earlier run)."""
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 select(pages.c.page_index, pages.c.result).where(pages.c.document_id == doc_id)
             )
-            return {r.page_index: result_from_dict(json.loads(r.result)) for r in rows}
+            return {r.page_index: page_from_dict(json.loads(r.result)) for r in rows}
 
     # the ledger ---------------------------------------------------------------------------
 
@@ -242,8 +242,7 @@ class Store:
     async def save_page(
         self,
         doc_id: int,
-        index: int,
-        result: OcrResult,
+        page: PageResult,
         *,
         change_token: str | None,
         attempt: tuple[int, AttemptEnd] | None = None,
@@ -253,15 +252,15 @@ class Store:
             if attempt is not None:
                 await self._finish(conn, *attempt)
             await conn.execute(delete(pages).where(
-                and_(pages.c.document_id == doc_id, pages.c.page_index == index)
+                and_(pages.c.document_id == doc_id, pages.c.page_index == page.index)
             ))
             await conn.execute(
                 insert(pages).values(
                     document_id=doc_id,
-                    page_index=index,
+                    page_index=page.index,
                     change_token=change_token,
-                    result=json.dumps(result_to_dict(result), ensure_ascii=False),
-                    request_id=result.request_id,
+                    result=json.dumps(page_to_dict(page), ensure_ascii=False),
+                    request_id=page.result.request_id,
                     done_at=_now(),
                 )
             )

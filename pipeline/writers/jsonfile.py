@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.models import DocumentResult, result_to_dict
+from pipeline.models import DocumentResult, page_to_dict
 
 SCHEMA_VERSION = 1
 
@@ -14,6 +14,6 @@ def render_json(doc: DocumentResult) -> bytes:
         "schema": SCHEMA_VERSION,
         "source": {"key": doc.source.key, "size": doc.source.size},
         "page_count": len(doc.pages),
-        "pages": [{"index": p.index, **result_to_dict(p.result)} for p in doc.pages],
+        "pages": [page_to_dict(p) for p in doc.pages],
     }
     return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
