@@ -46,8 +46,10 @@ def main() -> None:
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("job_file", type=click.Path(path_type=Path))
 @click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
+@click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="On Ctrl-C/SIGTERM, seconds to let OCR calls in flight finish.")
 @click.option("-v", "--verbose", count=True, help="-v: one log line per document; -vv: debug.")
-def run(job_file: Path, no_progress: bool, verbose: int) -> None:
+def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
     """Run JOB_FILE (TOML): OCR every matching document, write outputs, print a summary.
 
     Documents finished in an earlier run and unchanged since are skipped; pages
@@ -69,8 +71,9 @@ def run(job_file: Path, no_progress: bool, verbose: int) -> None:
         async def main_task() -> RunSummary:
             task = asyncio.current_task()
             assert task is not None
-            install_signal_handlers(task)
-            return await run_job(spec, show_progress=not no_progress)
+            stopping = asyncio.Event()
+            install_signal_handlers(task, stopping, grace)
+            return await run_job(spec, show_progress=not no_progress, stopping=stopping)
 
         summary = asyncio.run(main_task())
     except OcrpipeError as exc:
@@ -94,27 +97,68 @@ def run(job_file: Path, no_progress: bool, verbose: int) -> None:
               help="OCR engine processes [default: number of CPU cores].")
 @click.option("--auth-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               envvar="OCRPIPE_AUTH_FILE", show_envvar=True,
-              help="TOML with the accepted AK/SK pairs. HUAWEICLOUD_SDK_AK/SK are accepted too.")
+              help="TOML: AK/SK pairs, IAM users (token auth), admin key, token lifetime "
+                   "(see README). HUAWEICLOUD_SDK_AK/SK are accepted too.")
 @click.option("--no-auth", is_flag=True, help="Accept unsigned requests (local testing only).")
+@click.option("--engine", type=click.Choice(["rapidocr", "tesseract"]), default="rapidocr",
+              show_default=True, envvar="OCRPIPE_SERVE_ENGINE", show_envvar=True,
+              help="OCR engine; tesseract needs the [tesseract] extra and Debian's language data.")
+@click.option("--device", type=click.Choice(["cpu"]), default="cpu", show_default=True,
+              help="Where the engine runs (GPU support is not there yet).")
+@click.option("--queue-size", type=click.IntRange(min=0), default=16, show_default=True,
+              envvar="OCRPIPE_SERVE_QUEUE_SIZE", show_envvar=True,
+              help="Pages that may wait for a worker; more answer 429 ModelArts.4401.")
+@click.option("--rate-limit", type=click.IntRange(min=0), default=0, show_default=True,
+              envvar="OCRPIPE_SERVE_RATE_LIMIT", show_envvar=True,
+              help="Calls per user, per API, per minute (429 APIG.0308); 0: none.")
+@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
+              show_default=True, envvar="OCRPIPE_SERVE_REQUEST_TIMEOUT", show_envvar=True,
+              help="Seconds per request before 504 APIG.0201.")
+@click.option("--allow-private-urls", is_flag=True,
+              help="Let `url` inputs reach loopback/private/link-local addresses (SSRF risk).")
+@click.option("--cert", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None, envvar="OCRPIPE_SERVE_CERT", show_envvar=True,
+              help="TLS certificate chain (PEM): serve https. Needs --key.")
+@click.option("--key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None, envvar="OCRPIPE_SERVE_KEY", show_envvar=True,
+              help="TLS private key (PEM).")
 @click.option("-v", "--verbose", count=True, help="More logging.")
 def serve(host: str, port: int, workers: int | None, auth_file: Path | None, no_auth: bool,
-          verbose: int) -> None:
-    """Serve Huawei Cloud OCR's general-text API on this machine (RapidOCR, offline).
+          engine: str, device: str, queue_size: int, rate_limit: int, request_timeout: float,
+          allow_private_urls: bool, cert: Path | None, key: Path | None, verbose: int) -> None:
+    """Serve Huawei Cloud OCR's text APIs on this machine (RapidOCR or Tesseract, offline).
 
-    POST /v2/{project_id}/ocr/general-text, signed with AK/SK as the official SDK does;
-    one log line per request, never image data or secrets.
+    POST /v2/{project_id}/ocr/{general-text,web-image,handwriting,smart-document-recognizer},
+    signed with AK/SK as the official SDK does or with an X-Auth-Token from
+    POST /v3/auth/tokens; GET /health, /metrics, /v1/usage (admin key). One log line per
+    request, never image data or secrets.
     """
-    from pipeline.service.server import ServiceConfig, load_credentials
+    from pipeline.service.app import Limits
+    from pipeline.service.server import ServiceConfig, load_auth
     from pipeline.service.server import serve as serve_forever
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        credentials = load_credentials(auth_file)
+        limits = Limits(rate_limit_per_minute=rate_limit, request_timeout=request_timeout,
+                        allow_private_urls=allow_private_urls)
         serve_forever(ServiceConfig(host=host, port=port, workers=workers,
-                                    credentials=credentials, auth_required=not no_auth))
+                                    auth=load_auth(auth_file), auth_required=not no_auth,
+                                    engine=engine, device=device, queue_size=queue_size,
+                                    limits=limits, cert=cert, key=key))
     except OcrpipeError as exc:
         _fail(exc)
+
+
+@main.command("hash-password")
+@click.password_option(confirmation_prompt=True,
+                       help="The password or admin key to hash (prompted when not given).")
+def hash_password_command(password: str) -> None:
+    """Print the hash of a password (or admin key) for the service's auth file:
+    password_hash of a [[users]] entry, or key_hash of [admin]."""
+    from pipeline.service.authfile import hash_password
+
+    click.echo(hash_password(password))
 
 
 @main.command()
@@ -142,3 +186,37 @@ def report(fmt: str, job: str | None) -> None:
     except OcrpipeError as exc:
         _fail(exc)
     click.echo(format_report(rows, fmt), nl=False)
+
+
+@main.command()
+@click.argument("result_json", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "formats", multiple=True, required=True,
+              type=click.Choice(["txt", "json", "docx", "pdf"]),
+              help="Format to rebuild; repeat for several.")
+@click.option("--source", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The original document (needed for pdf: the text layer goes on it).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Output file (one format only) [default: beside RESULT_JSON, "
+                   "a.pdf.json -> a.pdf.docx].")
+@click.option("--low-confidence", type=click.FloatRange(0, 1), default=None,
+              help="docx: highlight blocks recognised below this confidence.")
+@click.option("--pdf-password", default=None, envvar="OCRPIPE_PDF_PASSWORD", show_envvar=True,
+              help="Password of an encrypted original PDF.")
+def export(result_json: Path, formats: tuple[str, ...], source: Path | None,
+           output: Path | None, low_confidence: float | None, pdf_password: str | None) -> None:
+    """Rebuild outputs from RESULT_JSON (a .json that `ocrpipe run` wrote), without OCR.
+
+    Exit codes: 0 written; 1 the result or the original is unusable; 2 wrong arguments.
+    """
+    from pipeline.export import export as export_result
+    from pipeline.writers import WriteOptions
+
+    if output is not None and len(set(formats)) > 1:
+        raise click.UsageError("--output takes one --format; leave it out for several")
+    options = WriteOptions(low_confidence=low_confidence, pdf_password=pdf_password)
+    try:
+        for fmt in dict.fromkeys(formats):
+            path = export_result(result_json, fmt, output=output, source=source, options=options)
+            click.echo(str(path))
+    except OcrpipeError as exc:
+        _fail(exc)

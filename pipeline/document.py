@@ -31,9 +31,9 @@ from pipeline.models import (
 from pipeline.pages import prepare_page
 from pipeline.prepare import Limits
 from pipeline.render import DocumentInfo, inspect_document
-from pipeline.storage import LocalStorage
+from pipeline.storage import Storage
 from pipeline.store import Store
-from pipeline.writers import WRITERS, output_key
+from pipeline.writers import WRITERS, WriteOptions, output_key
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -60,14 +60,16 @@ class Progress:
 class JobContext:
     spec: JobSpec
     store: Store
-    source: LocalStorage
-    output: LocalStorage
+    source: Storage
+    output: Storage
     ocr: Recognizer
     ledger: LedgerHook
     pool: Executor
     page_slots: asyncio.Semaphore
     progress: Progress = field(default_factory=Progress)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set on SIGINT/SIGTERM: take no new page; pages in flight finish and are kept."""
 
     async def in_worker(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run CPU work (render, encode) in the process pool, off the event loop."""
@@ -91,7 +93,7 @@ def prepare_and_encode(
     return page, base64.b64encode(page.data).decode("ascii")
 
 
-Outcome = Literal["done", "failed", "skipped"]
+Outcome = Literal["done", "failed", "skipped", "interrupted"]
 
 
 async def process_document(ctx: JobContext, obj: SourceObject) -> Outcome:
@@ -107,7 +109,10 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> Outcome:
                 inspect_document, path, password=ctx.spec.source.pdf_password
             )
             pages = await _recognize_pages(ctx, doc_id, obj, path, info)
-        outputs = await _write_outputs(ctx, DocumentResult(obj, pages))
+            if pages is None:
+                log.info("job=%s doc=%s interrupted: finished pages kept", job, obj.key)
+                return "interrupted"
+            outputs = await _write_outputs(ctx, DocumentResult(obj, pages), path)
     except (DocumentError, OcrError) as exc:
         if not _is_per_document(exc):
             raise
@@ -137,7 +142,8 @@ async def _unchanged(ctx: JobContext, obj: SourceObject) -> bool:
 
 async def _recognize_pages(
     ctx: JobContext, doc_id: int, obj: SourceObject, path: str, info: DocumentInfo
-) -> tuple[PageResult, ...]:
+) -> tuple[PageResult, ...] | None:
+    """Every page's result (saved ones reused), or None when the job is stopping."""
     if info.page_count < 1:
         raise DocumentError("the document has no pages")
     saved = await ctx.store.saved_pages(doc_id)
@@ -150,11 +156,16 @@ async def _recognize_pages(
                 ctx.progress.on_page()
                 continue
             await ctx.page_slots.acquire()  # bounds the pages held in memory, job-wide
+            if ctx.stopping.is_set():
+                ctx.page_slots.release()
+                break
             task = tg.create_task(
                 _recognize_page(ctx, doc_id, obj, path, index, results),
                 name=f"page {obj.key}#{index + 1}",
             )
             task.add_done_callback(lambda _: ctx.page_slots.release())
+    if len(results) < info.page_count:  # stopped before every page was sent
+        return None
     failed = [(i, r) for i, r in sorted(results.items()) if isinstance(r, OcrpipeError)]
     if failed:
         index, error = failed[0]
@@ -201,11 +212,12 @@ def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:
     return tuple(sorted(options.items()))
 
 
-async def _write_outputs(ctx: JobContext, doc: DocumentResult) -> list[str]:
+async def _write_outputs(ctx: JobContext, doc: DocumentResult, path: str) -> list[str]:
     written = []
+    options = WriteOptions(ctx.spec.output.low_confidence, ctx.spec.source.pdf_password)
     for fmt in ctx.spec.output.formats:
         writer = WRITERS[fmt]
-        data = await asyncio.to_thread(writer.render, doc)
+        data = await asyncio.to_thread(writer.render, doc, path, options)
         key = output_key(doc.source.key, fmt)
         written.append(await ctx.output.write(key, data, writer.content_type))
     return written

@@ -2,6 +2,7 @@
 enter (aiohttp, pypdfium2, Pillow, SQLAlchemy); only `cli.py` turns them into exit codes.
 
     OcrpipeError                      exit 2 unless a subclass says otherwise
+    ├── JobInterrupted                SIGINT/SIGTERM: stopped cleanly, re-run to resume (130)
     ├── ConfigError                   job file, endpoint, credentials: the job cannot run (2)
     │   └── OcrConfigError            the OCR service says the call itself is wrong (APIG.0101, ...)
     ├── AuthError                     the OCR service refused our credentials (3)
@@ -34,6 +35,12 @@ class OcrpipeError(Exception):
     """Base of every error ocrpipe raises on purpose. `str()` is the user-facing message."""
 
     exit_code = EXIT_CONFIG
+
+
+class JobInterrupted(OcrpipeError):
+    """Ctrl-C / SIGTERM: the job stopped taking work; finished pages are kept."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class ConfigError(OcrpipeError):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import secrets
 import signal
@@ -27,7 +26,13 @@ import aiohttp
 
 from pipeline.config import JobSpec
 from pipeline.document import JobContext, Progress, process_document
-from pipeline.errors import EXIT_DOCUMENTS_FAILED, EXIT_OK, OcrpipeError
+from pipeline.errors import (
+    EXIT_DOCUMENTS_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    JobInterrupted,
+    OcrpipeError,
+)
 from pipeline.ledger import LedgerHook
 from pipeline.ocr.client import OcrClient
 from pipeline.ocr.credentials import Credentials, load_credentials
@@ -36,6 +41,7 @@ from pipeline.progress import ProgressBar
 from pipeline.service.server import ServiceConfig, running_service
 from pipeline.storage import open_storage
 from pipeline.store import Store, open_store
+from pipeline.workers import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -74,22 +80,23 @@ async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials]]:
 
 
 def _pool() -> ProcessPoolExecutor:
-    # forkserver: never fork a process that already runs threads (aiosqlite, asyncio)
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    return process_pool(max(1, min(os.cpu_count() or 1, 8)))
 
 
-async def run_job(spec: JobSpec, *, show_progress: bool = True) -> RunSummary:
+async def run_job(
+    spec: JobSpec, *, show_progress: bool = True, stopping: asyncio.Event | None = None
+) -> RunSummary:
+    """Run the job; `stopping` set (by a signal handler) stops it cleanly: JobInterrupted."""
     started = time.monotonic()
     store = await open_store()
     run_id = await store.start_run(spec.name)
     status, exit_code = "failed", 2
     try:
-        summary = await _run(spec, store, run_id, started, show_progress)
+        summary = await _run(spec, store, run_id, started, show_progress, stopping)
         status, exit_code = "done", summary.exit_code
         return summary
-    except asyncio.CancelledError:
-        status, exit_code = "interrupted", 130
+    except (asyncio.CancelledError, JobInterrupted):
+        status, exit_code = "interrupted", EXIT_INTERRUPTED
         raise
     except OcrpipeError as exc:
         exit_code = exc.exit_code
@@ -100,12 +107,18 @@ async def run_job(spec: JobSpec, *, show_progress: bool = True) -> RunSummary:
 
 
 async def _run(
-    spec: JobSpec, store: Store, run_id: int, started: float, show_progress: bool
+    spec: JobSpec, store: Store, run_id: int, started: float, show_progress: bool,
+    stopping: asyncio.Event | None,
 ) -> RunSummary:
-    source = open_storage(spec.resolve(spec.source.url))
-    output = open_storage(spec.resolve(spec.output.url))
     concurrency = spec.ocr.concurrency
     async with AsyncExitStack() as stack:
+        # storages first: a missing bucket or folder stops the job before the OCR service
+        source = await stack.enter_async_context(
+            open_storage(spec.resolve(spec.source.url), spec.source.s3)
+        )
+        output = await stack.enter_async_context(
+            open_storage(spec.resolve(spec.output.url), spec.output.s3)
+        )
         endpoint, creds = await stack.enter_async_context(ocr_endpoint(spec))
         session = await stack.enter_async_context(aiohttp.ClientSession())
         pool = stack.enter_context(_pool())
@@ -125,6 +138,7 @@ async def _run(
         ctx = JobContext(
             spec=spec, store=store, source=source, output=output, ocr=limited, ledger=ledger,
             pool=pool, page_slots=asyncio.Semaphore(2 * concurrency), progress=progress,
+            stopping=stopping or asyncio.Event(),
         )
         documents = asyncio.Semaphore(max(2, concurrency))
 
@@ -132,11 +146,19 @@ async def _run(
             async with asyncio.TaskGroup() as tg:
                 async for obj in source.list(spec.source.include, spec.source.exclude):
                     await documents.acquire()
+                    if ctx.stopping.is_set():
+                        documents.release()
+                        break
                     bar.document_found()
                     task = tg.create_task(process_document(ctx, obj), name=f"doc {obj.key}")
                     task.add_done_callback(lambda _: _document_finished(documents, bar))
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
+        if ctx.stopping.is_set():
+            raise JobInterrupted(
+                f"stopped on request after {progress.pages_sent} pages; finished pages are "
+                "saved: run the same job again to resume"
+            )
     usage = await store.usage_summary(spec.name, run_id=run_id)
     return RunSummary(
         job=spec.name,
@@ -171,8 +193,25 @@ def _first_error(group: BaseExceptionGroup) -> BaseException:
     return (ours or flat)[0]
 
 
-def install_signal_handlers(task: asyncio.Task[RunSummary]) -> None:
-    """SIGINT/SIGTERM cancel the run task; the CLI turns that into exit code 130."""
+def install_signal_handlers(
+    task: asyncio.Task[RunSummary], stopping: asyncio.Event, grace: float
+) -> None:
+    """First SIGINT/SIGTERM: stop taking work, let calls in flight finish for up to
+    `grace` seconds, then cancel. A second signal cancels at once. Either way finished
+    pages are committed and the CLI exits 130."""
     loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopping.is_set():
+            log.warning("%s again: stopping now", sig.name)
+            task.cancel()
+            return
+        stopping.set()
+        log.warning(
+            "%s: finishing the OCR calls in flight (up to %g s), then stopping; "
+            "send it again to stop now", sig.name, grace,
+        )
+        loop.call_later(grace, task.cancel)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
+        loop.add_signal_handler(sig, on_signal, sig)

@@ -1,10 +1,14 @@
-"""RapidOCR in a pool of worker processes: the event loop never decodes or recognises.
+"""The OCR backend (backend.py: RapidOCR or Tesseract) in a pool of worker processes: the
+event loop never decodes or recognises.
 
-Each worker process builds one RapidOCR engine in its initializer (models ship in the
+Each worker process builds one backend in its initializer (RapidOCR's models ship in the
 `rapidocr` wheel: nothing is downloaded) and warms it up on a small generated image, so
 the first real page pays no model-loading cost. `workers` processes times `threads`
-onnxruntime threads each is about the number of cores. The angle classifier
-(`Global.use_cls`) is off: on clean upright pages it flips good lines (DESIGN.md).
+threads each is about the number of cores, so processes do not oversubscribe them.
+
+In front of the pool is a bounded queue: at most `workers + queue_size` pages are taken at
+once; one more answers 429 ModelArts.4401 (max concurrency) at once rather than waiting
+an unbounded time. `depth` is the number taken (for /metrics).
 
 Processes are started with the "spawn" method (no fork of a threaded, event-looping
 parent) and ignore SIGINT, so Ctrl-C reaches only the parent, which shuts the pool down.
@@ -16,20 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import signal
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from typing import Any
+from contextlib import suppress
+from dataclasses import dataclass, field
 
 from pipeline.errors import ConfigError
+from pipeline.workers import process_pool
 
-from .errors import BACKEND_UNAVAILABLE, RECOGNITION_FAILED, ApiError
+from .backend import Backend, EngineRequest, make_backend, to_blocks
+from .errors import BACKEND_UNAVAILABLE, MAX_CONCURRENCY, RECOGNITION_FAILED, ApiError
 from .images import decode_base64, load_page, to_bgr_array
-from .layout import TextBlock, reading_order, to_corners, to_markdown
+from .layout import TextBlock, to_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +49,7 @@ class RecognizeOptions:
 
     pdf_page_number: int = 1
     return_markdown: bool = False
+    engine: EngineRequest = field(default_factory=EngineRequest)
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,9 @@ class PageText:
     width: int
     height: int
     markdown: str | None = None
+    direction: int = -1
+    seconds: float = 0.0
+    """Time the worker spent on the page (decoding included)."""
 
 
 def available_cores() -> int:
@@ -62,43 +72,25 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def engine_params(threads: int) -> dict[str, Any]:
-    """RapidOCR parameters: no angle classifier, quiet, `threads` onnxruntime threads."""
-    return {
-        "Global.use_cls": False,
-        "Global.log_level": "critical",
-        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-    }
-
-
 # ---- inside the worker processes ---------------------------------------------------------
 
-_engine: Any = None
+_backend: Backend | None = None
 
 
-def _init_worker(threads: int) -> None:
-    global _engine
+def _init_worker(engine: str, threads: int) -> None:
+    global _backend
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.getLogger("RapidOCR").setLevel(logging.CRITICAL)
-    import cv2
-    import onnxruntime
-
-    onnxruntime.set_default_logger_severity(3)
-    cv2.setNumThreads(threads)
-    from rapidocr import RapidOCR
-
-    _engine = RapidOCR(params=engine_params(threads))
-    _warm_up()
+    _backend = make_backend(engine, threads)
+    _warm_up(_backend)
 
 
-def _warm_up() -> None:
-    """Run one tiny recognition so both models are loaded before the first request."""
+def _warm_up(backend: Backend) -> None:
+    """Run one tiny recognition so the models are loaded before the first request."""
     from PIL import Image, ImageDraw, ImageFont
 
     image = Image.new("RGB", (320, 64), "white")
     ImageDraw.Draw(image).text((8, 8), "warm up 123", fill="black", font=ImageFont.load_default(32))
-    _engine(to_bgr_array(image))
+    backend.recognize(to_bgr_array(image), EngineRequest(detect_direction=True))
 
 
 def _probe() -> int:
@@ -106,19 +98,31 @@ def _probe() -> int:
     return os.getpid()
 
 
-def recognize_page(image_b64: str, options: RecognizeOptions) -> PageText:
-    """Decode, check and recognise one page (runs in a worker; also callable in-process
-    after `_init_worker`)."""
-    page = load_page(decode_base64(image_b64), options.pdf_page_number)
-    output = _engine(to_bgr_array(page))
-    blocks: list[TextBlock] = []
-    if output.boxes is not None and output.txts is not None and output.scores is not None:
-        for box, text, score in zip(output.boxes, output.txts, output.scores, strict=True):
-            if text.strip():
-                blocks.append(TextBlock(text, to_corners(box.tolist()), round(float(score), 4)))
-    ordered = tuple(reading_order(blocks))
-    markdown = to_markdown(ordered) if options.return_markdown else None
-    return PageText(ordered, page.width, page.height, markdown)
+def recognize_page(image: str | bytes, options: RecognizeOptions) -> PageText:
+    """Decode, check and recognise one page: `image` is Base64 text or the file's bytes
+    (runs in a worker; also callable in-process after `_init_worker`)."""
+    started = time.perf_counter()
+    if _backend is None:
+        raise RuntimeError("the OCR worker has no engine")
+    _backend.check_language(options.engine.language)
+    data = image if isinstance(image, bytes) else decode_base64(image)
+    page = load_page(data, options.pdf_page_number)
+    recognized = _backend.recognize(to_bgr_array(page), options.engine)
+    blocks = tuple(to_blocks(recognized, page.width, page.height))
+    markdown = to_markdown(blocks) if options.return_markdown else None
+    return PageText(
+        blocks,
+        page.width,
+        page.height,
+        markdown,
+        recognized.direction,
+        time.perf_counter() - started,
+    )
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    with suppress(RuntimeError):  # the loop is already closed
+        loop.call_soon_threadsafe(callback)
 
 
 # ---- in the service process --------------------------------------------------------------
@@ -127,20 +131,22 @@ def recognize_page(image_b64: str, options: RecognizeOptions) -> PageText:
 class OcrEngine:
     """The pool of OCR workers. `start()` before use, `close()` after."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, *, engine: str = "rapidocr", queue_size: int = 16
+    ) -> None:
         cores = available_cores()
+        self.name = engine
         self.workers = max(1, workers or cores)
         self.threads = max(1, cores // self.workers)
-        self._pool: ProcessPoolExecutor | None = None
+        self.queue_size = max(0, queue_size)
+        self.depth = 0
+        """Pages taken and not yet answered (recognising plus waiting)."""
+        self._pool: Executor | None = None
         self._lock = asyncio.Lock()
+        self._work: Callable[[str | bytes, RecognizeOptions], PageText] = recognize_page
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self.threads,),
-        )
+    def _new_pool(self) -> Executor:
+        return process_pool(self.workers, _init_worker, (self.name, self.threads))
 
     async def start(self) -> None:
         """Start every worker and wait until each has its engine loaded."""
@@ -151,18 +157,20 @@ class OcrEngine:
         except (BrokenProcessPool, TimeoutError) as exc:
             await self.close()
             raise ConfigError(
-                "The OCR engine failed to start in its worker processes: check that the "
-                "rapidocr and onnxruntime packages are installed and import cleanly, and "
-                "that there is memory for the workers"
+                f"The OCR engine {self.name} failed to start in its worker processes: check "
+                "that its packages are installed and import cleanly (rapidocr and onnxruntime; "
+                "tesserocr and the tesseract-ocr language data for tesseract), and that there "
+                "is memory for the workers"
             ) from exc
         logger.info(
-            "OCR engine ready: %d worker process(es) x %d thread(s), pids %s",
+            "OCR engine %s ready: %d worker process(es) x %d thread(s), pids %s",
+            self.name,
             self.workers,
             self.threads,
             ",".join(str(pid) for pid in sorted(pids)),
         )
 
-    async def _wait_for_workers(self, pool: ProcessPoolExecutor) -> set[int]:
+    async def _wait_for_workers(self, pool: Executor) -> set[int]:
         """Probe until every worker has answered once (so has run its initializer).
 
         The first round, submitted before any worker is idle, makes the pool start all
@@ -174,14 +182,32 @@ class OcrEngine:
             seen.update(await asyncio.gather(*probes))
         return seen
 
-    async def recognize(self, image_b64: str, options: RecognizeOptions) -> PageText:
+    async def recognize(self, image: str | bytes, options: RecognizeOptions) -> PageText:
         """Recognise one page in a worker; ApiError for bad input or a failed worker."""
         pool = self._pool
         if pool is None:
             raise ApiError(BACKEND_UNAVAILABLE, "The OCR engine is not running")
+        if self.depth >= self.workers + self.queue_size:
+            raise ApiError(
+                MAX_CONCURRENCY,
+                f"The service is at its maximum concurrency ({self.workers} page(s) being "
+                f"recognised, {self.queue_size} waiting): retry later, and send fewer calls "
+                "at once",
+            )
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(pool, recognize_page, image_b64, options)
+            work = pool.submit(self._work, image, options)
+        except BrokenProcessPool:
+            await self._replace(pool)
+            raise ApiError(BACKEND_UNAVAILABLE, "The OCR backend restarted: retry") from None
+        except RuntimeError:  # submitted while the pool shuts down
+            raise ApiError(BACKEND_UNAVAILABLE, "The OCR service is stopping") from None
+        # The page leaves the queue when its worker is done with it, even if the caller
+        # stopped waiting (request timeout): the bound is on the work, not on the waiting.
+        self.depth += 1
+        work.add_done_callback(lambda _: _call_soon(loop, self._leave))
+        try:
+            return await asyncio.wrap_future(work)
         except ApiError:
             raise
         except BrokenProcessPool:
@@ -199,7 +225,10 @@ class OcrEngine:
             logger.exception("recognition failed")
             raise ApiError(RECOGNITION_FAILED, "Recognition failed") from None
 
-    async def _replace(self, broken: ProcessPoolExecutor) -> None:
+    def _leave(self) -> None:
+        self.depth -= 1
+
+    async def _replace(self, broken: Executor) -> None:
         async with self._lock:
             if self._pool is broken:
                 self._pool = self._new_pool()
