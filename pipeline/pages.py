@@ -10,13 +10,20 @@ re-encoding it would only cost time and add a second generation of JPEG loss.
 
 from __future__ import annotations
 
+import io
 import os
 
 from PIL import JpegImagePlugin
 
 from pipeline.models import PageImage
 from pipeline.prepare import API_MAX_SIDE, DEFAULT_LIMITS, Limits, fit_page
-from pipeline.render import RENDER_MAX_PIXELS, plausible_dpi, render_page, sniff_format
+from pipeline.render import (
+    RENDER_MAX_PIXELS,
+    embedded_jpeg,
+    plausible_dpi,
+    render_page,
+    sniff_format,
+)
 
 _EXIF_ORIENTATION = 0x0112
 
@@ -36,6 +43,8 @@ def prepare_page(
     Raises the `DocumentError` subclasses of `render_page` and `fit_page`.
     """
     original = passthrough_jpeg(path, doc_key, index, limits)
+    if original is None and sniff_format(path) == "PDF":
+        original = passthrough_pdf_jpeg(path, doc_key, index, password, limits)
     if original is not None:
         return original
     # PDF pages are rendered no larger than they will be sent: cheaper than rendering
@@ -51,16 +60,36 @@ def prepare_page(
         image.close()
 
 
+def passthrough_pdf_jpeg(
+    path: str, doc_key: str, index: int, password: str | None, limits: Limits
+) -> PageImage | None:
+    """A scanned PDF page's own JPEG, when the page is just that image and it fits."""
+    found = embedded_jpeg(path, index, password=password)
+    if found is None:
+        return None
+    data, dpi = found
+    return _fitting_jpeg(data, doc_key, index, limits, dpi)
+
+
 def passthrough_jpeg(path: str, doc_key: str, index: int, limits: Limits) -> PageImage | None:
-    """The file's own bytes as the page, when it is a JPEG that needs no change at all:
-    upright (no EXIF rotation), grey or RGB, within the size, pixel and byte limits, and
-    decodable."""
+    """The file's own bytes as the page, when it is a JPEG that needs no change at all."""
     if index != 0 or sniff_format(path) != "JPEG":
         return None
     if os.path.getsize(path) > limits.max_raw_bytes:
         return None
+    with open(path, "rb") as file:
+        return _fitting_jpeg(file.read(), doc_key, index, limits, None)
+
+
+def _fitting_jpeg(
+    data: bytes, doc_key: str, index: int, limits: Limits, dpi: float | None
+) -> PageImage | None:
+    """`data` as the page when it is a JPEG needing no change: upright (no EXIF
+    rotation), grey or RGB, within the size, pixel and byte limits, and decodable."""
+    if len(data) > limits.max_raw_bytes:
+        return None
     try:
-        with JpegImagePlugin.JpegImageFile(path) as image:
+        with JpegImagePlugin.JpegImageFile(io.BytesIO(data)) as image:
             width, height = image.size
             fits = (
                 image.mode in ("L", "RGB")
@@ -69,16 +98,14 @@ def passthrough_jpeg(path: str, doc_key: str, index: int, limits: Limits) -> Pag
                 and max(width, height) <= min(limits.max_side, API_MAX_SIDE)
                 and width * height <= limits.max_pixels
             )
-            dpi = plausible_dpi(image.info.get("dpi"))
+            dpi = plausible_dpi((dpi,) if dpi else image.info.get("dpi"))
             if fits:
                 image.load()  # a damaged JPEG is decoded (and reported) by render_page
     except (OSError, SyntaxError, ValueError):
         return None  # let render_page decode it and report what is wrong
     if not fits:
         return None
-    with open(path, "rb") as file:
-        data = file.read()
     return PageImage(
-        doc_key=doc_key, index=0, data=data, format="original", width=width, height=height,
-        source_width=width, source_height=height, dpi=dpi,
+        doc_key=doc_key, index=index, data=data, format="original", width=width,
+        height=height, source_width=width, source_height=height, dpi=dpi,
     )

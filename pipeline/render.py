@@ -353,3 +353,47 @@ def plausible_dpi(value: object) -> float | None:
         if 50 <= x <= 4800:
             return x
     return None
+
+
+def embedded_jpeg(
+    path: str, index: int, *, password: str | None = None
+) -> tuple[bytes, float] | None:
+    """The JPEG bytes of a scanned PDF page, when the page is exactly one upright JPEG
+    covering it (no text, no vector art, no /Rotate, no flip or skew), and its DPI.
+
+    Sending those bytes as they are skips a render and a re-encode, and a second
+    generation of JPEG loss. Anything else returns None: render the page.
+    """
+    with _PDFIUM_LOCK:
+        pdf = _open_pdf(path, password)
+        try:
+            _check_index(index, len(pdf))
+            page = pdf[index]
+            try:
+                return _sole_jpeg(page)
+            finally:
+                page.close()
+        finally:
+            pdf.close()
+
+
+def _sole_jpeg(page: pdfium.PdfPage) -> tuple[bytes, float] | None:
+    if page.get_rotation() != 0:
+        return None
+    objects = list(page.get_objects(max_depth=1))
+    if len(objects) != 1 or not isinstance(objects[0], pdfium.PdfImage):
+        return None
+    image = objects[0]
+    if image.get_filters() != ["DCTDecode"]:
+        return None
+    matrix = image.get_matrix()
+    width_pt, height_pt = page.get_size()
+    upright = matrix.b == 0 and matrix.c == 0 and matrix.a > 0 and matrix.d > 0
+    covers = (
+        abs(matrix.e) < 1 and abs(matrix.f) < 1
+        and abs(matrix.a - width_pt) < 1 and abs(matrix.d - height_pt) < 1
+    )
+    if not (upright and covers):
+        return None
+    width_px, _ = image.get_px_size()
+    return bytes(image.get_data(decode_simple=False)), width_px * 72 / width_pt

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import base64
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import io
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from pipeline.errors import EncryptedDocument, PageSizeError
 from pipeline.models import PageImage
 from pipeline.pages import prepare_page
 from pipeline.prepare import Limits
+from pipeline.workers import process_pool
 from tests.inputs import text_page, text_pdf
 
 
@@ -24,8 +24,7 @@ def test_prepare_page_in_a_process_pool(tmp_path: Path) -> None:
     frames[0].save(fax, save_all=True, append_images=frames[1:])
     tiny = tmp_path / "tiny.png"
     Image.new("L", (10, 12), 255).save(tiny)
-    context = multiprocessing.get_context("forkserver")  # as the runner does
-    with ProcessPoolExecutor(2, mp_context=context) as pool:
+    with process_pool(2) as pool:  # as the runner does
         pdf_pages = [pool.submit(prepare_page, str(pdf), "doc.pdf", i) for i in range(3)]
         fax_pages = [pool.submit(prepare_page, str(fax), "fax.tif", i) for i in range(2)]
         bad = pool.submit(prepare_page, str(tiny), "tiny.png", 0)
@@ -36,9 +35,9 @@ def test_prepare_page_in_a_process_pool(tmp_path: Path) -> None:
         ("doc.pdf", 0), ("doc.pdf", 1), ("doc.pdf", 2), ("fax.tif", 0), ("fax.tif", 1)
     ]
     assert all(isinstance(p, PageImage) for p in results)
-    assert {p.format for p in results[:3]} == {"jpeg"}
+    assert {p.format for p in results[:3]} == {"original"}  # one JPEG per page: as is
     assert {p.format for p in results[3:]} == {"png"}
-    assert results[0].width == 2000 and results[0].dpi == pytest.approx(200)  # 100-dpi page
+    assert results[0].width == 1000 and results[0].dpi == pytest.approx(100)
 
 
 def test_upright_jpeg_within_limits_is_sent_as_is(tmp_path: Path) -> None:
@@ -62,7 +61,8 @@ def test_jpeg_that_needs_a_change_is_re_encoded(tmp_path: Path) -> None:
 
 
 def test_pdf_pages_are_rendered_no_larger_than_sent(tmp_path: Path) -> None:
-    pdf = text_pdf(tmp_path / "doc.pdf", [["one"]])  # 1000 x 400 px at 100 dpi
+    pdf = tmp_path / "doc.pdf"  # 1000 x 400 px at 100 dpi, CCITT: not passed through
+    text_page(["one"]).convert("1").save(pdf, "PDF", resolution=100.0)
     page = prepare_page(str(pdf), "doc.pdf", 0, dpi=300, limits=Limits(max_side=1500))
     assert (page.width, page.height) == (page.source_width, page.source_height)
     assert page.width == 1500 and page.dpi == pytest.approx(150)
@@ -95,3 +95,29 @@ def test_corpus_edge_images(corpus_dir: Path) -> None:
         for i in range(2)
     ]
     assert [(f.width, f.height, f.dpi) for f in frames] == [(612, 792, None)] * 2
+
+
+def test_scanned_pdf_page_that_is_one_jpeg_is_sent_as_is(tmp_path: Path) -> None:
+    scan = text_page(["Scanned page"]).convert("RGB")  # Pillow embeds RGB as DCTDecode
+    scan.save(tmp_path / "scan.pdf", "PDF", resolution=150.0)
+    page = prepare_page(str(tmp_path / "scan.pdf"), "scan.pdf", 0)
+    assert page.format == "original" and page.data[:2] == b"\xff\xd8"
+    assert (page.width, page.height) == scan.size and page.dpi == pytest.approx(150)
+    with Image.open(io.BytesIO(page.data)) as sent:
+        assert sent.size == scan.size
+
+
+def test_rotated_or_composite_pdf_pages_are_rendered(tmp_path: Path) -> None:
+    import pypdfium2 as pdfium
+
+    text_page(["Rotated page"]).convert("RGB").save(tmp_path / "r.pdf", "PDF")
+    pdf = pdfium.PdfDocument(tmp_path / "r.pdf")
+    pdf[0].set_rotation(90)
+    pdf.save(tmp_path / "rotated.pdf")
+    pdf.close()
+    rotated = prepare_page(str(tmp_path / "rotated.pdf"), "rotated.pdf", 0)
+    assert rotated.format != "original" and rotated.height > rotated.width
+
+    bitonal = text_page(["Fax page"]).convert("1")  # Pillow stores it CCITT G4
+    bitonal.save(tmp_path / "fax.pdf", "PDF")
+    assert prepare_page(str(tmp_path / "fax.pdf"), "fax.pdf", 0).format != "original"
