@@ -11,7 +11,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.errors import ConfigError
 
@@ -24,20 +31,53 @@ DEFAULT_INCLUDE = (
     "**/*.tiff",
     "**/*.bmp",
 )
-OutputFormat = Literal["txt", "json"]
+OutputFormat = Literal["txt", "json", "docx", "pdf"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class S3Options(_Strict):
+    """`[source.s3]` / `[output.s3]`: where the S3-compatible service is. Credentials come
+    from the standard AWS environment variables or profile, never from here."""
+
+    endpoint_url: str | None = Field(
+        None,
+        description="e.g. https://obs.cn-north-4.myhuaweicloud.com (OBS), http://127.0.0.1:9000 "
+        "(MinIO); default: AWS S3",
+    )
+    region: str | None = Field(
+        None, description="default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region"
+    )
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_url(cls, value: str | None) -> str | None:
+        if value is None or value.startswith(("http://", "https://")):
+            return value.rstrip("/") if value else value
+        raise ValueError("must be an http(s):// URL")
+
+
+def _s3_options_need_s3_url(url: str, s3: S3Options | None) -> None:
+    if s3 is not None and not url.startswith("s3://"):
+        raise ValueError("an [s3] table only applies to s3://bucket/prefix URLs")
+
+
 class SourceSpec(_Strict):
-    url: str = Field(description="A local folder (later also s3://bucket/prefix).")
+    url: str = Field(description="A local folder or s3://bucket/prefix.")
+    s3: S3Options | None = None
     include: tuple[str, ...] = Field(DEFAULT_INCLUDE, description="Glob patterns, relative.")
     exclude: tuple[str, ...] = ()
     pdf_password: str | None = Field(
         None, description="Password for encrypted PDFs (applies to every PDF of the job)."
     )
+
+    @model_validator(mode="after")
+    def _s3(self) -> SourceSpec:
+        _s3_options_need_s3_url(self.url, self.s3)
+        return self
 
 
 class OcrSpec(_Strict):
@@ -56,6 +96,24 @@ class OcrSpec(_Strict):
     embedded_workers: Annotated[int, Field(ge=1, le=256)] | None = Field(
         None, description="Engine processes of the embedded service (default: CPU cores)."
     )
+    auth: Literal["aksk", "token"] = Field(
+        "aksk", description='"token": IAM token auth (password from OCRPIPE_IAM_PASSWORD)'
+    )
+    iam_endpoint: str | None = Field(None, description="e.g. https://iam.cn-north-4.myhuaweicloud.com")
+    iam_user: str | None = None
+    iam_domain: str | None = Field(None, description="the account (domain) name")
+    iam_project: str | None = Field(None, description="project name the token is scoped to")
+
+    @model_validator(mode="after")
+    def _token_auth(self) -> OcrSpec:
+        if self.auth == "token":
+            missing = [k for k in ("iam_endpoint", "iam_user", "iam_domain", "iam_project")
+                       if not getattr(self, k)]
+            if missing:
+                raise ValueError(f'auth = "token" needs {", ".join(missing)}')
+            if self.endpoint == "embedded":
+                raise ValueError('auth = "token" needs a remote endpoint, not "embedded"')
+        return self
 
     @field_validator("endpoint")
     @classmethod
@@ -72,8 +130,12 @@ class RenderSpec(_Strict):
 
 
 class OutputSpec(_Strict):
-    url: str
+    url: str = Field(description="A local folder or s3://bucket/prefix.")
+    s3: S3Options | None = None
     formats: tuple[OutputFormat, ...] = ("txt", "json")
+    low_confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="docx: highlight blocks recognised below this confidence."
+    )
 
     @field_validator("formats")
     @classmethod
@@ -81,6 +143,11 @@ class OutputSpec(_Strict):
         if not value:
             raise ValueError("list at least one format")
         return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _s3(self) -> OutputSpec:
+        _s3_options_need_s3_url(self.url, self.s3)
+        return self
 
 
 class JobSpec(_Strict):

@@ -74,6 +74,8 @@ def _split_rows(boxes: list[_Box], min_gap: float) -> list[list[_Box]]:
 
 def _is_column(side: list[_Box], region_width: float) -> bool:
     """Prose: at least MIN_COLUMN_WIDTH of the region, lines filling their column."""
+    if len(side) < MIN_COLUMN_BLOCKS:
+        return False
     width = max(b.right for b in side) - min(b.left for b in side)
     return (
         len(side) >= MIN_COLUMN_BLOCKS

@@ -1,0 +1,92 @@
+"""Rebuild outputs from a result's JSON, without calling OCR again.
+
+`ocrpipe export a.pdf.json --format docx` reads the blocks, boxes, confidences and page
+geometry that the JSON writer saved and runs the same writers as `ocrpipe run`. The
+searchable PDF is built on the original document (`--source`), which must be the file
+the result was made from (its size is checked against the JSON's record).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pipeline.errors import ConfigError, DocumentError
+from pipeline.models import DocumentResult, SourceObject, page_from_dict
+from pipeline.writers import WRITERS, WriteOptions
+
+
+def load_result(path: Path, source: Path | None = None) -> DocumentResult:
+    """The DocumentResult saved in a `.json` output. Raises DocumentError if it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        recorded = data["source"]
+        pages = tuple(page_from_dict(page) for page in data["pages"])
+        key, size = str(recorded["key"]), int(recorded.get("size", 0))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise DocumentError(
+            f"{path} is not an ocrpipe JSON result ({type(exc).__name__}: {exc}): "
+            "export reads the .json files that `ocrpipe run` writes"
+        ) from None
+    url = str(source.resolve()) if source is not None else ""
+    return DocumentResult(SourceObject(key=key, url=url, size=size), pages)
+
+
+def default_output(result_path: Path, fmt: str) -> Path:
+    """a.pdf.json -> a.pdf.docx, beside the JSON."""
+    stem = result_path.name.removesuffix(".json")
+    return result_path.with_name(stem + WRITERS[fmt].suffix)
+
+
+def export(
+    result_path: Path,
+    fmt: str,
+    *,
+    output: Path | None = None,
+    source: Path | None = None,
+    options: WriteOptions | None = None,
+) -> Path:
+    """Write `fmt` rebuilt from `result_path`; returns where. The file appears whole or
+    not at all (written beside it, then renamed)."""
+    if fmt not in WRITERS:
+        raise ConfigError(f"unknown format {fmt!r}: use one of {', '.join(WRITERS)}")
+    writer = WRITERS[fmt]
+    doc = load_result(result_path, source)
+    if writer.needs_source:
+        if source is None:
+            raise ConfigError(
+                f"--format {fmt} is built on the original document: give it with --source"
+            )
+        _check_source(doc, source)
+    data = writer.render(doc, str(source) if source else None, options or WriteOptions())
+    target = output or default_output(result_path, fmt)
+    write_atomically(target, data)
+    return target
+
+
+def _check_source(doc: DocumentResult, source: Path) -> None:
+    try:
+        size = source.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"--source {source}: {exc.strerror or exc}") from None
+    if doc.source.size and size != doc.source.size:
+        raise DocumentError(
+            f"--source {source} is {size} bytes but the result was made from a file of "
+            f"{doc.source.size} bytes ({doc.source.key}): give the original document"
+        )
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
