@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pipeline.ocr.signing import sign_request
 from pipeline.service.server import ServiceConfig, running_service
 from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer
+from tests.s3server import DUMMY_ENV, MotoS3
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
@@ -153,3 +154,26 @@ async def server() -> AsyncIterator[FakeOcrServer]:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    """moto's S3 server on 127.0.0.1 (tests/s3server.py), started once per session."""
+    server = MotoS3()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> MotoS3:
+    """The moto server, emptied, with dummy AWS credentials in the environment."""
+    moto_s3.reset()
+    for name, value in DUMMY_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask an instance role
+    return moto_s3

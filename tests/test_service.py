@@ -316,10 +316,28 @@ async def test_bad_input_is_rejected(
     assert_error(await call(ocr_service, body), status, code)
 
 
-async def test_url_input_says_it_is_not_supported_yet(ocr_service: OcrService) -> None:
-    answer = await call(ocr_service, {"url": "https://example.com/page.png"})
-    assert_error(answer, 400, "AIS.0101")
-    assert "url input is not supported" in answer.body["error_msg"]
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/page.png",
+        "http://localhost/page.png",
+        "http://10.1.2.3/page.png",
+        "http://192.168.0.1/page.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/page.png",
+        "http://[::ffff:127.0.0.1]/page.png",
+        "http://0.0.0.0/page.png",
+        "file:///etc/passwd",
+    ],
+)
+async def test_url_to_a_non_public_address_is_refused(ocr_service: OcrService, url: str) -> None:
+    answer = await call(ocr_service, {"url": url})
+    assert_error(answer, 400, "ModelArts.4601")
+
+
+async def test_url_that_cannot_be_downloaded_is_4603(ocr_service: OcrService) -> None:
+    answer = await call(ocr_service, {"url": "http://no-such-host.invalid/page.png"})
+    assert_error(answer, 400, "ModelArts.4603")
 
 
 async def test_base64_over_10_mb_is_content_too_long(ocr_service: OcrService) -> None:

@@ -1,5 +1,9 @@
 """The raw OCR client: build, sign and send ONE recognition call; map the answer.
 
+Auth is AK/SK (`credentials`: every call signed) or an IAM token (`token`, a
+`pipeline.ocr.token.TokenProvider`: sent as `X-Auth-Token`; on APIG.0307 the token is
+refreshed and the call sent once more).
+
 No retries and no rate limiting here (that is `policy.LimitedClient`). What comes out
 is an `OcrResult` or one of these errors (tree in `pipeline.errors` and `errors_map`):
 
@@ -23,8 +27,9 @@ from yarl import URL
 from pipeline.errors import ConfigError, OcrConfigError, OutcomeUnknown, RetryableOcrError
 from pipeline.models import Block, OcrRequest, OcrResult, Quad
 from pipeline.ocr.credentials import Credentials
-from pipeline.ocr.errors_map import CallSite, ConnectFailed, error_for_answer
+from pipeline.ocr.errors_map import CallSite, ConnectFailed, TokenExpired, error_for_answer
 from pipeline.ocr.signing import sign_request
+from pipeline.ocr.token import TokenProvider
 
 CONTENT_TYPE = "application/json;charset=utf-8"
 USER_AGENT = "ocrpipe/0.1"
@@ -40,7 +45,8 @@ class Answer(NamedTuple):
 
 
 class OcrClient:
-    """Sends recognition calls to one endpoint and project, signed with AK/SK."""
+    """Sends recognition calls to one endpoint and project, signed with AK/SK or carrying
+    an IAM token (give exactly one of `credentials` and `token`)."""
 
     def __init__(
         self,
@@ -48,9 +54,10 @@ class OcrClient:
         *,
         endpoint: str,
         project_id: str,
-        credentials: Credentials,
+        credentials: Credentials | None = None,
         enterprise_project_id: str | None = None,
         timeout: float = 60.0,
+        token: TokenProvider | None = None,
     ) -> None:
         url = URL(endpoint.rstrip("/"))
         if url.scheme not in ("http", "https") or not url.host:
@@ -59,12 +66,15 @@ class OcrClient:
             raise ConfigError(f"OCR project id {project_id!r} is not a project id")
         if timeout <= 0:
             raise ConfigError(f"OCR timeout must be positive, not {timeout}")
+        if (credentials is None) == (token is None):
+            raise ConfigError("the OCR client needs either AK/SK credentials or a token provider")
         self._session = session
         self.endpoint = str(url)
         self.project_id = project_id
         self.enterprise_project_id = enterprise_project_id
         self.timeout = timeout
         self._credentials = credentials
+        self._token = token
         self._client_timeout = aiohttp.ClientTimeout(total=timeout, connect=min(10.0, timeout / 2))
 
     def url(self, api: str) -> str:
@@ -82,7 +92,21 @@ class OcrClient:
         return answer.result
 
     async def send(self, request: OcrRequest, body: bytes, *, width: int, height: int) -> Answer:
-        """Send an already encoded body (see `encode`); sign it now, at sending time."""
+        """Send an already encoded body (see `encode`); sign it now, at sending time. With a
+        token, an APIG.0307 answer refreshes it and sends once more."""
+        if self._token is None:
+            return await self._send(request, body, width=width, height=height, token=None)
+        token = await self._token.token()
+        try:
+            return await self._send(request, body, width=width, height=height, token=token)
+        except TokenExpired:
+            self._token.invalidate(token)
+            token = await self._token.token()
+            return await self._send(request, body, width=width, height=height, token=token)
+
+    async def _send(
+        self, request: OcrRequest, body: bytes, *, width: int, height: int, token: str | None
+    ) -> Answer:
         url = self.url(request.api)
         site = CallSite(self.endpoint, self.project_id, request.api)
         headers = {
@@ -92,9 +116,13 @@ class OcrClient:
         }
         if self.enterprise_project_id:
             headers["Enterprise-Project-Id"] = self.enterprise_project_id
-        signed = sign_request(
-            "POST", url, headers, body, self._credentials.ak, self._credentials.sk
-        )
+        if token is not None:
+            signed = {**headers, "X-Auth-Token": token}
+        else:
+            assert self._credentials is not None
+            signed = sign_request(
+                "POST", url, headers, body, self._credentials.ak, self._credentials.sk
+            )
         try:
             async with self._session.post(
                 url,

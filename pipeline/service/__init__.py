@@ -1,17 +1,25 @@
-"""The embedded OCR service (`ocrpipe serve`): Huawei Cloud OCR's general-text API over
-RapidOCR, with AK/SK signature checks. See server.py for the entry points.
+"""The embedded OCR service (`ocrpipe serve`): Huawei Cloud OCR's text APIs over RapidOCR
+(or Tesseract), with AK/SK and token auth, limits and usage. See server.py for the entry
+points.
 
-    app.py           routes, request ids, error answers, the per-request log line
-    auth.py          credentials (auth file, environment) and the signature middleware
-    general_text.py  the general-text request and response bodies
-    engine.py        RapidOCR in worker processes
+    app.py           routes, request ids, error answers, metrics/usage hooks, the log line
+    auth.py          AK/SK from the auth file and environment, the auth middleware, lockout
+    authfile.py      the auth file's users, projects, admin key; password hashing
+    iam.py           POST /v3/auth/tokens and the token store
+    general_text.py  the text APIs' request and response bodies, the API names
+    engine.py        the backend in worker processes, the bounded queue
+    backend.py       the engine interface; reading order and boxes back to the image sent
+    rapid.py         RapidOCR (default); direction.py: page orientation
+    tess.py          Tesseract (optional extra)
     images.py        Base64 / image / PDF page decoding and the size limits (in the workers)
+    fetch.py         `url` inputs, SSRF-safe
     layout.py        text blocks, reading order, markdown
-    limits.py        the protocol's size limits, the capped body reader
+    limits.py        the protocol's size limits, the capped body reader, the rate limit
+    metrics.py       Prometheus exposition; usage.py: billed calls and GET /v1/usage
     errors.py        Huawei error codes and bodies
-    server.py        ServiceConfig, load_credentials, serve, running_service
+    server.py        ServiceConfig, load_auth, serve, running_service
 """
 
-from .server import ServiceConfig, load_credentials, running_service, serve
+from .server import ServiceConfig, load_auth, load_credentials, running_service, serve
 
-__all__ = ["ServiceConfig", "load_credentials", "running_service", "serve"]
+__all__ = ["ServiceConfig", "load_auth", "load_credentials", "running_service", "serve"]

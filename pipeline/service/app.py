@@ -2,48 +2,69 @@
 
 Routes:
 
-    POST /v2/{project_id}/ocr/general-text   recognise one image or PDF page (general_text.py)
-    GET  /health                             {"status": "ok", "requests": N, "recognized": M}
+    POST /v2/{project_id}/ocr/{api}   general-text, web-image, handwriting,
+                                      smart-document-recognizer (general_text.py); Huawei's
+                                      other API names answer 403 ModelArts.4204
+    POST /v3/auth/tokens              IAM password login -> X-Subject-Token (iam.py)
+    GET  /v1/usage                    billed calls per enterprise project/API/day (usage.py)
+    GET  /metrics                     Prometheus metrics (metrics.py)
+    GET  /health                      {"status": "ok", "requests": N, "recognized": M}
 
-`requests` counts every request but the health checks, `recognized` the OCR calls answered
-2xx (the calls Huawei would bill); a health check logs at DEBUG level. Any other path or
-method answers 404 APIG.0101, as the API gateway does. Every answer carries an
-`X-Request-Id` (32 hex characters).
+`requests` counts every request but health checks and metrics scrapes, `recognized` the OCR
+calls answered 2xx (the calls Huawei would bill, also counted in the usage per enterprise
+project); a health check logs at DEBUG level. Any other path or method answers 404
+APIG.0101, as the API gateway does. Every answer carries an `X-Request-Id`.
 
-Middlewares, outermost first: `observe` (request id, errors to Huawei bodies, counters, the
-log line) then `auth.auth_middleware` (size-capped body read, AK/SK check).
+A recognition call goes: authentication (auth.py) -> rate limit per caller and API (429
+APIG.0308) -> body checks -> `url` download (fetch.py) -> the engine's bounded queue (429
+ModelArts.4401 when full) -> recognition, within `request_timeout` (504 APIG.0201).
+
+Middlewares, outermost first: `observe` (request id, errors to Huawei bodies, counters,
+metrics, usage, the log line) then `auth.auth_middleware` (size-capped body read, auth).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
+import math
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import general_text
-from .auth import BODY_KEY, auth_middleware
+from .auth import BODY_KEY, USER_KEY, auth_middleware
+from .authfile import AuthConfig
 from .engine import OcrEngine
 from .errors import (
     API_NOT_FOUND,
     BODY_TOO_LARGE,
+    GATEWAY_TIMEOUT,
     INTERNAL_ERROR,
     INVALID_PARAMETER,
+    NOT_SUBSCRIBED,
     ApiError,
     ErrorKind,
     error_body,
 )
+from .fetch import Fetcher
+from .iam import TOKENS_PATH, TokenStore, issue_token
+from .limits import RateLimiter
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import Metrics
+from .usage import USAGE_PATH, Usage, usage_answer
 
 logger = logging.getLogger("pipeline.service")
 
 HEALTH_PATH = "/health"
+METRICS_PATH = "/metrics"
 REQUEST_ID_HEADER = "X-Request-Id"
 ENTERPRISE_PROJECT_HEADER = "Enterprise-Project-Id"
 DEFAULT_ENTERPRISE_PROJECT = "default"
@@ -57,48 +78,129 @@ class Counters:
     recognized: int = 0
 
 
+@dataclass
+class Limits:
+    rate_limit_per_minute: int = 0
+    """Calls per caller, per API, per minute; 0: no limit."""
+    request_timeout: float = 120.0
+    """Seconds from the body read to the answer (download and recognition)."""
+    allow_private_urls: bool = False
+    url_timeout: float = 10.0
+
+
+@dataclass
+class State:
+    """Everything a handler needs beyond the engine."""
+
+    auth: AuthConfig
+    limits: Limits
+    tokens: TokenStore
+    rates: RateLimiter
+    fetcher: Fetcher
+    usage: Usage = field(default_factory=Usage)
+    counters: Counters = field(default_factory=Counters)
+    metrics: Metrics | None = None
+
+
 ENGINE = web.AppKey("ocrpipe.engine", OcrEngine)
-COUNTERS = web.AppKey("ocrpipe.counters", Counters)
+STATE = web.AppKey("ocrpipe.state", State)
 REQUEST_ID = web.RequestKey("ocrpipe.request_id", str)
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
 def create_app(
-    engine: OcrEngine, credentials: Mapping[str, str], *, auth_required: bool = True
+    engine: OcrEngine,
+    auth: AuthConfig,
+    *,
+    auth_required: bool = True,
+    limits: Limits | None = None,
 ) -> web.Application:
-    """The service app. The engine is started and closed with the app (cleanup_ctx)."""
+    """The service app. The engine and the URL fetcher start and stop with the app."""
+    limits = limits or Limits()
+    state = State(
+        auth=auth,
+        limits=limits,
+        tokens=TokenStore(auth.token_ttl_hours * 3600.0),
+        rates=RateLimiter(limits.rate_limit_per_minute),
+        fetcher=Fetcher(allow_private=limits.allow_private_urls, timeout=limits.url_timeout),
+    )
+    state.metrics = Metrics(lambda: engine.depth)
+    public = frozenset({HEALTH_PATH, METRICS_PATH, TOKENS_PATH, USAGE_PATH})
     app = web.Application(
         middlewares=[
             observe,
-            auth_middleware(
-                credentials, required=auth_required, public_paths=frozenset({HEALTH_PATH})
-            ),
+            auth_middleware(auth, state.tokens, required=auth_required, public_paths=public),
         ]
     )
     app[ENGINE] = engine
-    app[COUNTERS] = Counters()
-    app.cleanup_ctx.append(_engine_lifetime)
-    app.router.add_post(f"/v2/{{project_id}}/ocr/{general_text.API_NAME}", recognize_general_text)
+    app[STATE] = state
+    app.cleanup_ctx.append(_lifetime)
+    app.router.add_post("/v2/{project_id}/ocr/{api}", recognize)
+    app.router.add_post(TOKENS_PATH, tokens)
+    app.router.add_get(USAGE_PATH, usage)
+    app.router.add_get(METRICS_PATH, metrics)
     app.router.add_get(HEALTH_PATH, health)
     return app
 
 
-async def _engine_lifetime(app: web.Application) -> AsyncIterator[None]:
-    engine = app[ENGINE]
+async def _lifetime(app: web.Application) -> AsyncIterator[None]:
+    engine, fetcher = app[ENGINE], app[STATE].fetcher
     await engine.start()
+    await fetcher.start()
     yield
+    await fetcher.close()
     await engine.close()
 
 
-async def recognize_general_text(request: web.Request) -> web.Response:
-    parsed = general_text.parse_body(request[BODY_KEY])
-    page = await request.app[ENGINE].recognize(parsed.image_b64, parsed.options)
-    return web.json_response(general_text.response_body(page), dumps=_dumps)
+async def recognize(request: web.Request) -> web.Response:
+    api = request.match_info["api"]
+    if api not in general_text.TEXT_APIS:
+        if api in general_text.KNOWN_APIS:
+            raise ApiError(
+                NOT_SUBSCRIBED,
+                f"The API {api} is not subscribed: this service serves "
+                f"{', '.join(general_text.TEXT_APIS)}",
+            )
+        raise web.HTTPNotFound()
+    state = request.app[STATE]
+    state.rates.check(request[USER_KEY], api)
+    parsed = general_text.parse_body(request[BODY_KEY], api)
+    try:
+        async with asyncio.timeout(state.limits.request_timeout):
+            image: str | bytes = parsed.image_b64
+            if parsed.url:
+                image = await state.fetcher.fetch(parsed.url)
+            page = await request.app[ENGINE].recognize(image, parsed.options)
+    except TimeoutError:
+        raise ApiError(
+            GATEWAY_TIMEOUT,
+            f"Backend timeout: no result within {state.limits.request_timeout:g} s; "
+            "retry later",
+        ) from None
+    if state.metrics is not None:
+        state.metrics.engine_seconds[api] += page.seconds
+    return web.json_response(general_text.response_body(page, parsed), dumps=_dumps)
+
+
+async def tokens(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return await issue_token(request, state.auth, state.tokens)
+
+
+async def usage(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response(await usage_answer(request, state.usage, state.auth.admin_key_hash))
+
+
+async def metrics(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    text = state.metrics.render() if state.metrics is not None else ""
+    return web.Response(text=text, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
 async def health(request: web.Request) -> web.Response:
-    counters = request.app[COUNTERS]
+    counters = request.app[STATE].counters
     return web.json_response(
         {"status": "ok", "requests": counters.requests, "recognized": counters.recognized}
     )
@@ -111,8 +213,12 @@ def enterprise_project(request: web.BaseRequest) -> str:
 
 
 def api_name(path: str) -> str:
-    if path == HEALTH_PATH:
-        return "health"
+    if path in (HEALTH_PATH, METRICS_PATH):
+        return path.strip("/")
+    if path == TOKENS_PATH:
+        return "iam-tokens"
+    if path == USAGE_PATH:
+        return "usage"
     match = _API_PATH_RE.match(path)
     return match["api"] if match else "-"
 
@@ -125,9 +231,12 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     code = "-"
     try:
         response = await handler(request)
+        code = str(response.status)
     except ApiError as exc:
         code = exc.kind.code
         response = _error_response(exc.kind, exc.message, request_id)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
     except web.HTTPException as exc:
         kind, message = _from_http_exception(exc)
         code = kind.code
@@ -139,20 +248,25 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     response.headers[REQUEST_ID_HEADER] = request_id
 
     api = api_name(request.path)
-    counters = request.app[COUNTERS]
-    if api != "health":
-        counters.requests += 1
-        if api == general_text.API_NAME and 200 <= response.status < 300:
-            counters.recognized += 1
+    state = request.app[STATE]
+    elapsed = time.perf_counter() - started
+    quiet = api in ("health", "metrics")
+    if not quiet:
+        state.counters.requests += 1
+        if state.metrics is not None:
+            state.metrics.observe(api, code, elapsed)
+        if api in general_text.TEXT_APIS and 200 <= response.status < 300:
+            state.counters.recognized += 1
+            state.usage.record(enterprise_project(request), api)
     logger.log(
-        logging.DEBUG if api == "health" else logging.INFO,
+        logging.DEBUG if quiet else logging.INFO,
         "%s %s api=%s status=%d error_code=%s ms=%.1f request_id=%s enterprise_project=%s",
         request.method,
         request.path,
         api,
         response.status,
         code,
-        (time.perf_counter() - started) * 1000,
+        elapsed * 1000,
         request_id,
         enterprise_project(request),
     )

@@ -1,29 +1,31 @@
-"""Who may call the service: AK/SK credentials and the middleware that checks signatures.
+"""Who may call the service: the auth file, AK/SK signatures with lockout, tokens.
 
-Credentials come from an auth file and from the environment:
+The auth file's format is in authfile.py; its AK/SK pairs are read here (`[[credentials]]`,
+plus `HUAWEICLOUD_SDK_AK` / `HUAWEICLOUD_SDK_SK` when both are set: the variables the
+official SDK reads, so a client and a local service can share them).
 
-    # ocrpipe-auth.toml: one [[credentials]] table per key pair (chmod 600 it)
-    [[credentials]]
-    ak = "MYACCESSKEY"
-    sk = "my-secret-key"
+A request is authenticated by either
 
-    [[credentials]]
-    ak = "OTHERKEY"
-    sk = "other-secret"
+- `X-Auth-Token`: a token from `POST /v3/auth/tokens` (iam.py); expired -> 401 APIG.0307,
+  not project-scoped -> 401 ModelArts.0212, unknown or for another project -> APIG.0301;
+- an SDK-HMAC-SHA256 signature (`pipeline.ocr.signing`) dated within 15 minutes of the
+  server clock, with the `X-Security-Token` of a temporary key; failures -> 401 APIG.0301.
+  Five failed signatures in a row lock the AK for 5 minutes, as the cloud does.
 
-plus `HUAWEICLOUD_SDK_AK` / `HUAWEICLOUD_SDK_SK` when both are set (the variables the
-official SDK reads, so a client and a local service can share them). Requests must carry a
-valid SDK-HMAC-SHA256 signature (`pipeline.ocr.signing`) dated within 15 minutes of the
-server clock; failures answer 401 APIG.0301. Secrets are never logged nor put in messages.
+`request[USER_KEY]` then names the caller ("ak:AK" or "user:DOMAIN/NAME"), for the rate
+limit. Secrets are never logged nor put in messages.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
+import re
 import stat
+import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,9 @@ from aiohttp.typedefs import Handler, Middleware
 from pipeline.errors import ConfigError
 from pipeline.ocr.signing import SignatureError, verify_request
 
+from .authfile import AuthConfig, parse_auth_data
 from .errors import AUTH_FAILED, ApiError
+from .iam import TOKEN_HEADER, TokenStore
 from .limits import read_body
 
 logger = logging.getLogger(__name__)
@@ -43,7 +47,13 @@ ENV_SK = "HUAWEICLOUD_SDK_SK"
 BODY_KEY = web.RequestKey("ocrpipe.body", bytes)
 """`request[BODY_KEY]`: the body bytes, read (size-capped) before the signature check."""
 AK_KEY = web.RequestKey("ocrpipe.ak", str)
-"""`request[AK_KEY]`: the access key that signed the request ("" without auth)."""
+"""`request[AK_KEY]`: the access key that signed the request ("" without auth or a token)."""
+USER_KEY = web.RequestKey("ocrpipe.user", str)
+"""`request[USER_KEY]`: who called ("ak:AK", "user:DOMAIN/NAME", "anonymous")."""
+SECURITY_TOKEN_HEADER = "X-Security-Token"
+LOCK_AFTER_FAILURES = 5
+LOCK_SECONDS = 300.0
+_ACCESS_RE = re.compile(r"Access=([^,\s]+)")
 
 
 def load_credentials(
@@ -54,20 +64,25 @@ def load_credentials(
     Raises ConfigError, naming the file and what is wrong, for an unreadable or malformed
     file, or when only one of the two environment variables is set.
     """
+    return load_auth(auth_file, environ).credentials
+
+
+def load_auth(auth_file: Path | None, environ: Mapping[str, str] | None = None) -> AuthConfig:
+    """The whole auth configuration: the file (authfile.py) and the environment's AK/SK."""
     env = os.environ if environ is None else environ
-    credentials: dict[str, str] = {}
+    config = AuthConfig()
     if auth_file is not None:
-        credentials.update(_read_auth_file(auth_file))
+        config = _read_auth_file(auth_file)
     ak, sk = env.get(ENV_AK, ""), env.get(ENV_SK, "")
     if bool(ak) != bool(sk):
         missing = ENV_SK if ak else ENV_AK
         raise ConfigError(f"{missing} is not set: set both {ENV_AK} and {ENV_SK}, or neither")
     if ak:
-        credentials[ak] = sk
-    return credentials
+        config.credentials[ak] = sk
+    return config
 
 
-def _read_auth_file(path: Path) -> dict[str, str]:
+def _read_auth_file(path: Path) -> AuthConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -80,25 +95,35 @@ def _read_auth_file(path: Path) -> dict[str, str]:
         raise ConfigError(f"The auth file {path} is not valid TOML: {exc}") from None
     _warn_if_readable_by_others(path)
 
-    hint = 'expected [[credentials]] tables with ak = "..." and sk = "..."'
-    unknown = sorted(set(data) - {"credentials"})
+    hint = 'expected [[credentials]] tables with ak = "..." and sk = "...", or [[users]]'
+    unknown = sorted(set(data) - {"credentials", "users", "projects", "admin", "tokens"})
     if unknown:
         raise ConfigError(f"The auth file {path} has unknown key(s) {unknown}: {hint}")
-    entries = data.get("credentials")
-    if not isinstance(entries, list) or not entries:
+    config = parse_auth_data(path, data)
+    entries = data.get("credentials", [])
+    if not isinstance(entries, list) or not (entries or config.users):
         raise ConfigError(f"The auth file {path} has no credentials: {hint}")
-    result: dict[str, str] = {}
     for number, entry in enumerate(entries, start=1):
-        result.update(_credential(path, number, entry, hint, result))
-    return result
+        ak, sk, token = _credential(path, number, entry, hint, config.credentials)
+        config.credentials[ak] = sk
+        if token:
+            config.security_tokens[ak] = token
+    return config
 
 
 def _credential(
     path: Path, number: int, entry: Any, hint: str, seen: Mapping[str, str]
-) -> dict[str, str]:
+) -> tuple[str, str, str]:
     where = f"The auth file {path}, credentials entry {number}"
-    if not isinstance(entry, dict) or set(entry) != {"ak", "sk"}:
-        raise ConfigError(f"{where} must have exactly the keys ak and sk: {hint}")
+    if (
+        not isinstance(entry, dict)
+        or not {"ak", "sk"} <= set(entry)
+        or set(entry) - {"ak", "sk", "security_token"}
+    ):
+        raise ConfigError(f"{where} must have the keys ak and sk (and security_token): {hint}")
+    token = entry.get("security_token", "")
+    if not isinstance(token, str):
+        raise ConfigError(f"{where}: security_token must be a string")
     ak, sk = entry["ak"], entry["sk"]
     if not isinstance(ak, str) or not isinstance(sk, str) or not ak.strip() or not sk.strip():
         raise ConfigError(f"{where}: ak and sk must be non-empty strings")
@@ -106,7 +131,7 @@ def _credential(
         raise ConfigError(f"{where}: the ak must not contain spaces, commas, ';' or '='")
     if ak in seen:
         raise ConfigError(f"{where}: the ak {ak} appears twice")
-    return {ak: sk}
+    return ak, sk, token
 
 
 def _warn_if_readable_by_others(path: Path) -> None:
@@ -118,15 +143,54 @@ def _warn_if_readable_by_others(path: Path) -> None:
         logger.warning("the auth file %s is readable by other users: chmod 600 it", path)
 
 
-def auth_middleware(
-    credentials: Mapping[str, str], *, required: bool, public_paths: frozenset[str]
-) -> Middleware:
-    """Read the body (size-capped) and, when `required`, check its AK/SK signature.
+class Lockout:
+    """Failed signatures in a row per AK; LOCK_AFTER_FAILURES of them lock it LOCK_SECONDS."""
 
-    Paths in `public_paths` (the health check) and unmatched routes pass untouched, so an
-    unknown path answers 404 rather than 401.
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def check(self, ak: str) -> None:
+        until = self._locked_until.get(ak)
+        if until is None:
+            return
+        if self._clock() < until:
+            raise ApiError(
+                AUTH_FAILED,
+                "Incorrect IAM authentication information: the access key is locked for "
+                f"{LOCK_SECONDS / 60:g} minutes: failed signatures reach the limit "
+                f"({LOCK_AFTER_FAILURES} in a row)",
+            )
+        del self._locked_until[ak]
+
+    def failed(self, ak: str) -> None:
+        count = self._failures.get(ak, 0) + 1
+        self._failures[ak] = count
+        if count >= LOCK_AFTER_FAILURES:
+            self._failures.pop(ak)
+            self._locked_until[ak] = self._clock() + LOCK_SECONDS
+            logger.warning("access key %s locked after %d failed signatures", ak, count)
+
+    def succeeded(self, ak: str) -> None:
+        self._failures.pop(ak, None)
+
+
+def auth_middleware(
+    auth: AuthConfig,
+    tokens: TokenStore,
+    *,
+    required: bool,
+    public_paths: frozenset[str],
+    lockout: Lockout | None = None,
+) -> Middleware:
+    """Read the body (size-capped) and, when `required`, authenticate the caller.
+
+    Paths in `public_paths` (health, metrics, the token and usage endpoints, which check
+    their own credentials) and unmatched routes pass untouched, so an unknown path answers
+    404 rather than 401.
     """
-    secrets = dict(credentials)
+    locks = lockout or Lockout()
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -135,24 +199,53 @@ def auth_middleware(
         body = await read_body(request)
         request[BODY_KEY] = body
         request[AK_KEY] = ""
+        request[USER_KEY] = "anonymous"
         if required:
-            request[AK_KEY] = check_signature(request, body, secrets)
+            token = request.headers.get(TOKEN_HEADER)
+            if token is not None:
+                user = tokens.check(token, request.match_info.get("project_id", ""))
+                request[USER_KEY] = f"user:{user}"
+            else:
+                ak = check_signature(request, body, auth, locks)
+                request[AK_KEY] = ak
+                request[USER_KEY] = f"ak:{ak}"
         return await handler(request)
 
     return middleware
 
 
-def check_signature(request: web.Request, body: bytes, secrets: Mapping[str, str]) -> str:
-    """The AK that signed `request`; ApiError APIG.0301 if the signature does not hold."""
+def check_signature(
+    request: web.Request, body: bytes, auth: AuthConfig, lockout: Lockout
+) -> str:
+    """The AK that signed `request`; ApiError APIG.0301 if the signature does not hold or
+    the AK is locked."""
+    claimed = _ACCESS_RE.search(request.headers.get("Authorization", ""))
+    ak = claimed.group(1) if claimed else ""
+    if ak in auth.credentials:
+        lockout.check(ak)
     try:
-        return verify_request(
+        signer = verify_request(
             request.method,
             request.raw_path.split("?", 1)[0],
             request.query.items(),
             request.headers,
             body,
-            secrets.get,
+            auth.credentials.get,
         )
     except SignatureError as exc:
+        if ak in auth.credentials:
+            lockout.failed(ak)
         logger.info("signature rejected: %s", exc)
         raise ApiError(AUTH_FAILED, f"Incorrect IAM authentication information: {exc}") from None
+    expected = auth.security_tokens.get(signer)
+    if expected is not None and not hmac.compare_digest(
+        request.headers.get(SECURITY_TOKEN_HEADER, "").encode(), expected.encode()
+    ):
+        lockout.failed(signer)
+        raise ApiError(
+            AUTH_FAILED,
+            "Incorrect IAM authentication information: this temporary access key needs its "
+            f"{SECURITY_TOKEN_HEADER}",
+        )
+    lockout.succeeded(signer)
+    return signer

@@ -20,7 +20,17 @@ class ErrorKind:
 
 API_NOT_FOUND = ErrorKind("APIG.0101", 404)
 BODY_TOO_LARGE = ErrorKind("APIG.0201", 413)
+GATEWAY_TIMEOUT = ErrorKind("APIG.0201", 504)
 AUTH_FAILED = ErrorKind("APIG.0301", 401)
+TOKEN_EXPIRED = ErrorKind("APIG.0307", 401)
+THROTTLED = ErrorKind("APIG.0308", 429)
+NOT_PROJECT_SCOPED = ErrorKind("ModelArts.0212", 401)
+TOKEN_MISSING = ErrorKind("ModelArts.4101", 401)
+NOT_SUBSCRIBED = ErrorKind("ModelArts.4204", 403)
+MAX_CONCURRENCY = ErrorKind("ModelArts.4401", 429)
+URL_INVALID = ErrorKind("ModelArts.4601", 400)
+"""Our choice: a `url` that is not http(s) or points at a refused address (SSRF)."""
+URL_DOWNLOAD_FAILED = ErrorKind("ModelArts.4603", 400)
 CONTENT_TOO_LONG = ErrorKind("ModelArts.4104", 400)
 INVALID_JSON = ErrorKind("ModelArts.4105", 400)
 BACKEND_UNAVAILABLE = ErrorKind("ModelArts.4503", 503)
@@ -36,10 +46,12 @@ RECOGNITION_FAILED = ErrorKind("AIS.0105", 400)
 class ApiError(Exception):
     """An error answer. `str()` is the `error_msg` sent to the client."""
 
-    def __init__(self, kind: ErrorKind, message: str) -> None:
+    def __init__(self, kind: ErrorKind, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(kind, message)
         self.kind = kind
         self.message = message
+        self.retry_after = retry_after
+        """Seconds, sent as Retry-After (throttling)."""
 
     def __str__(self) -> str:
         return self.message

@@ -1,21 +1,31 @@
-"""The `general-text` API: parse the request body, recognise, answer in Huawei's shape.
+"""The text APIs: parse a request body, answer in Huawei's shape.
 
-Request fields (protocol.md, section 1):
+Served on one engine (protocol.md, section 1):
 
-- `image` (Base64 of an image or a PDF) or `url`: exactly one. `url` input is not supported
-  by this service yet and answers AIS.0101 (a download that is safe against SSRF comes in a
-  later change).
-- `pdf_page_number` (int >= 1, default 1): honoured.
-- `return_markdown_result` (bool): honoured; `markdown_result` joins the blocks of a line
-  with a tab and the lines with a newline.
-- `detect_direction`, `quick_mode`, `character_mode`, `single_orientation_mode` (bool) and
-  `language` (string): type-checked, then ignored for now. `direction` is always -1 ("not
-  detected"), no `char_list` is returned, and the one model (PP-OCR Chinese + English)
-  serves every language.
+- `general-text`, `web-image`, `handwriting`: image in `image`, result an object
+  `{"direction", "words_block_count", "words_block_list", ["markdown_result"]}`;
+- `smart-document-recognizer`: image in `data`, result a list with one entry per page
+  recognised (one: the `pdf_page_number` of a PDF), each `{"ocr_result": {...}}`.
 
-Unknown fields are ignored, as clients must ignore unknown response keys. The body is read
-as JSON whatever its Content-Type says (`application/json` with or without a charset is
-what clients send).
+Any other API name Huawei has answers 403 ModelArts.4204 (not subscribed here).
+
+Request fields:
+
+- the image field or `url`: exactly one. `url` is downloaded by the service (fetch.py).
+- `pdf_page_number` (int >= 1, default 1).
+- `detect_direction`: the page is turned upright before recognition; `direction` is then
+  0, 90, 180 or 270 (direction.py), else -1. Boxes stay in the pixels of the image as sent.
+- `quick_mode`: the image is read as one line, without text detection (fast; for crops);
+  `direction` is then -1 whatever `detect_direction` says.
+- `character_mode`: each block gets `char_list` (per-character boxes, as RapidOCR computes
+  them from the recogniser's alignment).
+- `return_markdown_result`: `markdown_result` joins a line's blocks with a tab, lines with
+  a newline.
+- `language`: the engine's languages (RapidOCR: zh, the default Chinese + English, en,
+  auto); another answers AIS.0101 naming the supported ones.
+- `single_orientation_mode` and unknown fields: accepted, no effect.
+
+The body is read as JSON whatever its Content-Type says.
 """
 
 from __future__ import annotations
@@ -24,11 +34,28 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .backend import EngineRequest
 from .engine import PageText, RecognizeOptions
 from .errors import CONTENT_TOO_LONG, INVALID_JSON, INVALID_PARAMETER, ApiError
 from .limits import MAX_BASE64_CHARS
 
 API_NAME = "general-text"
+SMART_DOCUMENT = "smart-document-recognizer"
+TEXT_APIS = ("general-text", "web-image", "handwriting", SMART_DOCUMENT)
+IMAGE_FIELD = {SMART_DOCUMENT: "data"}
+KNOWN_APIS = frozenset(
+    """acceptance-bill auto-classification auto-id-doc-classification bank-receipt bankcard
+    business-card business-license cambodian-idcard chile-id-card colombia-id-card
+    custom-template driver-license exit-entry-permit financial-statement flight-itinerary
+    general-table health-code hk-id-card household-register id-card id-document
+    insurance-policy invoice-verification license-plate macao-id-card mainland-travel-permit
+    mvs-invoice myanmar-driver-license myanmar-id-card passport pcr-test-record peru-id-card
+    quota-invoice real-estate-certificate seal taxi-invoice thailand-id-card
+    thailand-license-plate toll-invoice train-ticket transportation-license
+    transportation-qualification-certificate vat-invoice vehicle-certificate vehicle-license
+    vietnam-id-card vin waybill-electronic""".split()
+)
+"""Huawei's other OCR APIs (huaweicloudsdkocr 3.1.219): 4204 here, not 404."""
 BOOL_OPTIONS = (
     "detect_direction",
     "quick_mode",
@@ -39,13 +66,20 @@ BOOL_OPTIONS = (
 
 
 @dataclass(frozen=True)
-class GeneralTextRequest:
+class TextRequest:
+    api: str
     image_b64: str
+    """"" when the image comes from `url`."""
+    url: str
     options: RecognizeOptions
 
+    @property
+    def with_chars(self) -> bool:
+        return self.options.engine.character_mode
 
-def parse_body(body: bytes) -> GeneralTextRequest:
-    """Validate a general-text request body; ApiError with the Huawei code otherwise."""
+
+def parse_body(body: bytes, api: str = API_NAME) -> TextRequest:
+    """Validate a request body of `api`; ApiError with the Huawei code otherwise."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -53,37 +87,37 @@ def parse_body(body: bytes) -> GeneralTextRequest:
     if not isinstance(data, dict):
         raise ApiError(INVALID_PARAMETER, "The request body must be a JSON object")
 
-    image = _optional(data, "image", str)
+    field = IMAGE_FIELD.get(api, "image")
+    image = _optional(data, field, str)
     url = _optional(data, "url", str)
     if image and url:
-        raise ApiError(INVALID_PARAMETER, "Give either image or url, not both")
+        raise ApiError(INVALID_PARAMETER, f"Give either {field} or url, not both")
     if not image and not url:
-        raise ApiError(INVALID_PARAMETER, "One of image or url is required")
-    if url:
-        raise ApiError(
-            INVALID_PARAMETER,
-            "url input is not supported by this service yet; send the file's Base64 as image",
-        )
-    if len(image) > MAX_BASE64_CHARS:
+        raise ApiError(INVALID_PARAMETER, f"One of {field} or url is required")
+    if image and len(image) > MAX_BASE64_CHARS:
         raise ApiError(
             CONTENT_TOO_LONG,
-            f"The image is {len(image)} Base64 characters, "
+            f"The {field} is {len(image)} Base64 characters, "
             f"more than the limit of {MAX_BASE64_CHARS} (10 MB)",
         )
 
     flags = {name: _optional(data, name, bool) or False for name in BOOL_OPTIONS}
-    _optional(data, "language", str)
+    language = _optional(data, "language", str) or ""
     page = _optional(data, "pdf_page_number", int)
     if page is None:
         page = 1
     if page < 1:
         raise ApiError(INVALID_PARAMETER, "pdf_page_number must be 1 or more")
-    return GeneralTextRequest(
-        image_b64=image,
-        options=RecognizeOptions(
-            pdf_page_number=page, return_markdown=flags["return_markdown_result"]
-        ),
+    engine = EngineRequest(
+        detect_direction=flags["detect_direction"],
+        quick_mode=flags["quick_mode"],
+        character_mode=flags["character_mode"],
+        language=language.strip().lower(),
     )
+    options = RecognizeOptions(
+        pdf_page_number=page, return_markdown=flags["return_markdown_result"], engine=engine
+    )
+    return TextRequest(api, image or "", url or "", options)
 
 
 def _optional(data: dict[str, Any], name: str, kind: type) -> Any:
@@ -98,13 +132,17 @@ def _optional(data: dict[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-def response_body(page: PageText) -> dict[str, Any]:
-    """`{"result": {...}}` as Huawei answers a successful general-text call."""
+def response_body(page: PageText, request: TextRequest) -> dict[str, Any]:
+    """`{"result": ...}` as Huawei answers a successful call of `request.api`."""
     result: dict[str, Any] = {
-        "direction": -1,
+        "direction": page.direction,
         "words_block_count": len(page.blocks),
-        "words_block_list": [block.as_json() for block in page.blocks],
+        "words_block_list": [
+            block.as_json(with_chars=request.with_chars) for block in page.blocks
+        ],
     }
     if page.markdown is not None:
         result["markdown_result"] = page.markdown
+    if request.api == SMART_DOCUMENT:
+        return {"result": [{"ocr_result": result}]}
     return {"result": result}

@@ -20,12 +20,30 @@ Corners = tuple[Corner, Corner, Corner, Corner]
 
 
 @dataclass(frozen=True)
+class CharBox:
+    """One character of a line (`character_mode`): the char, its corners, its score."""
+
+    char: str
+    location: Corners
+    confidence: float
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "char": self.char,
+            "char_location": [list(corner) for corner in self.location],
+            "char_confidence": self.confidence,
+        }
+
+
+@dataclass(frozen=True)
 class TextBlock:
-    """One recognised line: text, four integer corners clockwise from top-left, score."""
+    """One recognised line: text, four integer corners clockwise from top-left, score,
+    and its characters when asked for."""
 
     words: str
     location: Corners
     confidence: float
+    chars: tuple[CharBox, ...] = ()
 
     @property
     def top(self) -> int:
@@ -39,12 +57,15 @@ class TextBlock:
     def left(self) -> int:
         return min(x for x, _ in self.location)
 
-    def as_json(self) -> dict[str, object]:
-        return {
+    def as_json(self, *, with_chars: bool = False) -> dict[str, object]:
+        body: dict[str, object] = {
             "words": self.words,
             "location": [list(corner) for corner in self.location],
             "confidence": self.confidence,
         }
+        if with_chars:
+            body["char_list"] = [char.as_json() for char in self.chars]
+        return body
 
 
 def to_corners(points: Sequence[Sequence[float]]) -> Corners:

@@ -1,4 +1,4 @@
-"""The general-text input limits (protocol.md, section 1) and the size-capped body reader.
+"""The input limits (protocol.md, section 1), the size-capped body reader, the rate limit.
 
 "MB" is read as MiB (1024 * 1024 bytes), which is what Huawei's "10 MB"/"12 MB" mean in
 practice; clients that stay under 10**6-based figures are safe either way.
@@ -6,9 +6,12 @@ practice; clients that stay under 10**6-based figures are safe either way.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from aiohttp import web
 
-from .errors import BODY_TOO_LARGE, ApiError
+from .errors import BODY_TOO_LARGE, THROTTLED, ApiError
 
 MAX_BODY_BYTES = 12 * 1024 * 1024
 """The whole request body (APIG.0201, 413)."""
@@ -44,3 +47,35 @@ async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
             raise too_large(f"more than {limit}")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class RateLimiter:
+    """Calls per caller, per API, per minute (fixed one-minute windows, as APIG counts).
+
+    `check` raises 429 APIG.0308 with Huawei's message shape once a caller has made
+    `per_minute` calls of an API in the current minute; 0 means no limit.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._window = -1
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def check(self, caller: str, api: str) -> None:
+        if self.per_minute <= 0:
+            return
+        now = self._clock()
+        window = int(now // 60)
+        if window != self._window:
+            self._window, self._counts = window, {}
+        key = (caller, api)
+        count = self._counts.get(key, 0)
+        if count >= self.per_minute:
+            raise ApiError(
+                THROTTLED,
+                "The throttling threshold has been reached: policy user over ratelimit,"
+                f"limit:{self.per_minute},time:1 minute",
+                retry_after=max(1.0, (window + 1) * 60 - now),
+            )
+        self._counts[key] = count + 1

@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import logging
 import signal
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ from aiohttp import web
 from pipeline.errors import ConfigError
 
 from . import auth
-from .app import create_app
+from .app import Limits, create_app
+from .authfile import AuthConfig
+from .backend import ENGINES
 from .engine import OcrEngine
 
 logger = logging.getLogger("pipeline.service")
@@ -43,18 +46,38 @@ class ServiceConfig:
     workers: int | None = None
     """OCR worker processes; None = the number of cores."""
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
-    """AK -> SK accepted for signed requests (see load_credentials)."""
+    """AK -> SK accepted for signed requests (see load_credentials), added to `auth`."""
     auth_required: bool = True
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    """The whole auth file (users, tokens, admin key, temporary keys): `load_auth`."""
+    engine: str = "rapidocr"
+    device: str = "cpu"
+    queue_size: int = 16
+    """Pages that may wait for a worker; one more answers 429 ModelArts.4401."""
+    limits: Limits = field(default_factory=Limits)
+    cert: Path | None = None
+    key: Path | None = None
+    """TLS certificate chain and private key (PEM): serve https."""
+
+    def merged_auth(self) -> AuthConfig:
+        merged = AuthConfig(**vars(self.auth))
+        merged.credentials = {**self.auth.credentials, **self.credentials}
+        return merged
 
 
 def load_credentials(auth_file: Path | None) -> dict[str, str]:
-    """AK -> SK from the TOML auth file (format in `pipeline.service.auth`) and the
+    """AK -> SK from the TOML auth file (format in `pipeline.service.authfile`) and the
     HUAWEICLOUD_SDK_AK/SK pair when set; ConfigError on a bad file."""
     return auth.load_credentials(auth_file)
 
 
+def load_auth(auth_file: Path | None) -> AuthConfig:
+    """The whole auth file (authfile.py) plus the HUAWEICLOUD_SDK_AK/SK pair."""
+    return auth.load_auth(auth_file)
+
+
 def check_config(config: ServiceConfig) -> None:
-    if config.auth_required and not config.credentials:
+    if config.auth_required and config.merged_auth().empty:
         raise ConfigError(
             "No credentials configured for the OCR service: give --auth-file (TOML with "
             f'[[credentials]] ak = "..." sk = "..."), or set {auth.ENV_AK} and {auth.ENV_SK}; '
@@ -64,6 +87,31 @@ def check_config(config: ServiceConfig) -> None:
         raise ConfigError(f"workers must be 1 or more, not {config.workers}")
     if not 0 <= config.port <= 65535:
         raise ConfigError(f"port must be 0..65535, not {config.port}")
+    if config.engine not in ENGINES:
+        raise ConfigError(f"unknown engine {config.engine!r}: choose one of {', '.join(ENGINES)}")
+    if config.device != "cpu":
+        raise ConfigError(
+            f"device {config.device!r} is not supported yet: only cpu (GPU support is to come)"
+        )
+    if (config.cert is None) != (config.key is None):
+        raise ConfigError("give both --cert and --key for TLS, or neither")
+    if config.queue_size < 0:
+        raise ConfigError(f"queue size must be 0 or more, not {config.queue_size}")
+    if config.limits.request_timeout <= 0 or config.limits.rate_limit_per_minute < 0:
+        raise ConfigError("the request timeout must be positive, the rate limit 0 or more")
+
+
+def _ssl_context(config: ServiceConfig) -> ssl.SSLContext | None:
+    if config.cert is None or config.key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(config.cert, config.key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"Cannot load the TLS certificate {config.cert} and key {config.key}: {exc}"
+        ) from None
+    return context
 
 
 @asynccontextmanager
@@ -71,20 +119,24 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[str]:
     """Run the service in the current event loop; yield its base URL
     ("http://127.0.0.1:PORT"); on exit stop listening, finish requests, stop the workers."""
     check_config(config)
+    context = _ssl_context(config)
     app = create_app(
-        OcrEngine(config.workers), config.credentials, auth_required=config.auth_required
+        OcrEngine(config.workers, engine=config.engine, queue_size=config.queue_size),
+        config.merged_auth(),
+        auth_required=config.auth_required,
+        limits=config.limits,
     )
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()  # starts the OCR workers (cleanup_ctx)
     try:
-        site = web.TCPSite(runner, config.host, config.port)
+        site = web.TCPSite(runner, config.host, config.port, ssl_context=context)
         try:
             await site.start()
         except OSError as exc:
             raise ConfigError(
                 f"Cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
             ) from None
-        url = _base_url(config.host, _bound_port(runner, config.port))
+        url = _base_url(config.host, _bound_port(runner, config.port), tls=context is not None)
         logger.info(
             "OCR service listening on %s (auth %s)",
             url,
@@ -93,6 +145,10 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[str]:
         yield url
     finally:
         await runner.cleanup()
+        if context is not None:
+            # Let the TLS connections the cleanup closed finish their shutdown handshakes
+            # before the caller's loop may close (else their sockets leak).
+            await asyncio.sleep(0.2)
 
 
 def serve(config: ServiceConfig) -> None:
@@ -126,7 +182,7 @@ def _bound_port(runner: web.AppRunner, requested: int) -> int:
     return requested
 
 
-def _base_url(host: str, port: int) -> str:
+def _base_url(host: str, port: int, *, tls: bool = False) -> str:
     """A URL a local client can use: wildcard hosts become loopback, IPv6 is bracketed."""
     if host in ("", "0.0.0.0"):
         host = "127.0.0.1"
@@ -135,4 +191,4 @@ def _base_url(host: str, port: int) -> str:
     with suppress(ValueError):
         if ipaddress.ip_address(host).version == 6:
             host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"{'https' if tls else 'http'}://{host}:{port}"

@@ -1,0 +1,125 @@
+"""Pages/s and CER of the embedded service, per engine, on the same corpus pages.
+
+    .venv/bin/python benchmarks/engines.py [--engines rapidocr,tesseract]
+        [--layouts 2x1,1x2] [--pages GLOB] [--detect-direction]
+
+For each engine and layout (worker processes x threads each) it starts the service on
+loopback (no auth), sends every page of ../shared/corpus/pages that has a `.gt.txt`
+(the 12 MP phone photos left out unless --pages says otherwise) with `workers * 2` calls in
+flight, and prints the wall-clock pages/s and the CER of each page (tests/cer.py
+normalisation) with the character-weighted mean; "bag CER" compares the characters
+sorted, so reading-order differences do not count. Pages named `*_zh_*` are sent with
+language "zh", the others with "en" (RapidOCR reads both with one model; Tesseract picks
+eng or chi_sim+eng). Needs tesserocr and Debian's tesseract-ocr-eng/-chi-sim/-osd for
+Tesseract.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+
+from pipeline.service import engine as engine_module  # noqa: E402
+from pipeline.service.server import ServiceConfig, running_service  # noqa: E402
+from tests.cer import cer, normalize  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "pages"
+SKIP = ("photo_svt_",)
+
+
+def corpus_pages(pattern: str) -> list[Path]:
+    pages = []
+    for truth in sorted(CORPUS.glob("*.gt.txt")):
+        stem = truth.name.removesuffix(".gt.txt")
+        images = [p for p in CORPUS.glob(stem + ".*") if ".gt." not in p.name]
+        if images and images[0].match(pattern) and not stem.startswith(SKIP):
+            pages.append(images[0])
+    return pages
+
+
+async def one_page(
+    session: aiohttp.ClientSession, url: str, page: Path, detect: bool
+) -> tuple[str, float]:
+    data = await asyncio.to_thread(page.read_bytes)
+    body = {
+        "image": base64.b64encode(data).decode(),
+        "language": "zh" if "_zh_" in page.name else "en",
+        "detect_direction": detect,
+    }
+    async with session.post(f"{url}/v2/bench/ocr/general-text", json=body) as response:
+        data = await response.json()
+    if response.status != 200:
+        raise RuntimeError(f"{page.name}: HTTP {response.status} {data}")
+    return "\n".join(b["words"] for b in data["result"]["words_block_list"]), 0.0
+
+
+async def run(engine: str, workers: int, threads: int, pages: list[Path], detect: bool) -> None:
+    # The engine gives each worker cores // workers threads: fake the core count for layouts
+    # that use fewer threads than cores.
+    cores = engine_module.available_cores
+    engine_module.available_cores = lambda: workers * threads  # type: ignore[assignment]
+    config = ServiceConfig(port=0, workers=workers, auth_required=False, engine=engine)
+    try:
+        async with running_service(config) as url, aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=600)
+        ) as session:
+            limit = asyncio.Semaphore(workers * 2)
+
+            async def bounded(page: Path) -> tuple[str, float]:
+                async with limit:
+                    return await one_page(session, url, page, detect)
+
+            started = time.perf_counter()
+            texts = await asyncio.gather(*(bounded(page) for page in pages))
+            elapsed = time.perf_counter() - started
+    finally:
+        engine_module.available_cores = cores  # type: ignore[assignment]
+    total_chars = total_errors = total_bag = 0.0
+    print(f"\n{engine} {workers}x{threads}: {len(pages)} pages in {elapsed:.1f} s = "
+          f"{len(pages) / elapsed:.3f} pages/s")
+    for page, (text, _) in zip(pages, texts, strict=True):
+        reference = page.with_suffix(".gt.txt").read_text(encoding="utf-8")
+        error = cer(text, reference)
+        bag = cer(_sorted_chars(text), _sorted_chars(reference))
+        chars = len(normalize(reference))
+        total_chars += chars
+        total_errors += error * chars
+        total_bag += bag * chars
+        print(f"  {page.name:36} {chars:6d} chars  CER {error:.3f}  bag CER {bag:.3f}")
+    print(f"  weighted CER {total_errors / max(total_chars, 1):.3f}, "
+          f"bag CER {total_bag / max(total_chars, 1):.3f}")
+
+
+def _sorted_chars(text: str) -> str:
+    """The text's characters sorted: a CER that ignores reading order (multi-column pages
+    whose ground truth lists blocks in another order)."""
+    return "".join(sorted(normalize(text).replace(" ", "")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engines", default="rapidocr,tesseract")
+    parser.add_argument("--layouts", default="2x1", help="workers x threads, comma-separated")
+    parser.add_argument("--pages", default="*", help="glob on the page file names")
+    parser.add_argument("--detect-direction", action="store_true")
+    args = parser.parse_args()
+    pages = corpus_pages(args.pages)
+    if not pages:
+        sys.exit(f"no pages with ground truth under {CORPUS}")
+    for engine in args.engines.split(","):
+        for layout in args.layouts.split(","):
+            workers, threads = (int(n) for n in layout.split("x"))
+            asyncio.run(run(engine, workers, threads, pages, args.detect_direction))
+
+
+if __name__ == "__main__":
+    main()

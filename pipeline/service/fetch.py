@@ -1,0 +1,169 @@
+"""`url` input: the service downloads the image itself, safely.
+
+- only http and https; at most MAX_REDIRECTS redirects, each one checked again;
+- the host's addresses must all be public: loopback, private, link-local (the cloud
+  metadata address 169.254.169.254 among them), CGNAT, multicast, reserved and
+  unspecified addresses are refused (SSRF) unless the service runs with
+  `--allow-private-urls`. The check is made by the resolver the connection itself uses,
+  so a name that resolves differently the second time (DNS rebinding) gains nothing;
+- at most MAX_DOWNLOAD_BYTES (the raw size a 10 MB Base64 image holds) and
+  `timeout` seconds.
+
+A refused URL answers 400 ModelArts.4601; a download that fails answers 400 ModelArts.4603.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+from yarl import URL
+
+from .errors import URL_DOWNLOAD_FAILED, URL_INVALID, ApiError
+from .limits import MAX_BASE64_CHARS
+
+MAX_DOWNLOAD_BYTES = MAX_BASE64_CHARS * 3 // 4
+MAX_REDIRECTS = 3
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class RefusedAddress(OSError):
+    """The URL's host resolves to an address the service may not fetch from."""
+
+
+def public_address(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class _PublicOnlyResolver(AbstractResolver):
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        refused = [r["host"] for r in results if not public_address(r["host"])]
+        if refused:
+            raise RefusedAddress(f"{host} resolves to a non-public address")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class Fetcher:
+    """Downloads `url` inputs; one per service (owns an aiohttp session)."""
+
+    def __init__(self, *, allow_private: bool = False, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.allow_private = allow_private
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector: Any = (
+            aiohttp.TCPConnector()
+            if self.allow_private
+            else aiohttp.TCPConnector(resolver=_PublicOnlyResolver())
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            headers={"User-Agent": "ocrpipe-service/0.1"},
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def check_url(self, url: URL) -> None:
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ApiError(URL_INVALID, "url must be an http:// or https:// URL with a host")
+        if self.allow_private:
+            return
+        host = url.host.strip("[]")
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+                raise ApiError(URL_INVALID, _refused(host)) from None
+            return  # a name: the resolver checks its addresses
+        if not public_address(host):
+            raise ApiError(URL_INVALID, _refused(host))
+
+    async def fetch(self, url_text: str) -> bytes:
+        if self._session is None:
+            raise ApiError(URL_DOWNLOAD_FAILED, "The service cannot download urls now")
+        try:
+            url = URL(url_text.strip())
+        except ValueError:
+            raise ApiError(URL_INVALID, "url is not a valid URL") from None
+        for _ in range(MAX_REDIRECTS + 1):
+            self.check_url(url)
+            try:
+                async with self._session.get(url, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        location = response.headers.get("Location", "")
+                        url = url.join(URL(location))
+                        continue
+                    if response.status != 200:
+                        raise ApiError(
+                            URL_DOWNLOAD_FAILED,
+                            f"Downloading url failed: the server answered HTTP {response.status}",
+                        )
+                    return await _read_capped(response)
+            except ApiError:
+                raise
+            except RefusedAddress:
+                raise ApiError(URL_INVALID, _refused(url.host or "")) from None
+            except aiohttp.ClientConnectorError as exc:
+                if isinstance(exc.os_error, RefusedAddress):
+                    raise ApiError(URL_INVALID, _refused(url.host or "")) from None
+                raise ApiError(URL_DOWNLOAD_FAILED, f"Downloading url failed: {exc}") from None
+            except TimeoutError:
+                raise ApiError(
+                    URL_DOWNLOAD_FAILED,
+                    f"Downloading url failed: no answer within {self.timeout:g} s",
+                ) from None
+            except aiohttp.ClientError as exc:
+                raise ApiError(URL_DOWNLOAD_FAILED, f"Downloading url failed: {exc}") from None
+        raise ApiError(
+            URL_DOWNLOAD_FAILED, f"Downloading url failed: over {MAX_REDIRECTS} redirects"
+        )
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    if response.content_length is not None and response.content_length > MAX_DOWNLOAD_BYTES:
+        raise ApiError(URL_DOWNLOAD_FAILED, _too_big())
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(256 * 1024):
+        size += len(chunk)
+        if size > MAX_DOWNLOAD_BYTES:
+            raise ApiError(URL_DOWNLOAD_FAILED, _too_big())
+        chunks.append(chunk)
+    if not size:
+        raise ApiError(URL_DOWNLOAD_FAILED, "Downloading url failed: the file is empty")
+    return b"".join(chunks)
+
+
+def _too_big() -> str:
+    return f"Downloading url failed: the file is over {MAX_DOWNLOAD_BYTES} bytes"
+
+
+def _refused(host: str) -> str:
+    return (
+        f"url refused: {host} is a loopback, private, link-local or otherwise non-public "
+        "address (the service fetches public URLs only)"
+    )

@@ -1,0 +1,171 @@
+"""Token auth, as Huawei IAM does it: `POST /v3/auth/tokens` and the tokens it issues.
+
+The request is IAM's password identity with a project scope (protocol.md, section 3):
+
+    {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "alice", "password": "...", "domain": {"name": "acme"}}}},
+      "scope": {"project": {"name": "cn-north-4"}}}}
+
+It answers 201 with the token in `X-Subject-Token` and `{"token": {"expires_at", ...}}`.
+Without a scope the token is unscoped: OCR calls with it answer ModelArts.0212. Wrong user
+or password answers 401 in IAM's own error shape `{"error": {"code", "message", "title"}}`.
+
+Tokens are opaque random strings kept in memory (a restarted service forgets them: clients
+fetch a new one on the APIG.0301/0307 that follows). Lifetime: the auth file's
+`[tokens] ttl_hours` (default 24 h).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from .authfile import AuthConfig, verify_password
+from .errors import AUTH_FAILED, NOT_PROJECT_SCOPED, TOKEN_EXPIRED, TOKEN_MISSING, ApiError
+
+logger = logging.getLogger(__name__)
+
+TOKENS_PATH = "/v3/auth/tokens"
+TOKEN_HEADER = "X-Auth-Token"
+SUBJECT_TOKEN_HEADER = "X-Subject-Token"
+
+
+@dataclass(frozen=True)
+class Token:
+    user: str
+    """"DOMAIN/NAME"."""
+    project_id: str | None
+    project_name: str | None
+    issued_at: float
+    expires_at: float
+
+
+class TokenStore:
+    def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.time) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._tokens: dict[str, Token] = {}
+
+    def issue(self, user: str, project_id: str | None, project_name: str | None) -> tuple[
+        str, Token
+    ]:
+        now = self._clock()
+        self._forget_expired(now)
+        value = "MII" + secrets.token_urlsafe(48)
+        token = Token(user, project_id, project_name, now, now + self.ttl_seconds)
+        self._tokens[value] = token
+        return value, token
+
+    def check(self, value: str, project_id: str) -> str:
+        """The user a token belongs to, if it may call `project_id`; ApiError otherwise."""
+        if not value.strip():
+            raise ApiError(TOKEN_MISSING, "The X-Auth-Token header is empty")
+        token = self._tokens.get(value.strip())
+        if token is None:
+            raise ApiError(
+                AUTH_FAILED, "Incorrect IAM authentication information: unknown token"
+            )
+        if self._clock() >= token.expires_at:
+            raise ApiError(TOKEN_EXPIRED, "The token expired: get a new one and retry")
+        if token.project_id is None:
+            raise ApiError(
+                NOT_PROJECT_SCOPED,
+                "The token is not scoped to a project: ask for it with a project scope",
+            )
+        if token.project_id != project_id:
+            raise ApiError(
+                AUTH_FAILED,
+                "Incorrect IAM authentication information: the token is for project "
+                f"{token.project_id}, not {project_id}",
+            )
+        return token.user
+
+    def _forget_expired(self, now: float) -> None:
+        for value in [v for v, t in self._tokens.items() if t.expires_at <= now]:
+            del self._tokens[value]
+
+
+def _iam_error(status: int, message: str) -> web.Response:
+    title = {400: "Bad Request", 401: "Unauthorized"}.get(status, "Error")
+    return web.json_response(
+        {"error": {"code": status, "message": message, "title": title}}, status=status
+    )
+
+
+def _get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _iso(timestamp: float) -> str:
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}000Z"
+
+
+async def issue_token(request: web.Request, auth: AuthConfig, store: TokenStore) -> web.Response:
+    """The `POST /v3/auth/tokens` handler (the body is read here: the path is public)."""
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return _iam_error(400, "The request body is not valid JSON")
+    identity = _get(data, "auth", "identity")
+    user_part = _get(identity, "password", "user")
+    name, password = _get(user_part, "name"), _get(user_part, "password")
+    domain = _get(user_part, "domain", "name")
+    methods = _get(identity, "methods")
+    if (
+        not isinstance(methods, list)
+        or "password" not in methods
+        or not all(isinstance(v, str) and v for v in (name, password, domain))
+    ):
+        return _iam_error(
+            400, "Expected auth.identity with methods [\"password\"] and a user's name, "
+            "password and domain name"
+        )
+    user = auth.users.get((domain, name))
+    # An unknown user costs a (cheap) verification too.
+    stored = user.password_hash if user else "pbkdf2_sha256$1000$AAAA$AAAA"
+    valid = await asyncio.to_thread(verify_password, password, stored)
+    if user is None or not valid:
+        logger.info("token refused for user %s/%s: wrong user name or password", domain, name)
+        return _iam_error(401, "The username or password is wrong.")
+
+    scope = _get(data, "auth", "scope", "project")
+    project_id = project_name = None
+    if isinstance(scope, dict):
+        wanted_name, wanted_id = scope.get("name"), scope.get("id")
+        for candidate in user.projects:
+            if candidate == wanted_name or auth.project_id(candidate) == wanted_id:
+                project_name, project_id = candidate, auth.project_id(candidate)
+        if project_id is None:
+            return _iam_error(401, "The user has no access to the requested project.")
+    value, token = store.issue(f"{domain}/{name}", project_id, project_name)
+    body: dict[str, Any] = {
+        "token": {
+            "methods": ["password"],
+            "issued_at": _iso(token.issued_at),
+            "expires_at": _iso(token.expires_at),
+            "user": {"name": name, "domain": {"name": domain}},
+            "catalog": [],
+        }
+    }
+    if project_id is not None:
+        body["token"]["project"] = {
+            "id": project_id,
+            "name": project_name,
+            "domain": {"name": domain},
+        }
+    logger.info("token issued for user %s/%s, project %s", domain, name, project_name or "-")
+    return web.json_response(body, status=201, headers={SUBJECT_TOKEN_HEADER: value})

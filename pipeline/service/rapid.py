@@ -1,0 +1,153 @@
+"""The RapidOCR backend (the default engine): PP-OCR detection, recognition and, for
+`detect_direction`, the text-line classifier, all through onnxruntime on the CPU.
+
+Models ship in the `rapidocr` wheel: nothing is downloaded. The classifier is not used to
+turn single lines during recognition (`Global.use_cls` off: on clean upright pages it flips
+good lines, DESIGN.md); it only votes on the page's orientation (direction.py).
+
+This module reaches into RapidOCR 3.x's step methods (`preprocess_img`, `detect_and_crop`,
+`recognize_txt`, `build_final_output`) so that an upright page is detected once, whether or
+not its direction was asked for; `pyproject.toml` pins rapidocr to 3.x for that.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .backend import Box, Char, EngineRequest, Image, Line, Recognized
+from .direction import upright, vote_direction
+from .errors import INVALID_PARAMETER, ApiError
+
+DEFAULT_LANGUAGE = "zh"
+LANGUAGES = frozenset({"", "zh", "en", "auto"})
+"""Languages the one PP-OCR model (Chinese + English, digits, punctuation) serves."""
+
+
+def engine_params(threads: int) -> dict[str, Any]:
+    """RapidOCR parameters: no per-line angle classifier, quiet, `threads` onnxruntime
+    threads (workers x threads = cores, so processes do not oversubscribe them)."""
+    return {
+        "Global.use_cls": False,
+        "Global.log_level": "critical",
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    }
+
+
+class RapidBackend:
+    name = "rapidocr"
+
+    def __init__(self, threads: int) -> None:
+        logging.getLogger("RapidOCR").setLevel(logging.CRITICAL)
+        import cv2
+        import onnxruntime
+        from rapidocr import RapidOCR
+
+        onnxruntime.set_default_logger_severity(3)
+        cv2.setNumThreads(threads)
+        self._ocr: Any = RapidOCR(params=engine_params(threads))
+
+    def check_language(self, language: str) -> None:
+        if language not in LANGUAGES:
+            raise ApiError(
+                INVALID_PARAMETER,
+                f"language {language!r} is not supported by this service's RapidOCR engine: "
+                "use zh (Chinese and English, the default), en or auto",
+            )
+
+    def warm_up(self, image: Image) -> None:
+        self.recognize(image, EngineRequest(detect_direction=True, character_mode=True))
+
+    def recognize(self, image: Image, request: EngineRequest) -> Recognized:
+        """Lines of the BGR `image` (upright page coordinates) and its direction."""
+        self.check_language(request.language)
+        if request.quick_mode:
+            return Recognized(self._single_line(image), -1)  # no detection, no direction
+        words = request.character_mode
+        if not request.detect_direction:
+            return Recognized(self._lines(self._full(image, words)), -1)
+        direction, output = self._detect_then_recognize(image, words)
+        if direction != 0:
+            output = self._full(upright(image, direction), words)
+        return Recognized(self._lines(output), direction)
+
+    def _full(self, image: Image, words: bool) -> Any:
+        # RapidOCR keeps every flag passed to a call for the next ones: pass them all.
+        return self._ocr(
+            image,
+            use_det=True,
+            use_cls=False,
+            use_rec=True,
+            return_word_box=words,
+            return_single_char_box=words,
+        )
+
+    def _detect_then_recognize(self, image: Image, words: bool) -> tuple[int, Any]:
+        """Detect once and vote on the direction; if upright, finish recognition on the same
+        detection (the output), else return no output (the caller turns the page)."""
+        from rapidocr.ch_ppocr_cls import TextClsOutput
+        from rapidocr.utils.output import RapidOCROutput
+
+        ocr: Any = self._ocr
+        ocr.update_params(return_word_box=words, return_single_char_box=words)
+        prepared, record = ocr.preprocess_img(image)
+        try:
+            crops, detected = ocr.detect_and_crop(prepared, record)
+        except Exception:  # RapidOCRError: nothing detected
+            return 0, RapidOCROutput()
+        classified = ocr._load_cls_model()(crops)
+        if detected.boxes is None:
+            return 0, RapidOCROutput()
+        direction = vote_direction(detected.boxes.tolist(), classified.cls_res)
+        if direction != 0:
+            return direction, None
+        recognized = ocr.recognize_txt(crops)
+        return 0, ocr.build_final_output(
+            image, detected, TextClsOutput(), recognized, crops, record
+        )
+
+    def _single_line(self, image: Image) -> list[Line]:
+        output = self._ocr(
+            image,
+            use_det=False,
+            use_cls=False,
+            use_rec=True,
+            return_word_box=False,
+            return_single_char_box=False,
+        )
+        height, width = image.shape[:2]
+        whole: Box = ((0.0, 0.0), (float(width), 0.0), (float(width), float(height)),
+                      (0.0, float(height)))
+        texts = getattr(output, "txts", None) or ()
+        scores = getattr(output, "scores", None) or ()
+        return [Line(text, whole, float(score)) for text, score in zip(texts, scores,
+                                                                        strict=False)
+                if text.strip()]
+
+    def _lines(self, output: Any) -> list[Line]:
+        boxes, texts, scores = output.boxes, output.txts, output.scores
+        if boxes is None or texts is None or scores is None:
+            return []
+        # word_results holds one tuple per line that has character boxes (RapidOCR drops
+        # empty ones): pair them by the line's text.
+        words = list(getattr(output, "word_results", ()) or ())
+        lines: list[Line] = []
+        for box, text, score in zip(boxes.tolist(), texts, scores, strict=True):
+            if not text.strip():
+                continue
+            chars: tuple[Char, ...] = ()
+            if words and "".join(w[0] for w in words[0]).replace(" ", "") == text.replace(
+                " ", ""
+            ):
+                chars = tuple(
+                    Char(str(c), _box(b), float(s)) for c, s, b in words.pop(0) if str(c).strip()
+                )
+            lines.append(Line(text, _box(box), float(score), chars))
+        return lines
+
+
+def _box(points: Any) -> Box:
+    pts = [(float(x), float(y)) for x, y in points]
+    return (pts[0], pts[1], pts[2], pts[3])
+

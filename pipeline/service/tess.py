@@ -1,0 +1,128 @@
+"""The Tesseract backend (`--engine tesseract`), through tesserocr: an optional extra
+(`pip install 'ocrpipe[tesseract]'`) over Debian's `tesseract-ocr`, `tesseract-ocr-eng`,
+`tesseract-ocr-chi-sim` and `tesseract-ocr-osd` (orientation detection).
+
+One thread per worker process (`OMP_THREAD_LIMIT`, set before tesseract loads): Tesseract's
+OpenMP threads oversubscribe the cores when several processes run (DESIGN.md). Languages:
+zh (the default, chi_sim+eng), en (eng), auto (eng+chi_sim).
+`detect_direction` uses Tesseract's OSD; `quick_mode` reads one line (PSM 7);
+`character_mode` gives per-symbol boxes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from PIL import Image as PILImage
+
+from .backend import Box, Char, EngineRequest, Image, Line, Recognized
+from .direction import upright
+from .errors import INVALID_PARAMETER, ApiError
+
+LANGUAGES = {"": "chi_sim+eng", "zh": "chi_sim+eng", "en": "eng", "auto": "eng+chi_sim"}
+TESSDATA_DIRS = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+)
+"""Where Debian's language packs are; `TESSDATA_PREFIX` wins. (The tesserocr wheel bundles
+its own libtesseract, which does not look there by itself.)"""
+
+
+def tessdata_path() -> str:
+    named = os.environ.get("TESSDATA_PREFIX")
+    if named:
+        return named
+    for folder in TESSDATA_DIRS:
+        if os.path.isfile(os.path.join(folder, "eng.traineddata")):
+            return folder
+    return ""
+
+
+def _box(left: int, top: int, right: int, bottom: int) -> Box:
+    x0, y0, x1, y1 = float(left), float(top), float(right), float(bottom)
+    return ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+
+
+class TesseractBackend:
+    name = "tesseract"
+
+    def __init__(self, threads: int) -> None:
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+        self._tesserocr: Any = importlib.import_module("tesserocr")
+        self._apis: dict[tuple[str, int], Any] = {}
+        self._path = tessdata_path()
+
+    def _api(self, language: str, psm: int) -> Any:
+        key = (language, psm)
+        if key not in self._apis:
+            self._apis[key] = self._tesserocr.PyTessBaseAPI(
+                path=self._path, lang=language, psm=psm
+            )
+        return self._apis[key]
+
+    def check_language(self, language: str) -> None:
+        if language not in LANGUAGES:
+            raise ApiError(
+                INVALID_PARAMETER,
+                f"language {language!r} is not supported by this service's Tesseract engine: "
+                "use zh (Chinese and English, the default), en or auto",
+            )
+
+    def recognize(self, image: Image, request: EngineRequest) -> Recognized:
+        self.check_language(request.language)
+        tesserocr = self._tesserocr
+        direction = -1
+        if request.detect_direction:
+            direction = self._orientation(image)
+            image = upright(image, direction)
+        psm = tesserocr.PSM.SINGLE_LINE if request.quick_mode else tesserocr.PSM.AUTO
+        api = self._api(LANGUAGES[request.language], psm)
+        api.SetImage(PILImage.fromarray(image[:, :, ::-1]))
+        api.Recognize()
+        lines: list[Line] = []
+        level, symbol = tesserocr.RIL.TEXTLINE, tesserocr.RIL.SYMBOL
+        iterator = api.GetIterator()
+        if iterator is None:
+            return Recognized(lines, direction)
+        for item in tesserocr.iterate_level(iterator, level):
+            text = (item.GetUTF8Text(level) or "").strip()
+            bounds = item.BoundingBox(level)
+            if not text or bounds is None:
+                continue
+            lines.append(Line(text, _box(*bounds), item.Confidence(level) / 100.0))
+        if request.character_mode and lines:
+            lines = self._with_chars(api, lines, symbol)
+        return Recognized(lines, direction)
+
+    def _with_chars(self, api: Any, lines: list[Line], symbol: Any) -> list[Line]:
+        """Attach each symbol to the line whose box holds its centre."""
+        chars: list[list[Char]] = [[] for _ in lines]
+        for item in self._tesserocr.iterate_level(api.GetIterator(), symbol):
+            text, bounds = item.GetUTF8Text(symbol), item.BoundingBox(symbol)
+            if not text or bounds is None:
+                continue
+            cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+            for index, line in enumerate(lines):
+                (x0, y0), _, (x1, y1), _ = line.box
+                if x0 <= cx <= x1 and y0 <= cy <= y1:
+                    chars[index].append(Char(text, _box(*bounds), item.Confidence(symbol) / 100))
+                    break
+        return [
+            Line(line.text, line.box, line.score, tuple(found))
+            for line, found in zip(lines, chars, strict=True)
+        ]
+
+    def _orientation(self, image: Image) -> int:
+        """OSD's page angle (counter-clockwise, as `direction`); 0 when OSD cannot tell."""
+        tesserocr = self._tesserocr
+        api = self._api("osd", tesserocr.PSM.OSD_ONLY)
+        api.SetImage(PILImage.fromarray(image[:, :, ::-1]))
+        result = api.DetectOrientationScript()
+        if not result:
+            return 0
+        # OSD's orient_deg is the counter-clockwise turn that makes the page upright; ours is
+        # the turn the content has: the opposite.
+        return {0: 0, 90: 270, 180: 180, 270: 90}.get(int(result["orient_deg"]), 0)
