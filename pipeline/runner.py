@@ -37,6 +37,7 @@ from pipeline.ledger import LedgerHook
 from pipeline.ocr.client import OcrClient
 from pipeline.ocr.credentials import Credentials, load_credentials
 from pipeline.ocr.policy import LimitedClient
+from pipeline.ocr.token import token_provider_for
 from pipeline.progress import ProgressBar
 from pipeline.service.server import ServiceConfig, running_service
 from pipeline.storage import open_storage
@@ -65,10 +66,11 @@ class RunSummary:
 
 
 @asynccontextmanager
-async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials]]:
-    """The endpoint and credentials to use: a fresh embedded service, or the configured one."""
+async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | None]]:
+    """The endpoint and AK/SK to use: a fresh embedded service with a generated pair, or
+    the configured endpoint (no AK/SK when the job authenticates with IAM tokens)."""
     if spec.ocr.endpoint != "embedded":
-        yield spec.ocr.endpoint, load_credentials()
+        yield spec.ocr.endpoint, None if spec.ocr.auth == "token" else load_credentials()
         return
     creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
     config = ServiceConfig(
@@ -128,6 +130,7 @@ async def _run(
         )
         client = OcrClient(
             session, endpoint=endpoint, project_id=spec.ocr.project_id, credentials=creds,
+            token=token_provider_for(session, spec.ocr),
             enterprise_project_id=spec.ocr.enterprise_project_id, timeout=spec.ocr.timeout,
         )
         limited = LimitedClient(

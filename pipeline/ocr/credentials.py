@@ -109,10 +109,11 @@ def _read_file(file: Path, *, explicit: bool) -> Credentials:
         raise ConfigError(
             f'credentials file {file} needs two non-empty strings: ak = "..." and sk = "..."'
         )
-    extra = sorted(set(data) - {"ak", "sk"})
+    extra = sorted(set(data) - {"ak", "sk", "iam_password"})
     if extra:
         raise ConfigError(
-            f"credentials file {file} has unknown keys {', '.join(extra)}: only ak and sk"
+            f"credentials file {file} has unknown keys {', '.join(extra)}: "
+            "only ak, sk and iam_password (for token auth)"
         )
     return Credentials(ak.strip(), sk.strip())
 

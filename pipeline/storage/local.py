@@ -1,21 +1,33 @@
-"""Local folders as storage: streamed recursive listing, reads in place, atomic writes."""
+"""Local folders as storage: streamed recursive listing, reads in place, atomic writes.
+
+Change detection hashes every listed file's content (BLAKE2b) in the listing thread, so
+a file copied over with the same size and an older timestamp still counts as changed.
+A batch of the listing stops at 256 files or 64 MiB hashed, whichever comes first, so
+the first documents start while the rest of a big tree is still being hashed.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import TracebackType
 
 from wcmatch import glob
 
 from pipeline.errors import ConfigError
 from pipeline.models import SourceObject
+from pipeline.storage.base import ObjectUnreadable
 
 _GLOB_FLAGS = glob.GLOBSTAR | glob.IGNORECASE | glob.DOTMATCH
 _BATCH = 256
+_FILE_MODE = 0o644
+_BATCH_BYTES = 64 << 20
+_CHUNK = 1 << 20
 
 
 def matches(key: str, include: Sequence[str], exclude: Sequence[str] = ()) -> bool:
@@ -31,6 +43,17 @@ class LocalStorage:
 
     def __repr__(self) -> str:
         return f"LocalStorage({str(self.root)!r})"
+
+    async def __aenter__(self) -> LocalStorage:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
 
     def _walk(self, include: Sequence[str], exclude: Sequence[str]) -> Iterator[SourceObject]:
         stack = [self.root]
@@ -55,7 +78,7 @@ class LocalStorage:
                     url=entry.path,
                     size=stat.st_size,
                     mtime=stat.st_mtime,
-                    change_token=f"{stat.st_size}:{stat.st_mtime_ns}",
+                    change_token=_content_hash(entry.path),
                 )
 
     async def list(
@@ -70,7 +93,14 @@ class LocalStorage:
         walker = self._walk(include, exclude)
 
         def next_batch() -> list[SourceObject]:
-            return [obj for _, obj in zip(range(_BATCH), walker, strict=False)]
+            batch: list[SourceObject] = []
+            hashed = 0
+            for obj in walker:
+                batch.append(obj)
+                hashed += obj.size
+                if len(batch) >= _BATCH or hashed >= _BATCH_BYTES:
+                    break
+            return batch
 
         while batch := await asyncio.to_thread(next_batch):
             for obj in batch:
@@ -87,6 +117,12 @@ class LocalStorage:
             raise ValueError(f"output key {key!r} escapes the output folder")
         return target
 
+    async def read(self, key: str) -> bytes:
+        try:
+            return await asyncio.to_thread(self._target(key).read_bytes)
+        except OSError as exc:
+            raise ObjectUnreadable(f"cannot read {key}: {exc.strerror or exc}") from None
+
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._target(key).is_file)
 
@@ -98,6 +134,7 @@ class LocalStorage:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
             try:
+                os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; outputs are ordinary files
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
                     handle.flush()
@@ -109,3 +146,16 @@ class LocalStorage:
             return str(target)
 
         return await asyncio.to_thread(write_file)
+
+
+def _content_hash(path: str) -> str | None:
+    """BLAKE2b of the file's bytes, read in 1 MiB chunks; None when it cannot be read
+    (the document then fails with the real reason when it is opened)."""
+    digest = hashlib.blake2b(digest_size=20)
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return f"blake2b:{digest.hexdigest()}"
