@@ -19,7 +19,7 @@ url = "out/"
 def test_sample_job_is_valid() -> None:
     spec = load_job(ROOT / "jobs" / "sample.toml")
     assert spec.ocr.endpoint == "embedded"
-    assert spec.output.formats == ("txt", "json")
+    assert spec.output.formats == ("txt", "json", "docx", "pdf")
     assert "**/*.pdf" in spec.source.include
 
 
