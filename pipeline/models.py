@@ -20,7 +20,7 @@ class SourceObject:
     key: str
     """Path relative to the source root, with '/' separators (the output tree mirrors it)."""
     url: str
-    """Where to read it: an absolute local path (later also s3://bucket/key)."""
+    """Where to read it: an absolute local path or s3://bucket/key."""
     size: int
     mtime: float | None = None
     change_token: str | None = None

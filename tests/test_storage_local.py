@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,19 @@ async def test_write_is_atomic_and_nested(tmp_path: Path) -> None:
 def test_unknown_scheme() -> None:
     with pytest.raises(ConfigError, match="ftp://"):
         open_storage("ftp://host/x")
+
+
+async def test_change_token_is_a_content_hash(tmp_path: Path) -> None:
+    """Same size and a restored timestamp still count as a change; a copy does not."""
+    path = tmp_path / "a.png"
+    path.write_bytes(b"one")
+    before = path.stat()
+    storage = open_storage(str(tmp_path))
+    (first,) = [o.change_token async for o in storage.list(["a.png"])]
+    path.write_bytes(b"two")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    (second,) = [o.change_token async for o in storage.list(["a.png"])]
+    (tmp_path / "copy.png").write_bytes(b"two")
+    (copy,) = [o.change_token async for o in storage.list(["copy.png"])]
+    assert first != second and second == copy
+    assert second is not None and second.startswith("blake2b:")
