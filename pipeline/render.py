@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -233,29 +235,40 @@ def _check_index(index: int, count: int) -> None:
         raise IndexError(f"page index {index} out of range: the document has {count} pages")
 
 
-def _render_pdfium(
-    path: str, index: int, dpi: int, password: str | None, max_side: int, max_pixels: int
-) -> tuple[Image.Image, float]:
+@contextmanager
+def _pdf_page(
+    path: str, index: int, password: str | None, *, forms: bool = False
+) -> Iterator[pdfium.PdfPage]:
+    """One page of a PDF, opened (and closed) under the PDFium lock."""
     with _PDFIUM_LOCK:
         pdf = _open_pdf(path, password)
         try:
             _check_index(index, len(pdf))
-            pdf.init_forms()  # filled-in form fields are part of the page
+            if forms:
+                pdf.init_forms()  # filled-in form fields are part of the page
             page = pdf[index]
             try:
-                width_pt, height_pt = page.get_size()
-                scale = capped_scale(width_pt, height_pt, dpi, max_side, max_pixels)
-                bitmap = page.render(scale=scale, rev_byteorder=True)
-                image = bitmap.to_pil()  # RGB: Pillow copies out of PDFium's buffer
-                bitmap.close()
-            except pdfium.PdfiumError:
-                raise CorruptDocument(
-                    f"page {index + 1} of the PDF cannot be rendered: it is damaged"
-                ) from None
+                yield page
             finally:
                 page.close()
         finally:
             pdf.close()
+
+
+def _render_pdfium(
+    path: str, index: int, dpi: int, password: str | None, max_side: int, max_pixels: int
+) -> tuple[Image.Image, float]:
+    with _pdf_page(path, index, password, forms=True) as page:
+        width_pt, height_pt = page.get_size()
+        scale = capped_scale(width_pt, height_pt, dpi, max_side, max_pixels)
+        try:
+            bitmap = page.render(scale=scale, rev_byteorder=True)
+            image = bitmap.to_pil()  # RGB: Pillow copies out of PDFium's buffer
+            bitmap.close()
+        except pdfium.PdfiumError:
+            raise CorruptDocument(
+                f"page {index + 1} of the PDF cannot be rendered: it is damaged"
+            ) from None
     return image, scale * 72
 
 
@@ -264,16 +277,9 @@ def _render_poppler(
 ) -> tuple[Image.Image, float]:
     # Page geometry from PDFium (a few ms); pdftoppm is told the exact pixel size so both
     # rasterizers give the same image size. pdftoppm scales the unrotated page.
-    with _PDFIUM_LOCK:
-        pdf = _open_pdf(path, password)
-        try:
-            _check_index(index, len(pdf))
-            page = pdf[index]
-            width_pt, height_pt = page.get_size()
-            rotated = page.get_rotation() in (90, 270)
-            page.close()
-        finally:
-            pdf.close()
+    with _pdf_page(path, index, password) as page:
+        width_pt, height_pt = page.get_size()
+        rotated = page.get_rotation() in (90, 270)
     scale = capped_scale(width_pt, height_pt, dpi, max_side, max_pixels)
     width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
     pdf_password = cast(str, password)  # pdf2image's hints say str; None means "no password"
@@ -364,17 +370,8 @@ def embedded_jpeg(
     Sending those bytes as they are skips a render and a re-encode, and a second
     generation of JPEG loss. Anything else returns None: render the page.
     """
-    with _PDFIUM_LOCK:
-        pdf = _open_pdf(path, password)
-        try:
-            _check_index(index, len(pdf))
-            page = pdf[index]
-            try:
-                return _sole_jpeg(page)
-            finally:
-                page.close()
-        finally:
-            pdf.close()
+    with _pdf_page(path, index, password) as page:
+        return _sole_jpeg(page)
 
 
 def _sole_jpeg(page: pdfium.PdfPage) -> tuple[bytes, float] | None:
