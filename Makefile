@@ -31,8 +31,10 @@ lint: install
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/mypy
 
+# BENCH_ARGS=--quick for the small scale (200 / 2,000 / 200-page PDF)
 bench: install
 	$(BIN)/python benchmarks/rasterizers.py
+	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
 
 clean:
 	rm -rf out .ocrpipe .pytest_cache .mypy_cache .ruff_cache

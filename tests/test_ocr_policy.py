@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +25,7 @@ from pipeline.models import Block, OcrRequest, OcrResult
 from pipeline.ocr.client import Answer, OcrClient
 from pipeline.ocr.credentials import Credentials
 from pipeline.ocr.errors_map import ConnectFailed, EndpointUnreachable
-from pipeline.ocr.policy import LimitedClient, RetryPolicy
+from pipeline.ocr.policy import AdaptiveRate, AimdPolicy, LimitedClient, RetryPolicy
 from tests.faults import FAKE_AK, FAKE_SK, Call, FakeOcrServer, Reply, free_port
 
 AK, SK = FAKE_AK, FAKE_SK
@@ -376,3 +377,114 @@ async def test_a_bucket_of_two_or_more_absorbs_a_late_event_loop(
                 tg.create_task(client.recognize(REQUEST, width=1, height=1))
     rate = (len(sender.times) - client.limiter.max_rate) / (sender.times[-1] - sender.times[0])
     assert low * qps <= rate <= high * qps
+
+
+# --- adaptive rate (AIMD) ----------------------------------------------------------------
+
+
+def throttled(code: str = "APIG.0308") -> RetryableOcrError:
+    return RetryableOcrError("throttled", code=code, status=429)
+
+
+class ScriptedSender(InstantSender):
+    """An `InstantSender` that raises the scripted errors first; with `hold`, the first
+    `hold` calls all wait until the last of them arrives: they are in flight together."""
+
+    def __init__(self, *errors: OcrError, hold: int = 0) -> None:
+        super().__init__()
+        self.errors = list(errors)
+        self.hold = hold
+        self.arrived = 0
+        self.all_in = asyncio.Event()
+
+    async def send(self, request: OcrRequest, body: bytes, *, width: int, height: int) -> Answer:
+        self.arrived += 1
+        if self.arrived == self.hold:
+            self.all_in.set()
+        if self.arrived <= self.hold:
+            await self.all_in.wait()
+        if self.errors:
+            self.times.append(asyncio.get_running_loop().time())
+            raise self.errors.pop(0)
+        return await super().send(request, body, width=width, height=height)
+
+
+def test_aimd_halves_on_throttle_down_to_the_floor_and_climbs_back_to_the_ceiling() -> None:
+    rate = AdaptiveRate(10.0, AimdPolicy(decrease=0.5, floor=0.1, recovery=0.05))
+    changes = [(rate.throttled(rate.sent()), rate.rate) for _ in range(5)]
+    assert changes == [(True, 5.0), (True, 2.5), (True, 1.25), (True, 1.0), (False, 1.0)]
+    # each success adds 0.5 / rate: 0.5 calls/s per second's worth of successes
+    assert rate.succeeded() and rate.rate == pytest.approx(1.5)
+    assert rate.succeeded() and rate.rate == pytest.approx(1.5 + 0.5 / 1.5)
+    for _ in range(1000):
+        rate.succeeded()
+    assert rate.rate == 10.0 and not rate.succeeded()  # the ceiling holds
+
+
+def test_aimd_counts_throttles_of_calls_in_flight_together_once() -> None:
+    rate = AdaptiveRate(8.0)
+    tickets = [rate.sent() for _ in range(6)]  # six calls in flight
+    assert [rate.throttled(t) for t in tickets] == [True] + [False] * 5
+    assert rate.rate == 4.0
+    assert rate.throttled(rate.sent()) and rate.rate == 2.0  # sent after: a new signal
+    with pytest.raises(ValueError):
+        AimdPolicy(decrease=1.0)
+
+
+async def test_a_429_storm_lowers_the_limiter_rate_and_successes_restore_it() -> None:
+    qps = 10.0
+    storm = [throttled(), throttled("ModelArts.4401"), throttled()]
+    sender = ScriptedSender(*storm)
+    fake = FakeTime()
+    client = LimitedClient(sender, qps=qps, concurrency=1, retry=NO_JITTER,
+                           sleep=fake.sleep, clock=fake.clock, burst=1.0)
+    with virtual_time(asyncio.get_running_loop()):
+        await client.recognize(REQUEST, width=1, height=1)  # three 429s, then success
+        assert client.current_qps == pytest.approx(1.25 + 0.5 / 1.25)
+        sender.times.clear()
+        for _ in range(6):
+            await client.recognize(REQUEST, width=1, height=1)
+        # the limiter really spaces calls at the lowered rate, and less as it climbs
+        gaps = [b - a for a, b in itertools.pairwise(sender.times)]
+        rate = 1.65 + 0.5 / 1.65  # after the first of the six successes
+        assert gaps[0] == pytest.approx(1 / rate, rel=0.01)
+        assert gaps == sorted(gaps, reverse=True) and gaps[-1] > 0.3
+        for _ in range(200):
+            await client.recognize(REQUEST, width=1, height=1)
+        assert client.current_qps == qps  # climbed back, and no higher
+        sender.times.clear()
+        for _ in range(21):
+            await client.recognize(REQUEST, width=1, height=1)
+        assert sender.times[-1] - sender.times[0] == pytest.approx(2.0, rel=0.01)
+
+
+async def test_a_storm_of_calls_in_flight_together_lowers_the_rate_once() -> None:
+    sender = ScriptedSender(*[throttled()] * 8, hold=8)
+    fake = FakeTime()
+    client = LimitedClient(sender, qps=40.0, concurrency=8, retry=NO_JITTER,
+                           sleep=fake.sleep, clock=fake.clock, burst=8.0)
+    with virtual_time(asyncio.get_running_loop()):
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(8):
+                tg.create_task(client.recognize(REQUEST, width=1, height=1))
+    assert sender.arrived == 16
+    # one halving (20/s), then 8 successes bring back 0.05 x 40 / rate each
+    assert 20.0 < client.current_qps < 21.0
+
+
+@pytest.mark.parametrize(
+    "error", [RetryableOcrError("busy", code="ModelArts.4503", status=503),
+              OutcomeUnknown("no answer")],
+)
+async def test_other_retryable_errors_leave_the_rate_alone(error: OcrError) -> None:
+    client = LimitedClient(ScriptedSender(error), qps=5.0, concurrency=1, retry=NO_JITTER,
+                           sleep=FakeTime().sleep)
+    await client.recognize(REQUEST, width=1, height=1)
+    assert client.current_qps == 5.0
+
+
+async def test_aimd_off_keeps_the_configured_rate() -> None:
+    client = LimitedClient(ScriptedSender(throttled()), qps=5.0, concurrency=1,
+                           retry=NO_JITTER, sleep=FakeTime().sleep, aimd=None)
+    await client.recognize(REQUEST, width=1, height=1)
+    assert client.current_qps == 5.0 and client.adaptive is None

@@ -12,6 +12,13 @@ Which errors are retried (the declared policy):
     PageOcrError with a code in `retry_once_codes` (AIS.0105)            once
     everything else (PageOcrError, OcrConfigError, OcrAuthError)          never
 
+Adaptive rate (AIMD, as TCP does with its window): a throttling answer (429,
+APIG.0308, ModelArts.4401) multiplies the rate by `AimdPolicy.decrease`, down to a
+floor; every success adds back a little, `recovery` x the configured QPS per second's
+worth of successes; the rate never goes above the configured QPS. A burst of 429s
+for calls that were all in flight together counts as one signal: only a throttle
+for a call sent after the last decrease lowers the rate again.
+
 Testing switch: pass `sleep=` and `clock=` (a fake clock that the fake sleep advances)
 and `RetryPolicy(jitter=0)` for exact, instant, deterministic delays.
 """
@@ -39,6 +46,7 @@ logger = logging.getLogger(__name__)
 AttemptOutcome = Literal["billed", "failed", "unknown"]
 BURST_SECONDS = 0.1
 """Default limiter bucket: 0.1 s worth of calls, and never under 2 (see LimitedClient)."""
+THROTTLE_CODES = frozenset({"APIG.0308", "ModelArts.4401"})
 
 
 class AttemptHook(Protocol):
@@ -116,6 +124,97 @@ class RetryPolicy:
 DEFAULT_RETRY = RetryPolicy()
 
 
+def is_throttle(error: OcrError) -> bool:
+    """The service asks us to slow down: 429, or one of its throttling codes."""
+    return error.status == 429 or error.code in THROTTLE_CODES
+
+
+@dataclass(frozen=True)
+class AimdPolicy:
+    """Additive increase, multiplicative decrease of the call rate.
+
+    `decrease`: the rate is multiplied by it on a throttling answer; `floor`: the lowest
+    rate, as a fraction of the configured QPS; `recovery`: the rate regained per second
+    of successful calls, as a fraction of the configured QPS (0.05: from half the
+    configured rate back to all of it in about 10 s of successes).
+    """
+
+    decrease: float = 0.5
+    floor: float = 0.1
+    recovery: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not (0 < self.decrease < 1 and 0 < self.floor <= 1 and self.recovery > 0):
+            raise ValueError("AimdPolicy needs 0 < decrease < 1, 0 < floor <= 1, recovery > 0")
+
+
+DEFAULT_AIMD = AimdPolicy()
+
+
+class AdaptiveRate:
+    """The AIMD state: `rate` between `floor x ceiling` and `ceiling` (the configured QPS).
+
+    Each attempt takes a ticket (`sent()`) when it goes out; `throttled(ticket)` lowers
+    the rate unless that attempt was already in flight at the last decrease; it and
+    `succeeded()` say whether the rate changed. Pure bookkeeping: no clock, no loop.
+    """
+
+    def __init__(self, ceiling: float, policy: AimdPolicy = DEFAULT_AIMD) -> None:
+        self.ceiling = ceiling
+        self.rate = ceiling
+        self.policy = policy
+        self._sent = 0
+        self._last_decrease = 0
+        """The last ticket handed out when the rate was last lowered."""
+
+    @property
+    def floor(self) -> float:
+        return self.ceiling * self.policy.floor
+
+    def sent(self) -> int:
+        self._sent += 1
+        return self._sent
+
+    def throttled(self, ticket: int) -> bool:
+        if ticket <= self._last_decrease:
+            return False  # sent before the last decrease: the same congestion signal
+        self._last_decrease = self._sent
+        lowered = max(self.floor, self.rate * self.policy.decrease)
+        changed, self.rate = lowered != self.rate, lowered
+        return changed
+
+    def succeeded(self) -> bool:
+        if self.rate >= self.ceiling:
+            return False
+        # at `rate` calls per second, this adds `recovery x ceiling` per second
+        step = self.policy.recovery * self.ceiling / self.rate
+        self.rate = min(self.ceiling, self.rate + step)
+        return True
+
+
+class AdjustableLimiter(AsyncLimiter):
+    """`AsyncLimiter` whose drain rate can change while tasks wait for it.
+
+    aiolimiter 1.x drains `_rate_per_sec`, computed once in `__init__`; `set_rate` first
+    drains the bucket at the old rate up to now, then switches the rate and reschedules
+    the waker of the first waiting task (tested in tests/test_ocr_policy.py, so a change
+    of those internals shows up there).
+    """
+
+    __slots__ = ()
+
+    def set_rate(self, qps: float) -> None:
+        self._leak()
+        self._rate_per_sec = qps
+        self.time_period = self.max_rate / qps
+        self._wake_next()
+
+    @property
+    def rate(self) -> float:
+        """Calls per second the bucket drains now."""
+        return self._rate_per_sec
+
+
 class LimitedClient:
     """`OcrClient` behind a rate limit, a concurrency limit and the retry policy.
 
@@ -123,7 +222,9 @@ class LimitedClient:
     at exactly `qps` and holds `burst` calls. A bucket of 1 loses every bit of event-loop
     lateness (measured: 25-83 % of the target rate under load); from 2 up, lateness is
     made up later and the sustained rate stays >= 0.98 of `qps`. The default burst is
-    0.1 s worth of calls, at least 2.
+    0.1 s worth of calls, at least 2. With `aimd` (the default) the drain rate adapts
+    to throttling (see the module docstring); `aimd=None` keeps it fixed at `qps`.
+    `current_qps` is the rate in force now.
     """
 
     def __init__(
@@ -138,13 +239,15 @@ class LimitedClient:
         clock: Callable[[], float] = time.monotonic,
         burst: float | None = None,
         rand: Callable[[], float] = random.random,
+        aimd: AimdPolicy | None = DEFAULT_AIMD,
     ) -> None:
         if qps <= 0 or concurrency < 1:
             raise ValueError("LimitedClient needs qps > 0 and concurrency >= 1")
         capacity = burst if burst is not None else max(2.0, math.ceil(qps * BURST_SECONDS))
         self.client = client
         self.retry = retry
-        self.limiter = AsyncLimiter(capacity, capacity / qps)
+        self.limiter = AdjustableLimiter(capacity, capacity / qps)
+        self.adaptive = AdaptiveRate(qps, aimd) if aimd is not None else None
         self.semaphore = asyncio.Semaphore(concurrency)
         self._hook = on_attempt
         self._sleep = sleep
@@ -170,15 +273,19 @@ class LimitedClient:
         attempt = 0
         while True:
             attempt += 1
+            ticket = 0
             try:
                 async with self.semaphore:
                     await self.limiter.acquire()
+                    ticket = self.adaptive.sent() if self.adaptive is not None else 0
                     if deadline is None:
                         deadline = self._clock() + self.retry.total_timeout
                     remaining = deadline - self._clock()
                     answer = await self._attempt(request, body, attempt, width, height, remaining)
+                self._adapt(None, ticket)
                 return answer.result
             except OcrError as error:
+                self._adapt(error, ticket)
                 only_connect_failures = only_connect_failures and isinstance(error, ConnectFailed)
                 pause = self.retry.delay(attempt, error.retry_after, self._rand())
                 if not self.retry.retries(error, attempt, once_used=once_used) or (
@@ -194,6 +301,25 @@ class LimitedClient:
                     request.api, request.page_index, request.doc_key, attempt, error, pause,
                 )
                 await self._sleep(pause)
+
+    def _adapt(self, error: OcrError | None, ticket: int) -> None:
+        """AIMD: a success (`error` None) raises the rate a little, a throttle halves it."""
+        if self.adaptive is None:
+            return
+        if error is None:
+            if self.adaptive.succeeded():
+                self.limiter.set_rate(self.adaptive.rate)
+        elif is_throttle(error) and self.adaptive.throttled(ticket):
+            self.limiter.set_rate(self.adaptive.rate)
+            logger.warning(
+                "OCR service throttling (%s): rate lowered to %.3g calls/s (configured %.3g)",
+                error.code or error.status, self.adaptive.rate, self.adaptive.ceiling,
+            )
+
+    @property
+    def current_qps(self) -> float:
+        """The rate in force now: the configured QPS unless throttling lowered it."""
+        return self.limiter.rate
 
     async def _attempt(
         self,
