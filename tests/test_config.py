@@ -54,3 +54,10 @@ def test_not_toml() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_job(tmp_path / "nope.toml")
+
+
+def test_every_job_file_in_the_repo_is_valid() -> None:
+    files = sorted((ROOT / "jobs").glob("*.toml"))
+    assert len(files) >= 2
+    for path in files:
+        assert load_job(path).name
