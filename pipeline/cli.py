@@ -103,8 +103,9 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
 @click.option("--engine", type=click.Choice(["rapidocr", "tesseract"]), default="rapidocr",
               show_default=True, envvar="OCRPIPE_SERVE_ENGINE", show_envvar=True,
               help="OCR engine; tesseract needs the [tesseract] extra and Debian's language data.")
-@click.option("--device", type=click.Choice(["cpu"]), default="cpu", show_default=True,
-              help="Where the engine runs (GPU support is not there yet).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              envvar="OCRPIPE_SERVE_DEVICE", show_envvar=True,
+              help="Where RapidOCR runs; cuda needs an NVIDIA GPU and onnxruntime-gpu.")
 @click.option("--queue-size", type=click.IntRange(min=0), default=16, show_default=True,
               envvar="OCRPIPE_SERVE_QUEUE_SIZE", show_envvar=True,
               help="Pages that may wait for a worker; more answer 429 ModelArts.4401.")

@@ -72,12 +72,12 @@ class Backend(Protocol):
         """Lines of the BGR `image`, in the coordinates of the upright page."""
 
 
-def make_backend(name: str, threads: int) -> Backend:
+def make_backend(name: str, threads: int, device: str = "cpu") -> Backend:
     backend: Backend
     if name == "rapidocr":
         from .rapid import RapidBackend
 
-        backend = RapidBackend(threads)
+        backend = RapidBackend(threads, device)
     elif name == "tesseract":
         from .tess import TesseractBackend
 

@@ -77,10 +77,10 @@ def available_cores() -> int:
 _backend: Backend | None = None
 
 
-def _init_worker(engine: str, threads: int) -> None:
+def _init_worker(engine: str, threads: int, device: str = "cpu") -> None:
     global _backend
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _backend = make_backend(engine, threads)
+    _backend = make_backend(engine, threads, device)
     _warm_up(_backend)
 
 
@@ -132,10 +132,16 @@ class OcrEngine:
     """The pool of OCR workers. `start()` before use, `close()` after."""
 
     def __init__(
-        self, workers: int | None = None, *, engine: str = "rapidocr", queue_size: int = 16
+        self,
+        workers: int | None = None,
+        *,
+        engine: str = "rapidocr",
+        queue_size: int = 16,
+        device: str = "cpu",
     ) -> None:
         cores = available_cores()
         self.name = engine
+        self.device = device
         self.workers = max(1, workers or cores)
         self.threads = max(1, cores // self.workers)
         self.queue_size = max(0, queue_size)
@@ -146,7 +152,7 @@ class OcrEngine:
         self._work: Callable[[str | bytes, RecognizeOptions], PageText] = recognize_page
 
     def _new_pool(self) -> Executor:
-        return process_pool(self.workers, _init_worker, (self.name, self.threads))
+        return process_pool(self.workers, _init_worker, (self.name, self.threads, self.device))
 
     async def start(self) -> None:
         """Start every worker and wait until each has its engine loaded."""

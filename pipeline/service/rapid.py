@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pipeline.errors import ConfigError
+
 from .backend import Box, Char, EngineRequest, Image, Line, Recognized
 from .direction import upright, vote_direction
 from .errors import INVALID_PARAMETER, ApiError
@@ -24,21 +26,37 @@ LANGUAGES = frozenset({"", "zh", "en", "auto"})
 """Languages the one PP-OCR model (Chinese + English, digits, punctuation) serves."""
 
 
-def engine_params(threads: int) -> dict[str, Any]:
+def engine_params(threads: int, device: str = "cpu") -> dict[str, Any]:
     """RapidOCR parameters: no per-line angle classifier, quiet, `threads` onnxruntime
-    threads (workers x threads = cores, so processes do not oversubscribe them)."""
+    threads (workers x threads = cores, so processes do not oversubscribe them); on
+    `device = "cuda"` detection and recognition run on onnxruntime's CUDA provider."""
     return {
         "Global.use_cls": False,
         "Global.log_level": "critical",
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        "EngineConfig.onnxruntime.use_cuda": device == "cuda",
     }
+
+
+def check_device(device: str) -> None:
+    """ConfigError unless RapidOCR can run on `device` here (cpu always can)."""
+    if device == "cpu":
+        return
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        raise ConfigError(
+            "--device cuda needs onnxruntime's CUDA provider, which this installation lacks: "
+            "pip install onnxruntime-gpu (in place of onnxruntime) on a machine with an "
+            "NVIDIA GPU and CUDA, or use --device cpu"
+        )
 
 
 class RapidBackend:
     name = "rapidocr"
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, device: str = "cpu") -> None:
         logging.getLogger("RapidOCR").setLevel(logging.CRITICAL)
         import cv2
         import onnxruntime
@@ -46,7 +64,7 @@ class RapidBackend:
 
         onnxruntime.set_default_logger_severity(3)
         cv2.setNumThreads(threads)
-        self._ocr: Any = RapidOCR(params=engine_params(threads))
+        self._ocr: Any = RapidOCR(params=engine_params(threads, device))
 
     def check_language(self, language: str) -> None:
         if language not in LANGUAGES:

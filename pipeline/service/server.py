@@ -31,6 +31,7 @@ from .app import Limits, create_app
 from .authfile import AuthConfig
 from .backend import ENGINES
 from .engine import OcrEngine
+from .rapid import check_device
 
 logger = logging.getLogger("pipeline.service")
 
@@ -89,10 +90,12 @@ def check_config(config: ServiceConfig) -> None:
         raise ConfigError(f"port must be 0..65535, not {config.port}")
     if config.engine not in ENGINES:
         raise ConfigError(f"unknown engine {config.engine!r}: choose one of {', '.join(ENGINES)}")
-    if config.device != "cpu":
-        raise ConfigError(
-            f"device {config.device!r} is not supported yet: only cpu (GPU support is to come)"
-        )
+    if config.device not in ("cpu", "cuda"):
+        raise ConfigError(f"unknown device {config.device!r}: cpu or cuda")
+    if config.device == "cuda":
+        if config.engine != "rapidocr":
+            raise ConfigError("--device cuda runs the rapidocr engine only")
+        check_device(config.device)
     if (config.cert is None) != (config.key is None):
         raise ConfigError("give both --cert and --key for TLS, or neither")
     if config.queue_size < 0:
@@ -121,7 +124,10 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[str]:
     check_config(config)
     context = _ssl_context(config)
     app = create_app(
-        OcrEngine(config.workers, engine=config.engine, queue_size=config.queue_size),
+        OcrEngine(
+            config.workers, engine=config.engine, queue_size=config.queue_size,
+            device=config.device,
+        ),
         config.merged_auth(),
         auth_required=config.auth_required,
         limits=config.limits,
