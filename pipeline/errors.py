@@ -11,11 +11,18 @@ enter (aiohttp, pypdfium2, Pillow, SQLAlchemy); only `cli.py` turns them into ex
     │   ├── CorruptDocument
     │   ├── EncryptedDocument
     │   ├── UnsupportedDocument
-    │   └── PageSizeError             too small / too large even after fitting
+    │   ├── PageSizeError             too small / too large even after fitting
+    │   └── ObjectUnreadable          (storage.base) one object cannot be read: denied, gone
     └── OcrError                      one OCR call failed (carries code, status, request id)
         ├── RetryableOcrError         429, 5xx, timeouts, dropped connections: back off and retry
-        │   └── OutcomeUnknown        sent, no answer: may have been billed
-        └── PageOcrError              the service rejected this page's input: fail the page
+        │   ├── OutcomeUnknown        sent, no answer: may have been billed
+        │   └── ConnectFailed         (ocr.errors_map) nothing was sent
+        ├── PageOcrError              the service rejected this page's input: fail the page
+        │   └── PayloadTooLarge       (ocr.errors_map) 413 / ModelArts.4104
+        ├── OcrConfigError            APIG.0101, ModelArts.4204 (also a ConfigError)
+        │   └── EndpointUnreachable   (ocr.errors_map) every attempt failed to connect
+        └── OcrAuthError              401 (also an AuthError)
+            └── TokenExpired          (ocr.errors_map) APIG.0307: refresh once
 
 Exit codes of `ocrpipe run`: 0 every document done; 1 some documents failed (see the
 error records); 2 the job could not run (configuration); 3 authentication failed;
