@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pipeline.layout import group_lines as layout_lines
-from pipeline.models import Block
+from pipeline.models import Block, Point, Quad
 
-Corner = tuple[int, int]
-Corners = tuple[Corner, Corner, Corner, Corner]
+Corner = Point
+Corners = Quad
 
 
 @dataclass(frozen=True)
