@@ -144,6 +144,16 @@ def make_text_image() -> Callable[..., bytes]:
 
 
 @pytest.fixture
+def two_page_pdf() -> bytes:
+    """A 2-page PDF: "First page here", then "Second page 42"."""
+    first = Image.open(io.BytesIO(draw_text_image(["First page here"])))
+    second = Image.open(io.BytesIO(draw_text_image(["Second page 42"])))
+    buffer = io.BytesIO()
+    first.save(buffer, "PDF", save_all=True, append_images=[second], resolution=72.0)
+    return buffer.getvalue()
+
+
+@pytest.fixture
 async def server() -> AsyncIterator[FakeOcrServer]:
     """A fault-injecting fake OCR service (tests/faults.py) accepting FAKE_AK/FAKE_SK."""
     async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}) as fake:

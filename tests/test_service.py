@@ -161,13 +161,9 @@ async def test_both_json_content_types_are_accepted(
 
 
 async def test_pdf_page_number_selects_the_page(
-    ocr_service: OcrService, make_text_image: Callable[..., bytes]
+    ocr_service: OcrService, two_page_pdf: bytes
 ) -> None:
-    first = Image.open(io.BytesIO(make_text_image(["First page here"])))
-    second = Image.open(io.BytesIO(make_text_image(["Second page 42"])))
-    buffer = io.BytesIO()
-    first.save(buffer, "PDF", save_all=True, append_images=[second], resolution=72.0)
-    pdf = b64(buffer.getvalue())
+    pdf = b64(two_page_pdf)
 
     answer = await call(ocr_service, {"image": pdf, "pdf_page_number": 2})
     assert answer.status == 200, answer.body

@@ -144,14 +144,10 @@ async def test_web_image_and_handwriting_answer_like_general_text(
 
 
 async def test_smart_document_recognizer_reads_data_and_answers_a_list(
-    ocr_service: OcrService, make_text_image: Callable[..., bytes]
+    ocr_service: OcrService, two_page_pdf: bytes
 ) -> None:
-    first = Image.open(io.BytesIO(make_text_image(["First page here"])))
-    second = Image.open(io.BytesIO(make_text_image(["Second page 42"])))
-    buffer = io.BytesIO()
-    first.save(buffer, "PDF", save_all=True, append_images=[second], resolution=72.0)
     url = ocr_service.api_url("smart-document-recognizer")
-    body = {"data": b64(buffer.getvalue()), "pdf_page_number": 2,
+    body = {"data": b64(two_page_pdf), "pdf_page_number": 2,
             "return_markdown_result": True}
     answer = await call(ocr_service, body, url=url)
 
