@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar
 
 from pipeline.config import JobSpec
-from pipeline.errors import AuthError, ConfigError, DocumentError, OcrError, OcrpipeError
+from pipeline.errors import (
+    AuthError,
+    CallNotSent,
+    ConfigError,
+    DocumentError,
+    OcrError,
+    OcrpipeError,
+)
 from pipeline.ledger import LedgerHook
 from pipeline.models import (
     DocumentResult,
@@ -188,6 +195,8 @@ async def _recognize_page(
         )
         request = OcrRequest(obj.key, index, image_b64, spec.ocr.api, _options(spec))
         result = await ctx.ocr.recognize(request, width=page.width, height=page.height)
+    except CallNotSent:
+        return  # stopping: the page stays unsent, the next run sends it
     except (DocumentError, OcrError) as exc:
         if not _is_per_document(exc):
             raise

@@ -3,6 +3,7 @@ enter (aiohttp, pypdfium2, Pillow, SQLAlchemy); only `cli.py` turns them into ex
 
     OcrpipeError                      exit 2 unless a subclass says otherwise
     ├── JobInterrupted                SIGINT/SIGTERM: stopped cleanly, re-run to resume (130)
+    │   └── CallNotSent               a page waiting for a call slot when the job stopped
     ├── ConfigError                   job file, endpoint, credentials: the job cannot run (2)
     │   └── OcrConfigError            the OCR service says the call itself is wrong (APIG.0101, ...)
     ├── AuthError                     the OCR service refused our credentials (3)
@@ -48,6 +49,10 @@ class JobInterrupted(OcrpipeError):
     """Ctrl-C / SIGTERM: the job stopped taking work; finished pages are kept."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class CallNotSent(JobInterrupted):
+    """The job is stopping: this page got its call slot too late and was not sent."""
 
 
 class ConfigError(OcrpipeError):

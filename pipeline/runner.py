@@ -133,15 +133,17 @@ async def _run(
             token=token_provider_for(session, spec.ocr),
             enterprise_project_id=spec.ocr.enterprise_project_id, timeout=spec.ocr.timeout,
         )
+        stopping = stopping or asyncio.Event()
         limited = LimitedClient(
-            client, qps=spec.ocr.qps, concurrency=concurrency, on_attempt=ledger
+            client, qps=spec.ocr.qps, concurrency=concurrency, on_attempt=ledger,
+            stopping=stopping,
         )
         bar = stack.enter_context(ProgressBar(spec.name, enabled=show_progress))
         progress = Progress(on_page=bar.page_done)
         ctx = JobContext(
             spec=spec, store=store, source=source, output=output, ocr=limited, ledger=ledger,
             pool=pool, page_slots=asyncio.Semaphore(2 * concurrency), progress=progress,
-            stopping=stopping or asyncio.Event(),
+            stopping=stopping,
         )
         documents = asyncio.Semaphore(max(2, concurrency))
 

@@ -139,6 +139,9 @@ async def test_sigterm_finishes_calls_in_flight_then_exits_130_and_resumes(
     assert not [row for row in rows if row[2] in ("pending", "unknown")]  # all answered
     billed_first = len(billed_per_page(rows))
     assert billed_first == server.call_count < PAGES  # stopped taking new pages
+    # the two calls in flight at the signal were the last: pages already rendered and
+    # waiting for a call slot were not sent during the grace period
+    assert server.call_count == 5
 
     server.default = Reply.ok()
     code, log = await finish(await start(job, env), job)

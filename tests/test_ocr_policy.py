@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from pipeline.errors import (
+    CallNotSent,
     OcrAuthError,
     OcrConfigError,
     OcrError,
@@ -80,12 +81,14 @@ def limited(
     retry: RetryPolicy = NO_JITTER,
     timeout: float = 2.0,
     concurrency: int = 4,
+    stopping: asyncio.Event | None = None,
 ) -> LimitedClient:
     client = OcrClient(session, endpoint=endpoint, project_id="p" * 32,
                        credentials=Credentials(AK, SK), timeout=timeout)
     fake = fake or FakeTime()
     return LimitedClient(client, qps=1000, concurrency=concurrency, retry=retry,
-                         on_attempt=hook, sleep=fake.sleep, clock=fake.clock)
+                         on_attempt=hook, sleep=fake.sleep, clock=fake.clock,
+                         stopping=stopping)
 
 
 # --- the declared policy, as pure functions ------------------------------------------
@@ -297,6 +300,27 @@ async def test_semaphore_bounds_calls_in_flight(
             tg.create_task(client.recognize(REQUEST, width=1, height=1), name=f"page-{i}")
     assert server.call_count == 12
     assert server.max_in_flight == 3
+
+
+async def test_stopping_lets_the_call_in_flight_finish_and_sends_no_waiting_page(
+    server: FakeOcrServer, session: aiohttp.ClientSession
+) -> None:
+    server.default = Reply.ok(delay=0.2)
+    arrived = asyncio.Event()
+    server.on_request = lambda call: arrived.set()
+    stopping = asyncio.Event()
+    hook = Recorder()
+    client = limited(session, server.url, hook=hook, concurrency=1, stopping=stopping)
+    calls = [asyncio.create_task(client.recognize(REQUEST, width=1, height=1))
+             for _ in range(4)]
+    await arrived.wait()
+    stopping.set()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(results[0], OcrResult)
+    assert all(isinstance(r, CallNotSent) for r in results[1:]), results
+    assert "not sent: the job is stopping" in str(results[1])
+    assert server.call_count == 1
+    assert hook.outcomes == ["billed"]
 
 
 # --- the rate limiter on a virtual loop clock ------------------------------------------

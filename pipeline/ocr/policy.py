@@ -36,7 +36,13 @@ from typing import Any, Literal, Protocol
 
 from aiolimiter import AsyncLimiter
 
-from pipeline.errors import OcrError, OutcomeUnknown, PageOcrError, RetryableOcrError
+from pipeline.errors import (
+    CallNotSent,
+    OcrError,
+    OutcomeUnknown,
+    PageOcrError,
+    RetryableOcrError,
+)
 from pipeline.models import OcrRequest, OcrResult
 from pipeline.ocr.client import Answer
 from pipeline.ocr.errors_map import ConnectFailed, EndpointUnreachable
@@ -224,7 +230,8 @@ class LimitedClient:
     made up later and the sustained rate stays >= 0.98 of `qps`. The default burst is
     0.1 s worth of calls, at least 2. With `aimd` (the default) the drain rate adapts
     to throttling (see the module docstring); `aimd=None` keeps it fixed at `qps`.
-    `current_qps` is the rate in force now.
+    `current_qps` is the rate in force now. Once `stopping` is set, a call (or retry)
+    that gets its slot is not sent: `CallNotSent` (calls already sent finish).
     """
 
     def __init__(
@@ -240,6 +247,7 @@ class LimitedClient:
         burst: float | None = None,
         rand: Callable[[], float] = random.random,
         aimd: AimdPolicy | None = DEFAULT_AIMD,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         if qps <= 0 or concurrency < 1:
             raise ValueError("LimitedClient needs qps > 0 and concurrency >= 1")
@@ -253,6 +261,7 @@ class LimitedClient:
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
+        self._stopping = stopping
 
     async def recognize(self, request: OcrRequest, **kw: Any) -> OcrResult:
         """Recognise one page; raises the last error when the policy gives up.
@@ -277,6 +286,11 @@ class LimitedClient:
             try:
                 async with self.semaphore:
                     await self.limiter.acquire()
+                    if self._stopping is not None and self._stopping.is_set():
+                        raise CallNotSent(
+                            f"page {request.page_index + 1} of {request.doc_key} not sent: "
+                            "the job is stopping"
+                        )
                     ticket = self.adaptive.sent() if self.adaptive is not None else 0
                     if deadline is None:
                         deadline = self._clock() + self.retry.total_timeout
