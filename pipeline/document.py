@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -40,7 +42,7 @@ from pipeline.prepare import Limits
 from pipeline.render import DocumentInfo, inspect_document
 from pipeline.storage import Storage
 from pipeline.store import Store
-from pipeline.writers import WRITERS, WriteOptions, output_key
+from pipeline.writers import WRITERS, WriteOptions, Writer, output_key
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -222,11 +224,22 @@ def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:
 
 
 async def _write_outputs(ctx: JobContext, doc: DocumentResult, path: str) -> list[str]:
+    """Each format written to a temporary file, then handed to the output storage whole."""
     written = []
     options = WriteOptions(ctx.spec.output.low_confidence, ctx.spec.source.pdf_password)
-    for fmt in ctx.spec.output.formats:
-        writer = WRITERS[fmt]
-        data = await asyncio.to_thread(writer.render, doc, path, options)
-        key = output_key(doc.source.key, fmt)
-        written.append(await ctx.output.write(key, data, writer.content_type))
+    with tempfile.TemporaryDirectory(prefix="ocrpipe-out-") as folder:
+        for fmt in ctx.spec.output.formats:
+            writer = WRITERS[fmt]
+            temp = os.path.join(folder, "output" + writer.suffix)
+            await asyncio.to_thread(_write_to_file, writer, doc, path, options, temp)
+            key = output_key(doc.source.key, fmt)
+            written.append(await ctx.output.write_file(key, temp, writer.content_type))
+            os.unlink(temp)
     return written
+
+
+def _write_to_file(
+    writer: Writer, doc: DocumentResult, source: str, options: WriteOptions, target: str
+) -> None:
+    with open(target, "wb") as out:
+        writer.write(doc, source, options, out)

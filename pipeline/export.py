@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from pipeline.errors import ConfigError, DocumentError
 from pipeline.models import DocumentResult, SourceObject, page_from_dict
@@ -62,9 +64,12 @@ def export(
                 f"--format {fmt} is built on the original document: give it with --source"
             )
         _check_source(doc, source)
-    data = writer.render(doc, str(source) if source else None, options or WriteOptions())
     target = output or default_output(result_path, fmt)
-    write_atomically(target, data)
+    write_atomically(
+        target,
+        lambda out: writer.write(doc, str(source) if source else None,
+                                 options or WriteOptions(), out),
+    )
     return target
 
 
@@ -80,12 +85,13 @@ def _check_source(doc: DocumentResult, source: Path) -> None:
         )
 
 
-def write_atomically(target: Path, data: bytes) -> None:
+def write_atomically(target: Path, fill: Callable[[BinaryIO], object]) -> None:
+    """`fill` a temp file beside `target`, then rename it over `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            fill(file)
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

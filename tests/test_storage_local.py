@@ -47,6 +47,19 @@ async def test_write_is_atomic_and_nested(tmp_path: Path) -> None:
         await storage.write("../evil.txt", b"x")
 
 
+async def test_write_file_copies_a_file_in_atomically(tmp_path: Path) -> None:
+    storage = open_storage(str(tmp_path / "out"))
+    source = tmp_path / "made.pdf"
+    source.write_bytes(bytes(range(256)) * 9000)  # a little over 2 MiB: several chunks
+    written = await storage.write_file("x/y.pdf", str(source), "application/pdf")
+    assert Path(written).read_bytes() == source.read_bytes()
+    assert Path(written).stat().st_mode & 0o777 == 0o644
+    assert not list((tmp_path / "out" / "x").glob("*.part"))
+    with pytest.raises(FileNotFoundError):
+        await storage.write_file("x/z.pdf", str(tmp_path / "missing"), "application/pdf")
+    assert sorted(p.name for p in (tmp_path / "out" / "x").iterdir()) == ["y.pdf"]
+
+
 def test_unknown_scheme() -> None:
     with pytest.raises(ConfigError, match="ftp://"):
         open_storage("ftp://host/x")

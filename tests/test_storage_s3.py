@@ -13,6 +13,7 @@ import pytest
 from pipeline.config import DEFAULT_INCLUDE, S3Options, parse_job
 from pipeline.errors import ConfigError, DocumentError
 from pipeline.storage import ObjectUnreadable, S3Storage, Storage, open_storage
+from pipeline.storage import s3 as s3_module
 from tests.s3server import MotoS3
 
 PNG = b"\x89PNG\r\n\x1a\n fake image bytes"
@@ -58,6 +59,59 @@ async def test_keys_with_spaces_and_non_ascii_are_listed_read_and_written(s3: Mo
     async with s3.client() as client:
         head = await client.head_object(Bucket="outbox", Key=f"results/{key}")
         assert head["ContentType"] == "text/plain; charset=utf-8"
+
+
+async def test_write_file_uploads_big_outputs_in_parts_and_small_ones_in_one_put(
+    s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await s3.create_bucket("outbox")
+    monkeypatch.setattr(s3_module, "PART_SIZE", 5 << 20)  # S3's smallest part
+    big = tmp_path / "big.pdf"
+    big.write_bytes(os.urandom(1 << 20) * 12)  # 12 MiB: parts of 5, 5 and 2 MiB
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"small")
+    async with storage(s3, "s3://outbox/out") as output:
+        assert await output.write_file("big.pdf", str(big), "application/pdf") == (
+            "s3://outbox/out/big.pdf"
+        )
+        await output.write_file("small.txt", str(small), "text/plain")
+        assert await output.read("big.pdf") == big.read_bytes()
+        assert await output.read("small.txt") == b"small"
+    async with s3.client() as client:
+        head = await client.head_object(Bucket="outbox", Key="out/big.pdf")
+        assert head["ContentType"] == "application/pdf"
+        assert head["ETag"].strip('"').endswith("-3")  # a multipart object of 3 parts
+        small_head = await client.head_object(Bucket="outbox", Key="out/small.txt")
+        assert "-" not in small_head["ETag"]
+        uploads = await client.list_multipart_uploads(Bucket="outbox")
+        assert not uploads.get("Uploads")  # none left open
+
+
+async def test_a_failed_multipart_upload_is_aborted_and_leaves_no_object(
+    s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await s3.create_bucket("outbox")
+    monkeypatch.setattr(s3_module, "PART_SIZE", 5 << 20)
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"x" * (11 << 20))
+    async with storage(s3, "s3://outbox/out") as output:
+        real_upload_part = output.client.upload_part
+        calls = 0
+
+        async def failing_upload_part(**kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == 2:  # the second part: the object must not appear
+                kwargs["UploadId"] = "no-such-upload"
+            return await real_upload_part(**kwargs)
+
+        monkeypatch.setattr(output.client, "upload_part", failing_upload_part)
+        with pytest.raises(ConfigError, match="outbox"):
+            await output.write_file("big.pdf", str(big), "application/pdf")
+        assert not await output.exists("big.pdf")
+    async with s3.client() as client:
+        uploads = await client.list_multipart_uploads(Bucket="outbox")
+        assert not uploads.get("Uploads")  # aborted
 
 
 async def test_listing_streams_page_by_page(s3: MotoS3) -> None:

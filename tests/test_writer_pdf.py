@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pipeline.models import DocumentResult, OcrResult, PageGeometry, PageResult, SourceObject
 from pipeline.pages import prepare_page
 from pipeline.writers import WRITERS, WriteOptions
-from pipeline.writers.pdf import DEFAULT_IMAGE_DPI, render_pdf
+from pipeline.writers.pdf import DEFAULT_IMAGE_DPI
 from pipeline.writers.pdf_font import TextFont, glyphless_truetype
 from tests.pdfcheck import (
     Word,
@@ -27,6 +27,8 @@ from tests.pdfcheck import (
     qpdf_check,
     words,
 )
+
+render_pdf = WRITERS["pdf"].render
 
 LINES = ["Invoice 4711 total", "Shipped to Hamburg", "Paid with thanks"]
 TOLERANCE_PT = 1.5

@@ -54,3 +54,8 @@ class Storage(Protocol):
     async def write(self, key: str, data: bytes, content_type: str = "") -> str:
         """Write atomically (no half-written object ever visible); return where it went."""
         ...
+
+    async def write_file(self, key: str, path: str, content_type: str = "") -> str:
+        """`write` the content of the local file at `path`, streamed: a big output is
+        never held in memory."""
+        ...

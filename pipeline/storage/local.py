@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from wcmatch import glob
 
@@ -129,23 +131,34 @@ class LocalStorage:
     async def write(self, key: str, data: bytes, content_type: str = "") -> str:
         """Write atomically (temp file in the same folder, fsync, rename); return the path."""
         target = self._target(key)
+        return await asyncio.to_thread(_install, target, lambda out: out.write(data))
 
-        def write_file() -> str:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-            try:
-                os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; outputs are ordinary files
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            return str(target)
+    async def write_file(self, key: str, path: str, content_type: str = "") -> str:
+        """Copy the file at `path` in, atomically, a chunk at a time; return the path."""
+        target = self._target(key)
 
-        return await asyncio.to_thread(write_file)
+        def copy(out: BinaryIO) -> None:
+            with open(path, "rb") as source:
+                shutil.copyfileobj(source, out, _CHUNK)
+
+        return await asyncio.to_thread(_install, target, copy)
+
+
+def _install(target: Path, fill: Callable[[BinaryIO], object]) -> str:
+    """`fill` a temp file beside `target`, fsync it, rename it over `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; outputs are ordinary files
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return str(target)
 
 
 def _content_hash(path: str) -> str | None:

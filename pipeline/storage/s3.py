@@ -4,7 +4,8 @@ One client per storage, opened on `async with` together with a HEAD of the bucke
 missing bucket, a refused bucket, an unreachable endpoint or missing credentials stop
 the job before any OCR call. Listing streams `ListObjectsV2` page by page (a bucket of a
 million keys is never held in memory); downloads stream into a temporary file, a few at
-a time; writes are single PUTs, which S3 makes visible only once complete.
+a time; writes are single PUTs (multipart uploads for big outputs), which S3 makes
+visible only once complete.
 
 botocore errors are translated here: bucket-wide problems become `ConfigError` (the job
 cannot run), problems with one object become `ObjectUnreadable` (that document fails).
@@ -19,7 +20,7 @@ import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import PurePosixPath
 from types import TracebackType
 from typing import Any, Literal
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 AddressingStyle = Literal["auto", "path", "virtual"]
 _CHUNK = 1 << 20
+PART_SIZE = 16 << 20
+"""Outputs up to this size are one PUT; bigger ones a multipart upload of such parts."""
 _DENIED = {"AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId",
            "SignatureDoesNotMatch"}
 _MISSING_BUCKET = {"NoSuchBucket", "404"}
@@ -274,6 +277,52 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise self._bucket_error(exc, "write to") from None
         return self._object_url(full_key)
+
+    async def write_file(self, key: str, path: str, content_type: str = "") -> str:
+        """Upload a local file: one PUT up to `PART_SIZE`, else a multipart upload read a
+        part at a time (memory: one part), aborted if any part fails. Either way the
+        object appears only once complete."""
+        size = (await asyncio.to_thread(os.stat, path)).st_size
+        if size <= PART_SIZE:
+            data = await asyncio.to_thread(_read_part, path, 0)
+            return await self.write(key, data, content_type)
+        full_key = self.prefix + key
+        extra = {"ContentType": content_type} if content_type else {}
+        try:
+            upload = await self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=full_key, **extra
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise self._bucket_error(exc, "write to") from None
+        upload_id = upload["UploadId"]
+        try:
+            parts = []
+            for number, offset in enumerate(range(0, size, PART_SIZE), start=1):
+                data = await asyncio.to_thread(_read_part, path, offset)
+                answer = await self.client.upload_part(
+                    Bucket=self.bucket, Key=full_key, UploadId=upload_id,
+                    PartNumber=number, Body=data,
+                )
+                parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+            await self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=full_key, UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException as exc:
+            with suppress(BotoCoreError, ClientError):
+                await asyncio.shield(self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=full_key, UploadId=upload_id
+                ))
+            if isinstance(exc, BotoCoreError | ClientError):
+                raise self._bucket_error(exc, "write to") from None
+            raise
+        return self._object_url(full_key)
+
+
+def _read_part(path: str, offset: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(PART_SIZE)
 
 
 def _code(exc: ClientError) -> str:

@@ -1,46 +1,59 @@
-"""Output formats. Each writer turns a DocumentResult into the bytes of one file.
+"""Output formats. Each writer writes a DocumentResult as one file.
 
-`Writer.render(doc, source_path, options)`: `source_path` is a local copy of the original
-document (the searchable PDF is built on it; the other formats ignore it, and it may be
-None for them), `options` the job's output settings. Writers only produce bytes; the
-storage writes them (atomically).
+`Writer.write(doc, source_path, options, out)` writes the file to the binary stream `out`
+(a temporary file: the storage then moves or uploads it whole, so no output is ever
+half-visible and a big searchable PDF is never held in memory); `Writer.render` returns
+the bytes instead, for small documents and tests. `source_path` is a local copy of the
+original document (the searchable PDF is built on it; the other formats ignore it, and it
+may be None for them), `options` the job's output settings.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from pipeline.models import DocumentResult
-from pipeline.writers.docx import render_docx
-from pipeline.writers.jsonfile import render_json
+from pipeline.writers.docx import write_docx
+from pipeline.writers.jsonfile import write_json
 from pipeline.writers.options import WriteOptions
-from pipeline.writers.pdf import render_pdf
-from pipeline.writers.txt import render_txt
+from pipeline.writers.pdf import write_pdf
+from pipeline.writers.txt import write_txt
 
 __all__ = ["WRITERS", "WriteOptions", "Writer", "output_key"]
 
-Render = Callable[[DocumentResult, str | None, WriteOptions], bytes]
+Write = Callable[[DocumentResult, str | None, WriteOptions, BinaryIO], None]
 
 
 @dataclass(frozen=True)
 class Writer:
     suffix: str
     content_type: str
-    render: Render
+    write: Write
     needs_source: bool = False
-    """True when `render` needs the original document's path."""
+    """True when `write` needs the original document's path."""
+
+    def render(self, doc: DocumentResult, source_path: str | None,
+               options: WriteOptions) -> bytes:
+        """The whole file as bytes (small documents, tests)."""
+        buffer = io.BytesIO()
+        self.write(doc, source_path, options, buffer)
+        return buffer.getvalue()
 
 
 WRITERS: dict[str, Writer] = {
-    "txt": Writer(".txt", "text/plain; charset=utf-8", lambda doc, _path, _opts: render_txt(doc)),
-    "json": Writer(".json", "application/json", lambda doc, _path, _opts: render_json(doc)),
+    "txt": Writer(".txt", "text/plain; charset=utf-8",
+                  lambda doc, _path, _opts, out: write_txt(doc, out)),
+    "json": Writer(".json", "application/json",
+                   lambda doc, _path, _opts, out: write_json(doc, out)),
     "docx": Writer(
         ".docx",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        render_docx,
+        write_docx,
     ),
-    "pdf": Writer(".pdf", "application/pdf", render_pdf, needs_source=True),
+    "pdf": Writer(".pdf", "application/pdf", write_pdf, needs_source=True),
 }
 
 

@@ -10,9 +10,9 @@ and with `low_confidence` set, blocks recognised below it are highlighted in yel
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 from docx import Document
 from docx.document import Document as DocxDocument
@@ -35,7 +35,9 @@ MAX_PAGE_SIDE = Pt(22 * 72)
 MIN_PAGE_SIDE = Pt(72)
 
 
-def render_docx(doc: DocumentResult, source_path: str | None, options: WriteOptions) -> bytes:
+def write_docx(
+    doc: DocumentResult, source_path: str | None, options: WriteOptions, out: BinaryIO
+) -> None:
     document = Document()
     _set_fonts(document)
     _set_properties(document, doc)
@@ -49,9 +51,7 @@ def render_docx(doc: DocumentResult, source_path: str | None, options: WriteOpti
             _add_paragraph(document.add_paragraph(), lines, options.low_confidence)
     if not doc.pages:
         document.add_paragraph()
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    document.save(out)
 
 
 def _new_section(document: DocxDocument) -> Section:

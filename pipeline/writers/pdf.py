@@ -31,6 +31,7 @@ import io
 import math
 import zlib
 from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 import pikepdf
 from PIL import Image, JpegImagePlugin, TiffImagePlugin
@@ -53,20 +54,26 @@ _EXIF_ROTATE = {1: 0, 3: 180, 6: 90, 8: 270}
 ToUser = Callable[[float, float], tuple[float, float]]
 
 
-def render_pdf(doc: DocumentResult, source_path: str | None, options: WriteOptions) -> bytes:
-    """The searchable PDF of `doc`, built on the original document at `source_path`."""
+def write_pdf(
+    doc: DocumentResult, source_path: str | None, options: WriteOptions, out: BinaryIO
+) -> None:
+    """The searchable PDF of `doc`, built on the original document at `source_path`,
+    written to `out` (pikepdf reads the original's pages as it writes them: the whole PDF
+    is never in memory)."""
     if source_path is None:
         raise DocumentError(
             "the searchable PDF is built on the original document: give its path "
             "(ocrpipe export ... --source ORIGINAL)"
         )
     try:
-        return _searchable_pdf(doc, source_path, options)
+        _searchable_pdf(doc, source_path, options, out)
     except pikepdf.PdfError as exc:
         raise CorruptDocument(f"the searchable PDF cannot be written: {exc}") from None
 
 
-def _searchable_pdf(doc: DocumentResult, source_path: str, options: WriteOptions) -> bytes:
+def _searchable_pdf(
+    doc: DocumentResult, source_path: str, options: WriteOptions, out: BinaryIO
+) -> None:
     font = TextFont(block.text.strip() for page in doc.pages for block in page.result.blocks)
     if sniff_format(source_path) == "PDF":
         pdf = _open_pdf(source_path, options.pdf_password)
@@ -81,10 +88,8 @@ def _searchable_pdf(doc: DocumentResult, source_path: str, options: WriteOptions
                     f"{len(pdf.pages)}: is it the right original?"
                 )
             _add_text_layer(pdf, pdf.pages[page_result.index], page_result, font, font_ref)
-        buffer = io.BytesIO()
-        pdf.save(buffer, object_stream_mode=pikepdf.ObjectStreamMode.generate,
+        pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate,
                  deterministic_id=True)
-    return buffer.getvalue()
 
 
 def _open_pdf(path: str, password: str | None) -> pikepdf.Pdf:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from pipeline.layout import page_text
 from pipeline.models import DocumentResult
 
 
-def render_txt(doc: DocumentResult) -> bytes:
-    return "\f".join(page_text(p.result.blocks) for p in doc.pages).encode("utf-8") + b"\n"
+def write_txt(doc: DocumentResult, out: BinaryIO) -> None:
+    for number, page in enumerate(doc.pages):
+        if number:
+            out.write(b"\f")
+        out.write(page_text(page.result.blocks).encode("utf-8"))
+    out.write(b"\n")
