@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar
 
 from pipeline.config import JobSpec
@@ -41,7 +41,7 @@ from pipeline.pages import prepare_page
 from pipeline.prepare import Limits
 from pipeline.render import DocumentInfo, inspect_document
 from pipeline.storage import Storage
-from pipeline.store import Store
+from pipeline.store import DocumentState, Store
 from pipeline.writers import WRITERS, WriteOptions, Writer, output_key
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,12 @@ Outcome = Literal["done", "failed", "skipped", "interrupted"]
 
 async def process_document(ctx: JobContext, obj: SourceObject) -> Outcome:
     job = ctx.spec.name
-    if await _unchanged(ctx, obj):
+    state = await ctx.store.document(job, obj.key)
+    obj = await _identified(ctx, obj, state)
+    if await _unchanged(ctx, obj, state):
+        assert state is not None
+        if obj.fingerprint != state.fingerprint:  # touched, same content: hash no more
+            await ctx.store.remember_fingerprint(state.id, obj.fingerprint)
         ctx.progress.documents_skipped += 1
         log.info("job=%s doc=%s skipped: unchanged since the last run", job, obj.key)
         return "skipped"
@@ -141,8 +146,19 @@ def _is_per_document(exc: OcrpipeError) -> bool:
     return not isinstance(exc, ConfigError | AuthError)
 
 
-async def _unchanged(ctx: JobContext, obj: SourceObject) -> bool:
-    state = await ctx.store.document(ctx.spec.name, obj.key)
+async def _identified(
+    ctx: JobContext, obj: SourceObject, state: DocumentState | None
+) -> SourceObject:
+    """`obj` with its change token: the one recorded last time while the file's
+    fingerprint is the same, else the storage's (a local file is hashed now)."""
+    if obj.change_token is not None:
+        return obj
+    if state is not None and state.change_token and obj.fingerprint == state.fingerprint:
+        return replace(obj, change_token=state.change_token)
+    return replace(obj, change_token=await ctx.source.change_token(obj))
+
+
+async def _unchanged(ctx: JobContext, obj: SourceObject, state: DocumentState | None) -> bool:
     if state is None or state.status != "done" or state.change_token != obj.change_token:
         return False
     keys = [output_key(obj.key, fmt) for fmt in ctx.spec.output.formats]

@@ -24,7 +24,11 @@ class SourceObject:
     size: int
     mtime: float | None = None
     change_token: str | None = None
-    """What tells a changed input from an unchanged one (content hash, ETag)."""
+    """What tells a changed input from an unchanged one (content hash, ETag); None until
+    the storage computes it (`Storage.change_token`: local files are hashed lazily)."""
+    fingerprint: str | None = None
+    """A cheap identity of the file's state (local: size, mtime, ctime, inode): while it
+    is unchanged, the content hash recorded last time still holds."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.config import DEFAULT_INCLUDE
 from pipeline.errors import ConfigError
-from pipeline.storage import open_storage
+from pipeline.storage import Storage, open_storage
 
 
 async def test_lists_recursively_with_globs(tmp_path: Path) -> None:
@@ -18,16 +18,26 @@ async def test_lists_recursively_with_globs(tmp_path: Path) -> None:
     excluded = [o.key async for o in storage.list(DEFAULT_INCLUDE, ["sub/**"])]
     assert excluded == ["a.pdf"]
     obj = next(iter([o async for o in storage.list(["a.pdf"])]))
-    assert obj.size == 3 and obj.change_token and obj.url == str(tmp_path / "a.pdf")
+    assert obj.size == 3 and obj.url == str(tmp_path / "a.pdf")
+    assert obj.change_token is None and obj.fingerprint  # hashed later, when taken up
+    assert await storage.change_token(obj)
+
+
+async def tokens(storage: Storage, pattern: str) -> list[str | None]:
+    return [await storage.change_token(o) async for o in storage.list([pattern])]
+
+
+async def fingerprints(storage: Storage, pattern: str) -> list[str | None]:
+    return [o.fingerprint async for o in storage.list([pattern])]
 
 
 async def test_change_token_follows_content(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
     path.write_bytes(b"one")
     storage = open_storage(str(tmp_path))
-    (first,) = [o.change_token async for o in storage.list(["*.png"])]
+    (first,) = await tokens(storage, "*.png")
     path.write_bytes(b"three")
-    (second,) = [o.change_token async for o in storage.list(["*.png"])]
+    (second,) = await tokens(storage, "*.png")
     assert first != second
 
 
@@ -71,11 +81,30 @@ async def test_change_token_is_a_content_hash(tmp_path: Path) -> None:
     path.write_bytes(b"one")
     before = path.stat()
     storage = open_storage(str(tmp_path))
-    (first,) = [o.change_token async for o in storage.list(["a.png"])]
+    ((first, stat_1),) = await both(storage, "a.png")
     path.write_bytes(b"two")
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    (second,) = [o.change_token async for o in storage.list(["a.png"])]
+    ((second, stat_2),) = await both(storage, "a.png")
     (tmp_path / "copy.png").write_bytes(b"two")
-    (copy,) = [o.change_token async for o in storage.list(["copy.png"])]
+    (copy,) = await tokens(storage, "copy.png")
     assert first != second and second == copy
     assert second is not None and second.startswith("blake2b:")
+    # same size, same mtime: the fingerprint still differs (the ctime moved), so the
+    # recorded hash is not trusted
+    assert stat_1 != stat_2
+
+
+async def both(storage: Storage, pattern: str) -> list[tuple[str | None, str | None]]:
+    return [(await storage.change_token(o), o.fingerprint)
+            async for o in storage.list([pattern])]
+
+
+async def test_fingerprint_is_stable_while_the_file_is_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(b"one")
+    storage = open_storage(str(tmp_path))
+    (first,) = await fingerprints(storage, "a.png")
+    (again,) = await fingerprints(storage, "a.png")
+    path.touch()
+    (touched,) = await fingerprints(storage, "a.png")
+    assert first == again and first != touched

@@ -41,6 +41,11 @@ class Storage(Protocol):
         """Stream the objects whose relative key matches the globs, as they are found."""
         ...
 
+    async def change_token(self, obj: SourceObject) -> str | None:
+        """What tells this version of the object from another: `obj.change_token` when the
+        listing had it (S3 ETag), else computed now (local content hash; slow)."""
+        ...
+
     def local_path(self, obj: SourceObject) -> AbstractAsyncContextManager[str]:
         """A local file with the object's bytes, for worker processes, while inside."""
         ...

@@ -1,9 +1,11 @@
 """Local folders as storage: streamed recursive listing, reads in place, atomic writes.
 
-Change detection hashes every listed file's content (BLAKE2b) in the listing thread, so
-a file copied over with the same size and an older timestamp still counts as changed.
-A batch of the listing stops at 256 files or 64 MiB hashed, whichever comes first, so
-the first documents start while the rest of a big tree is still being hashed.
+Change detection hashes a file's content (BLAKE2b), so a file copied over with the same
+size and an older timestamp still counts as changed. The hash is computed when the
+document is taken up (`change_token`), not while listing, and only when the file's
+fingerprint (size, mtime, ctime and inode, as git's index keeps them) differs from the
+one recorded with the last hash: a re-run over an unchanged tree reads no file. The
+ctime cannot be set back by copying or `touch`, so a rewrite is always seen.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from pipeline.storage.base import ObjectUnreadable
 _GLOB_FLAGS = glob.GLOBSTAR | glob.IGNORECASE | glob.DOTMATCH
 _BATCH = 256
 _FILE_MODE = 0o644
-_BATCH_BYTES = 64 << 20
 _CHUNK = 1 << 20
 
 
@@ -74,13 +75,18 @@ class LocalStorage:
                 key = Path(entry.path).relative_to(self.root).as_posix()
                 if not matches(key, include, exclude):
                     continue
-                stat = entry.stat()
+                try:
+                    stat = entry.stat()
+                except OSError:
+                    continue  # gone since the folder was read
                 yield SourceObject(
                     key=key,
                     url=entry.path,
                     size=stat.st_size,
                     mtime=stat.st_mtime,
-                    change_token=_content_hash(entry.path),
+                    fingerprint=(
+                        f"stat:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
+                    ),
                 )
 
     async def list(
@@ -96,17 +102,20 @@ class LocalStorage:
 
         def next_batch() -> list[SourceObject]:
             batch: list[SourceObject] = []
-            hashed = 0
             for obj in walker:
                 batch.append(obj)
-                hashed += obj.size
-                if len(batch) >= _BATCH or hashed >= _BATCH_BYTES:
+                if len(batch) >= _BATCH:
                     break
             return batch
 
         while batch := await asyncio.to_thread(next_batch):
             for obj in batch:
                 yield obj
+
+    async def change_token(self, obj: SourceObject) -> str | None:
+        """The content hash (None when the file cannot be read: the document then fails
+        with the real reason when it is opened)."""
+        return obj.change_token or await asyncio.to_thread(_content_hash, obj.url)
 
     @asynccontextmanager
     async def local_path(self, obj: SourceObject) -> AsyncIterator[str]:

@@ -257,6 +257,10 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise self._object_error(exc, full_key) from None
 
+    async def change_token(self, obj: SourceObject) -> str | None:
+        """The ETag the listing gave."""
+        return obj.change_token
+
     async def exists(self, key: str) -> bool:
         try:
             await self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)

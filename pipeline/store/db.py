@@ -14,7 +14,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    and_,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -33,6 +46,7 @@ def _now() -> datetime:
 class DocumentState:
     id: int
     change_token: str | None
+    fingerprint: str | None
     status: str
     page_count: int | None
     outputs: tuple[str, ...]
@@ -87,12 +101,26 @@ async def open_store(url: str | None = None) -> Store:
     try:
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+            await conn.run_sync(_add_missing_columns)
     except SQLAlchemyError as exc:
         await engine.dispose()
         raise ConfigError(
             f"cannot open the state database: {exc.__class__.__name__}: {exc}"
         ) from None
     return Store(engine)
+
+
+_ADDED_COLUMNS = (("documents", "fingerprint", "VARCHAR(200)"),)
+"""Columns added after the first release, as (table, column, SQL type): a state database
+made by an earlier version gets them on open (plain ALTER TABLE ... ADD COLUMN, which
+SQLite and PostgreSQL both run; NULL in the old rows)."""
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    tables = inspect(conn)
+    for table, column, sql_type in _ADDED_COLUMNS:
+        if column not in {c["name"] for c in tables.get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
 
 class Store:
@@ -144,6 +172,7 @@ class Store:
         return DocumentState(
             id=row.id,
             change_token=row.change_token,
+            fingerprint=row.fingerprint,
             status=row.status,
             page_count=row.page_count,
             outputs=tuple(json.loads(row.outputs or "[]")),
@@ -160,7 +189,8 @@ class Store:
                 )
             ).first()
             values = dict(
-                change_token=obj.change_token, status="pending", error=None, updated_at=_now()
+                change_token=obj.change_token, fingerprint=obj.fingerprint, status="pending",
+                error=None, updated_at=_now(),
             )
             if row is None:
                 new = insert(documents).values(job=job, key=obj.key, **values)
@@ -170,6 +200,13 @@ class Store:
                 await conn.execute(delete(pages).where(pages.c.document_id == row.id))
             await conn.execute(update(documents).where(documents.c.id == row.id).values(**values))
             return int(row.id)
+
+    async def remember_fingerprint(self, doc_id: int, fingerprint: str | None) -> None:
+        """The source's new fingerprint, its content (change token) being the same."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(documents).where(documents.c.id == doc_id).values(fingerprint=fingerprint)
+            )
 
     async def finish_document(
         self,

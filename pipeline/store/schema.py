@@ -42,6 +42,7 @@ documents = Table(
     Column("job", String(200), nullable=False),
     Column("key", Text, nullable=False),
     Column("change_token", String(200)),
+    Column("fingerprint", String(200)),  # the source's stat when change_token was computed
     Column("status", String(20), nullable=False),  # pending | done | failed
     Column("page_count", Integer),
     Column("error", Text),
