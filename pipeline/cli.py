@@ -123,16 +123,23 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
 @click.option("--key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               default=None, envvar="OCRPIPE_SERVE_KEY", show_envvar=True,
               help="TLS private key (PEM).")
+@click.option("--state", "state", default=".ocrpipe/service.db", show_default=True,
+              envvar="OCRPIPE_SERVE_STATE", show_envvar=True, metavar="PATH|none",
+              help="SQLite file that keeps the usage counts (/v1/usage) and issued tokens "
+                   "across restarts (created if absent); `none`: in memory only, lost when "
+                   "the service stops.")
 @click.option("-v", "--verbose", count=True, help="More logging.")
 def serve(host: str, port: int, workers: int | None, auth_file: Path | None, no_auth: bool,
           engine: str, device: str, queue_size: int, rate_limit: int, request_timeout: float,
-          allow_private_urls: bool, cert: Path | None, key: Path | None, verbose: int) -> None:
+          allow_private_urls: bool, cert: Path | None, key: Path | None, state: str,
+          verbose: int) -> None:
     """Serve Huawei Cloud OCR's text APIs on this machine (RapidOCR or Tesseract, offline).
 
     POST /v2/{project_id}/ocr/{general-text,web-image,handwriting,smart-document-recognizer},
     signed with AK/SK as the official SDK does or with an X-Auth-Token from
     POST /v3/auth/tokens; GET /health, /metrics, /v1/usage (admin key). One log line per
-    request, never image data or secrets.
+    request, never image data or secrets. Usage counts and tokens survive restarts in the
+    --state file (tokens only as hashes).
     """
     from pipeline.service.app import Limits
     from pipeline.service.server import ServiceConfig, load_auth
@@ -146,7 +153,8 @@ def serve(host: str, port: int, workers: int | None, auth_file: Path | None, no_
         serve_forever(ServiceConfig(host=host, port=port, workers=workers,
                                     auth=load_auth(auth_file), auth_required=not no_auth,
                                     engine=engine, device=device, queue_size=queue_size,
-                                    limits=limits, cert=cert, key=key))
+                                    limits=limits, cert=cert, key=key,
+                                    state=None if state == "none" else Path(state)))
     except OcrpipeError as exc:
         _fail(exc)
 

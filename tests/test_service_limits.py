@@ -9,9 +9,11 @@ sleeps: the seam the engine exposes for this (`_new_pool`, `_work`).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import closing
 from typing import Any
 
 import aiohttp
@@ -25,6 +27,7 @@ from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
 from pipeline.service.errors import ApiError
 from pipeline.service.iam import TokenStore
 from pipeline.service.limits import RateLimiter
+from pipeline.service.statedb import open_state
 
 BODY = {"image": "aGVsbG8="}
 
@@ -179,9 +182,15 @@ def test_lockout_after_five_failures_in_a_row_for_five_minutes() -> None:
     lockout.check("AK")
 
 
-def test_token_store_expiry_scope_and_project() -> None:
+@pytest.fixture
+def memory_db() -> Iterator[sqlite3.Connection]:
+    with closing(open_state(None)) as db:
+        yield db
+
+
+def test_token_store_expiry_scope_and_project(memory_db: sqlite3.Connection) -> None:
     clock = Clock()
-    store = TokenStore(ttl_seconds=60, clock=clock)
+    store = TokenStore(ttl_seconds=60, db=memory_db, clock=clock)
     scoped, _ = store.issue("acme/alice", "p1", "cn-north-4")
     unscoped, _ = store.issue("acme/alice", None, None)
     assert store.check(scoped, "p1") == "acme/alice"
@@ -197,3 +206,6 @@ def test_token_store_expiry_scope_and_project() -> None:
     assert code("") == "ModelArts.4101"
     clock.now += 60
     assert code(scoped) == "APIG.0307"
+    store.issue("acme/bob", "p1", "cn-north-4")  # deletes the expired tokens
+    assert memory_db.execute("SELECT COUNT(*) FROM tokens").fetchone() == (1,)
+    assert code(scoped) == "APIG.0301"

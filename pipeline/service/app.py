@@ -12,8 +12,9 @@ Routes:
 
 `requests` counts every request but health checks and metrics scrapes, `recognized` the OCR
 calls answered 2xx (the calls Huawei would bill, also counted in the usage per enterprise
-project); a health check logs at DEBUG level. Any other path or method answers 404
-APIG.0101, as the API gateway does. Every answer carries an `X-Request-Id`.
+project, committed to the state database before the answer: if that fails, the call
+answers 500 and is not counted); a health check logs at DEBUG level. Any other path or
+method answers 404 APIG.0101, as the API gateway does. Every answer carries an `X-Request-Id`.
 
 A recognition call goes: authentication (auth.py) -> rate limit per caller and API (429
 APIG.0308) -> body checks -> `url` download (fetch.py) -> the engine's bounded queue (429
@@ -31,6 +32,7 @@ import json
 import logging
 import math
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -59,6 +61,7 @@ from .iam import TOKENS_PATH, TokenStore, issue_token
 from .limits import RateLimiter
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics
+from .statedb import open_state
 from .usage import USAGE_PATH, Usage, usage_answer
 
 logger = logging.getLogger("pipeline.service")
@@ -97,7 +100,7 @@ class State:
     tokens: TokenStore
     rates: RateLimiter
     fetcher: Fetcher
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage
     counters: Counters = field(default_factory=Counters)
     metrics: Metrics | None = None
 
@@ -115,15 +118,22 @@ def create_app(
     *,
     auth_required: bool = True,
     limits: Limits | None = None,
+    db: sqlite3.Connection | None = None,
 ) -> web.Application:
-    """The service app. The engine and the URL fetcher start and stop with the app."""
+    """The service app. The engine and the URL fetcher start and stop with the app.
+
+    `db` keeps the usage counts and tokens (statedb.open_state; the caller closes it); None:
+    a fresh in-memory one, closed when the app stops."""
     limits = limits or Limits()
+    own_db = db is None
+    db = open_state(None) if db is None else db
     state = State(
         auth=auth,
         limits=limits,
-        tokens=TokenStore(auth.token_ttl_hours * 3600.0),
+        tokens=TokenStore(auth.token_ttl_hours * 3600.0, db),
         rates=RateLimiter(limits.rate_limit_per_minute),
         fetcher=Fetcher(allow_private=limits.allow_private_urls, timeout=limits.url_timeout),
+        usage=Usage(db),
     )
     state.metrics = Metrics(lambda: engine.depth)
     public = frozenset({HEALTH_PATH, METRICS_PATH, TOKENS_PATH, USAGE_PATH})
@@ -136,6 +146,8 @@ def create_app(
     app[ENGINE] = engine
     app[STATE] = state
     app.cleanup_ctx.append(_lifetime)
+    if own_db:
+        app.on_cleanup.append(functools.partial(_close_db, db))
     app.router.add_post("/v2/{project_id}/ocr/{api}", recognize)
     app.router.add_post(TOKENS_PATH, tokens)
     app.router.add_get(USAGE_PATH, usage)
@@ -151,6 +163,10 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     yield
     await fetcher.close()
     await engine.close()
+
+
+async def _close_db(db: sqlite3.Connection, app: web.Application) -> None:
+    db.close()
 
 
 async def recognize(request: web.Request) -> web.Response:
@@ -245,19 +261,28 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         logger.exception("unexpected error, request_id=%s", request_id)
         code = INTERNAL_ERROR.code
         response = _error_response(INTERNAL_ERROR, "Internal server error", request_id)
-    response.headers[REQUEST_ID_HEADER] = request_id
 
     api = api_name(request.path)
     state = request.app[STATE]
+    if api in general_text.TEXT_APIS and 200 <= response.status < 300:
+        try:  # committed before the answer is sent
+            state.usage.record(enterprise_project(request), api)
+        except sqlite3.Error:
+            logger.exception("cannot count the call in the usage, request_id=%s", request_id)
+            code = INTERNAL_ERROR.code
+            response = _error_response(
+                INTERNAL_ERROR, "Internal server error: the call was not counted; retry",
+                request_id,
+            )
+        else:
+            state.counters.recognized += 1
+    response.headers[REQUEST_ID_HEADER] = request_id
     elapsed = time.perf_counter() - started
     quiet = api in ("health", "metrics")
     if not quiet:
         state.counters.requests += 1
         if state.metrics is not None:
             state.metrics.observe(api, code, elapsed)
-        if api in general_text.TEXT_APIS and 200 <= response.status < 300:
-            state.counters.recognized += 1
-            state.usage.record(enterprise_project(request), api)
     logger.log(
         logging.DEBUG if quiet else logging.INFO,
         "%s %s api=%s status=%d error_code=%s ms=%.1f request_id=%s enterprise_project=%s",

@@ -10,17 +10,22 @@ It answers 201 with the token in `X-Subject-Token` and `{"token": {"expires_at",
 Without a scope the token is unscoped: OCR calls with it answer ModelArts.0212. Wrong user
 or password answers 401 in IAM's own error shape `{"error": {"code", "message", "title"}}`.
 
-Tokens are opaque random strings kept in memory (a restarted service forgets them: clients
-fetch a new one on the APIG.0301/0307 that follows). Lifetime: the auth file's
+Tokens are opaque random strings. The service's state database (statedb.py) keeps the
+SHA-256 of each, never the value, with its user, project and lifetime: with a state file (the
+default of `ocrpipe serve`) a token stays valid across restarts; in memory (`--state none`)
+a restarted service forgets them, and clients fetch a new one on the APIG.0301 that follows.
+Expired tokens are deleted when a new one is issued. Lifetime: the auth file's
 `[tokens] ttl_hours` (default 24 h).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,11 +54,20 @@ class Token:
     expires_at: float
 
 
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
 class TokenStore:
-    def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.time) -> None:
+    """Issued tokens, kept in `db` under the SHA-256 of their value."""
+
+    def __init__(
+        self, ttl_seconds: float, db: sqlite3.Connection, clock: Callable[[], float] = time.time
+    ) -> None:
         self.ttl_seconds = ttl_seconds
+        self._db = db
         self._clock = clock
-        self._tokens: dict[str, Token] = {}
+        self._forget_expired(clock())
 
     def issue(self, user: str, project_id: str | None, project_name: str | None) -> tuple[
         str, Token
@@ -62,18 +76,27 @@ class TokenStore:
         self._forget_expired(now)
         value = "MII" + secrets.token_urlsafe(48)
         token = Token(user, project_id, project_name, now, now + self.ttl_seconds)
-        self._tokens[value] = token
+        self._db.execute(
+            "INSERT INTO tokens (token_sha256, user, project_id, project_name, issued_at, "
+            "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (_digest(value), user, project_id, project_name, token.issued_at, token.expires_at),
+        )
         return value, token
 
     def check(self, value: str, project_id: str) -> str:
         """The user a token belongs to, if it may call `project_id`; ApiError otherwise."""
         if not value.strip():
             raise ApiError(TOKEN_MISSING, "The X-Auth-Token header is empty")
-        token = self._tokens.get(value.strip())
-        if token is None:
+        row = self._db.execute(
+            "SELECT user, project_id, project_name, issued_at, expires_at FROM tokens "
+            "WHERE token_sha256 = ?",
+            (_digest(value.strip()),),
+        ).fetchone()
+        if row is None:
             raise ApiError(
                 AUTH_FAILED, "Incorrect IAM authentication information: unknown token"
             )
+        token = Token(*row)
         if self._clock() >= token.expires_at:
             raise ApiError(TOKEN_EXPIRED, "The token expired: get a new one and retry")
         if token.project_id is None:
@@ -90,8 +113,7 @@ class TokenStore:
         return token.user
 
     def _forget_expired(self, now: float) -> None:
-        for value in [v for v, t in self._tokens.items() if t.expires_at <= now]:
-            del self._tokens[value]
+        self._db.execute("DELETE FROM tokens WHERE expires_at <= ?", (now,))
 
 
 def _iam_error(status: int, message: str) -> web.Response:

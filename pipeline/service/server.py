@@ -18,7 +18,7 @@ import logging
 import signal
 import ssl
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager, closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from .authfile import AuthConfig
 from .backend import ENGINES
 from .engine import OcrEngine
 from .rapid import check_device
+from .statedb import describe, open_state
 
 logger = logging.getLogger("pipeline.service")
 
@@ -59,6 +60,10 @@ class ServiceConfig:
     cert: Path | None = None
     key: Path | None = None
     """TLS certificate chain and private key (PEM): serve https."""
+    state: Path | None = None
+    """SQLite file that keeps usage counts and tokens across restarts (statedb.py); None:
+    in memory only (the embedded service of `ocrpipe run`). `ocrpipe serve` defaults to
+    .ocrpipe/service.db."""
 
     def merged_auth(self) -> AuthConfig:
         merged = AuthConfig(**vars(self.auth))
@@ -123,38 +128,43 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[str]:
     ("http://127.0.0.1:PORT"); on exit stop listening, finish requests, stop the workers."""
     check_config(config)
     context = _ssl_context(config)
-    app = create_app(
-        OcrEngine(
-            config.workers, engine=config.engine, queue_size=config.queue_size,
-            device=config.device,
-        ),
-        config.merged_auth(),
-        auth_required=config.auth_required,
-        limits=config.limits,
-    )
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
-    await runner.setup()  # starts the OCR workers (cleanup_ctx)
-    try:
-        site = web.TCPSite(runner, config.host, config.port, ssl_context=context)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise ConfigError(
-                f"Cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-            ) from None
-        url = _base_url(config.host, _bound_port(runner, config.port), tls=context is not None)
-        logger.info(
-            "OCR service listening on %s (auth %s)",
-            url,
-            "on" if config.auth_required else "OFF",
+    with closing(open_state(config.state)) as db:
+        app = create_app(
+            OcrEngine(
+                config.workers, engine=config.engine, queue_size=config.queue_size,
+                device=config.device,
+            ),
+            config.merged_auth(),
+            auth_required=config.auth_required,
+            limits=config.limits,
+            db=db,
         )
-        yield url
-    finally:
-        await runner.cleanup()
-        if context is not None:
-            # Let the TLS connections the cleanup closed finish their shutdown handshakes
-            # before the caller's loop may close (else their sockets leak).
-            await asyncio.sleep(0.2)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        await runner.setup()  # starts the OCR workers (cleanup_ctx)
+        try:
+            site = web.TCPSite(runner, config.host, config.port, ssl_context=context)
+            try:
+                await site.start()
+            except OSError as exc:
+                raise ConfigError(
+                    f"Cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+                ) from None
+            url = _base_url(
+                config.host, _bound_port(runner, config.port), tls=context is not None
+            )
+            logger.info(
+                "OCR service listening on %s (auth %s; usage and tokens kept in %s)",
+                url,
+                "on" if config.auth_required else "OFF",
+                describe(config.state),
+            )
+            yield url
+        finally:
+            await runner.cleanup()
+            if context is not None:
+                # Let the TLS connections the cleanup closed finish their shutdown
+                # handshakes before the caller's loop may close (else their sockets leak).
+                await asyncio.sleep(0.2)
 
 
 def serve(config: ServiceConfig) -> None:

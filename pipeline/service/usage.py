@@ -3,15 +3,20 @@ per (UTC) day, as Huawei bills them (protocol.md, section 4), so a client's ledg
 reconciled with the service's count.
 
 `GET /v1/usage` returns it to the holder of the admin key (auth file `[admin] key_hash`,
-sent as the `X-Admin-Key` header); `?date=YYYY-MM-DD` keeps one day. Counts live in memory:
-they cover the service's lifetime.
+sent as the `X-Admin-Key` header); `?date=YYYY-MM-DD` keeps one day.
+
+The counts live in the service's state database (statedb.py). With a state file (the
+default of `ocrpipe serve`) each call is committed to it before its answer is sent, so the
+counts survive restarts; one that crashes between the commit and the answer is counted, as
+a call Huawei may bill whose answer the client never got. In memory (`--state none`, the
+service `ocrpipe run` embeds) they cover the service's lifetime.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections import defaultdict
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -31,19 +36,29 @@ def _today() -> str:
 
 
 class Usage:
-    def __init__(self, today: Callable[[], str] = _today) -> None:
+    """Billed calls per (UTC day, enterprise project, API), read and written in `db`."""
+
+    def __init__(self, db: sqlite3.Connection, today: Callable[[], str] = _today) -> None:
+        self._db = db
         self._today = today
-        self.calls: dict[tuple[str, str, str], int] = defaultdict(int)
-        """(date, enterprise project, api) -> billed calls."""
 
     def record(self, enterprise_project: str, api: str) -> None:
-        self.calls[(self._today(), enterprise_project, api)] += 1
+        """Count one call; committed when this returns (sqlite3.Error if it cannot be)."""
+        self._db.execute(
+            "INSERT INTO usage (date, enterprise_project, api, calls) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (date, enterprise_project, api) DO UPDATE SET calls = calls + 1",
+            (self._today(), enterprise_project, api),
+        )
 
     def as_json(self, date: str | None = None) -> dict[str, Any]:
+        found = self._db.execute(
+            "SELECT date, enterprise_project, api, calls FROM usage "
+            "WHERE ?1 IS NULL OR date = ?1 ORDER BY date, enterprise_project, api",
+            (date,),
+        )
         rows = [
             {"date": day, "enterprise_project_id": project, "api": api, "calls": calls}
-            for (day, project, api), calls in sorted(self.calls.items())
-            if date is None or day == date
+            for day, project, api, calls in found
         ]
         return {"usage": rows, "total_calls": sum(row["calls"] for row in rows)}
 
