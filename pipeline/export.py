@@ -90,6 +90,7 @@ def write_atomically(target: Path, fill: Callable[[BinaryIO], object]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o644)  # mkstemp makes 0600; an export is an ordinary file
         with os.fdopen(handle, "wb") as file:
             fill(file)
         os.replace(temp, target)
