@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.errors import ConfigError
 from pipeline.service.auth import load_credentials
@@ -148,6 +148,24 @@ async def test_phototest_words_match_ground_truth(
         assert 0.5 < block["confidence"] <= 1.0
         tops.append(y0)
     assert tops == sorted(tops)
+
+
+async def test_dense_small_print_on_a_300_dpi_a4_page_is_read(ocr_service: OcrService) -> None:
+    """40 lines of 7-point text, 42 pixels apart, on a 2480 x 3508 page: detected on the
+    page scaled down to 1280 pixels (rapid.DETECTION_MAX_SIDE), every line must still be
+    found and read (at 640 pixels lines merge and one is lost)."""
+    lines = [f"Line {n} of the small print: invoice 47{n}1 due on {n % 28 + 1} March, "
+             f"ref AB-{n * 37}" for n in range(40)]
+    page = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=30)  # 30 px at 300 dpi: 7 points
+    for n, line in enumerate(lines):
+        draw.text((200, 300 + n * 42), line, fill=0, font=font)
+    answer = await call(ocr_service, {"image": b64(encoded(page, "PNG"))})
+    assert answer.status == 200, answer.body
+    assert len(words(answer)) == len(lines), words(answer)
+    error = cer("\n".join(words(answer)), "\n".join(lines))
+    assert error <= 0.01, (error, words(answer))
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json;charset=utf-8"])
