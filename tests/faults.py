@@ -37,9 +37,11 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+import pytest
 from aiohttp import web
 
 from pipeline.ocr.signing import SignatureError, verify_request
@@ -287,3 +289,25 @@ def _json(status: int, payload: dict[str, str]) -> web.Response:
 def _abort(request: web.Request) -> None:
     if request.transport is not None:
         request.transport.abort()
+
+
+def image_job(
+    tmp: Path, server: FakeOcrServer, env: pytest.MonkeyPatch, *, name: str, documents: int,
+    ocr: str = "",
+) -> str:
+    """A job file's text: `documents` one-line PNGs in tmp/in, OCR by `server` (its
+    credentials and a state database in tmp put in the environment), outputs in tmp/out."""
+    from tests.inputs import text_page
+
+    inputs = tmp / "in"
+    inputs.mkdir()
+    for n in range(documents):
+        text_page([f"Document {n}"], size=(320, 120)).save(inputs / f"doc{n}.png")
+    env.setenv("HUAWEICLOUD_SDK_AK", FAKE_AK)
+    env.setenv("HUAWEICLOUD_SDK_SK", FAKE_SK)
+    env.setenv("OCRPIPE_DB", str(tmp / "state.db"))
+    return (
+        f'name = "{name}"\n[source]\nurl = "{inputs}"\n'
+        f'[ocr]\nendpoint = "{server.url}"\nproject_id = "{server.project_id}"\n{ocr}'
+        f'[output]\nurl = "{tmp / "out"}"\n'
+    )

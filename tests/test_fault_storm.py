@@ -15,26 +15,14 @@ from pipeline.config import parse_job
 from pipeline.errors import AuthError
 from pipeline.runner import run_job
 from pipeline.store import open_store
-from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer, Reply
-from tests.inputs import text_page
+from tests.faults import FakeOcrServer, Reply, image_job
 
 DOCUMENTS = 8
 
 
 def setup(tmp: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch) -> str:
-    inputs = tmp / "in"
-    inputs.mkdir()
-    for n in range(DOCUMENTS):
-        text_page([f"Document {n}"], size=(320, 120)).save(inputs / f"doc{n}.png")
-    monkeypatch.setenv("HUAWEICLOUD_SDK_AK", FAKE_AK)
-    monkeypatch.setenv("HUAWEICLOUD_SDK_SK", FAKE_SK)
-    monkeypatch.setenv("OCRPIPE_DB", str(tmp / "state.db"))
-    return (
-        f'name = "storm"\n[source]\nurl = "{inputs}"\n'
-        f'[ocr]\nendpoint = "{server.url}"\nproject_id = "{server.project_id}"\n'
-        'concurrency = 3\nqps = 100\ntimeout = 1\n'
-        f'[output]\nurl = "{tmp / "out"}"\n'
-    )
+    return image_job(tmp, server, monkeypatch, name="storm", documents=DOCUMENTS,
+                     ocr="concurrency = 3\nqps = 100\ntimeout = 1\n")
 
 
 async def usage_rows(tmp: Path) -> dict[str, int]:

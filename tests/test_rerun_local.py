@@ -15,7 +15,7 @@ from pipeline.config import parse_job
 from pipeline.runner import run_job
 from pipeline.storage import local as local_module
 from pipeline.store import open_store
-from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer
+from tests.faults import FakeOcrServer, image_job
 from tests.inputs import text_page
 
 DOCUMENTS = 4
@@ -36,18 +36,7 @@ def hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def job(tmp: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch) -> str:
-    inputs = tmp / "in"
-    inputs.mkdir()
-    for n in range(DOCUMENTS):
-        text_page([f"Document {n}"], size=(320, 120)).save(inputs / f"doc{n}.png")
-    monkeypatch.setenv("HUAWEICLOUD_SDK_AK", FAKE_AK)
-    monkeypatch.setenv("HUAWEICLOUD_SDK_SK", FAKE_SK)
-    monkeypatch.setenv("OCRPIPE_DB", str(tmp / "state.db"))
-    return (
-        f'name = "rerun"\n[source]\nurl = "{inputs}"\n'
-        f'[ocr]\nendpoint = "{server.url}"\nproject_id = "{server.project_id}"\n'
-        f'[output]\nurl = "{tmp / "out"}"\n'
-    )
+    return image_job(tmp, server, monkeypatch, name="rerun", documents=DOCUMENTS)
 
 
 async def test_untouched_files_are_not_read_touched_ones_hashed_rewritten_ones_sent(
