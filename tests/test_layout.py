@@ -1,6 +1,6 @@
 from pipeline.layout import group_lines, group_paragraphs, page_text
 from pipeline.models import Block, DocumentResult, OcrResult, PageResult, SourceObject
-from pipeline.writers.txt import render_txt
+from pipeline.writers import WRITERS, WriteOptions
 
 
 def box(x: int, y: int, w: int, h: int) -> Block:
@@ -34,7 +34,8 @@ def test_txt_separates_pages_with_form_feed() -> None:
     pages = tuple(
         PageResult(i, OcrResult((named(f"page {i + 1}", 10, 10),), 100, 100)) for i in range(3)
     )
-    assert render_txt(DocumentResult(source, pages)) == b"page 1\fpage 2\fpage 3\n"
+    text = WRITERS["txt"].render(DocumentResult(source, pages), None, WriteOptions())
+    assert text == b"page 1\fpage 2\fpage 3\n"
 
 
 def test_two_columns_read_one_after_the_other() -> None:
