@@ -109,8 +109,7 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> Outcome:
     job = ctx.spec.name
     state = await ctx.store.document(job, obj.key)
     obj = await _identified(ctx, obj, state)
-    if await _unchanged(ctx, obj, state):
-        assert state is not None
+    if state is not None and await _unchanged(ctx, obj, state):
         if obj.fingerprint != state.fingerprint:  # touched, same content: hash no more
             await ctx.store.remember_fingerprint(state.id, obj.fingerprint)
         ctx.progress.documents_skipped += 1
@@ -158,8 +157,8 @@ async def _identified(
     return replace(obj, change_token=await ctx.source.change_token(obj))
 
 
-async def _unchanged(ctx: JobContext, obj: SourceObject, state: DocumentState | None) -> bool:
-    if state is None or state.status != "done" or state.change_token != obj.change_token:
+async def _unchanged(ctx: JobContext, obj: SourceObject, state: DocumentState) -> bool:
+    if state.status != "done" or state.change_token != obj.change_token:
         return False
     keys = [output_key(obj.key, fmt) for fmt in ctx.spec.output.formats]
     return all(await asyncio.gather(*(ctx.output.exists(k) for k in keys)))
