@@ -25,7 +25,7 @@ from pipeline.service.auth import LOCK_SECONDS, Lockout
 from pipeline.service.authfile import AuthConfig
 from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
 from pipeline.service.errors import ApiError
-from pipeline.service.iam import TokenStore
+from pipeline.service.iam import KEEP_EXPIRED_S, TokenStore
 from pipeline.service.limits import RateLimiter
 from pipeline.service.statedb import open_state
 
@@ -206,6 +206,9 @@ def test_token_store_expiry_scope_and_project(memory_db: sqlite3.Connection) -> 
     assert code("") == "ModelArts.4101"
     clock.now += 60
     assert code(scoped) == "APIG.0307"
-    store.issue("acme/bob", "p1", "cn-north-4")  # deletes the expired tokens
-    assert memory_db.execute("SELECT COUNT(*) FROM tokens").fetchone() == (1,)
+    store.issue("acme/bob", "p1", "cn-north-4")
+    assert code(scoped) == "APIG.0307"  # still known as expired: the client refreshes
+    clock.now += KEEP_EXPIRED_S
+    store.issue("acme/bob", "p1", "cn-north-4")  # forgets tokens expired long ago
+    assert memory_db.execute("SELECT COUNT(*) FROM tokens").fetchone() == (2,)
     assert code(scoped) == "APIG.0301"

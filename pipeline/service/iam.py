@@ -14,7 +14,7 @@ Tokens are opaque random strings. The service's state database (statedb.py) keep
 SHA-256 of each, never the value, with its user, project and lifetime: with a state file (the
 default of `ocrpipe serve`) a token stays valid across restarts; in memory (`--state none`)
 a restarted service forgets them, and clients fetch a new one on the APIG.0301 that follows.
-Expired tokens are deleted when a new one is issued. Lifetime: the auth file's
+Tokens expired over a week ago are deleted when a new one is issued. Lifetime: the auth file's
 `[tokens] ttl_hours` (default 24 h).
 """
 
@@ -52,6 +52,10 @@ class Token:
     project_name: str | None
     issued_at: float
     expires_at: float
+
+
+KEEP_EXPIRED_S = 7 * 24 * 3600.0
+"""How long an expired token is still recognised as expired (rather than unknown)."""
 
 
 def _digest(value: str) -> str:
@@ -113,7 +117,9 @@ class TokenStore:
         return token.user
 
     def _forget_expired(self, now: float) -> None:
-        self._db.execute("DELETE FROM tokens WHERE expires_at <= ?", (now,))
+        """Forget tokens expired more than KEEP_EXPIRED_S ago; until then a call with one
+        answers APIG.0307 (expired), on which clients fetch a new token, not APIG.0301."""
+        self._db.execute("DELETE FROM tokens WHERE expires_at <= ?", (now - KEEP_EXPIRED_S,))
 
 
 def _iam_error(status: int, message: str) -> web.Response:
