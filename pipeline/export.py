@@ -9,14 +9,11 @@ the result was made from (its size is checked against the JSON's record).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 from pipeline.errors import ConfigError, DocumentError
 from pipeline.models import DocumentResult, SourceObject, page_from_dict
+from pipeline.storage.local import write_atomically
 from pipeline.writers import WRITERS, WriteOptions
 
 
@@ -83,17 +80,3 @@ def _check_source(doc: DocumentResult, source: Path) -> None:
             f"--source {source} is {size} bytes but the result was made from a file of "
             f"{doc.source.size} bytes ({doc.source.key}): give the original document"
         )
-
-
-def write_atomically(target: Path, fill: Callable[[BinaryIO], object]) -> None:
-    """`fill` a temp file beside `target`, then rename it over `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, 0o644)  # mkstemp makes 0600; an export is an ordinary file
-        with os.fdopen(handle, "wb") as file:
-            fill(file)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -58,7 +58,7 @@ def test_export_gives_what_the_writer_gives(saved: tuple[Path, Path, DocumentRes
     assert target == default_output(result, fmt) == result.with_name("letter.pdf" +
                                                                       WRITERS[fmt].suffix)
     assert target.stat().st_mode & 0o777 == 0o644
-    assert [p.name for p in target.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in target.parent.iterdir() if p.name.startswith(".")] == []
     direct = WRITERS[fmt].render(doc, str(source), WriteOptions())
     if fmt == "txt":
         assert target.read_bytes() == direct

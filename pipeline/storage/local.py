@@ -140,7 +140,7 @@ class LocalStorage:
     async def write(self, key: str, data: bytes, content_type: str = "") -> str:
         """Write atomically (temp file in the same folder, fsync, rename); return the path."""
         target = self._target(key)
-        return await asyncio.to_thread(_install, target, lambda out: out.write(data))
+        return await asyncio.to_thread(write_atomically, target, lambda out: out.write(data))
 
     async def write_file(self, key: str, path: str, content_type: str = "") -> str:
         """Copy the file at `path` in, atomically, a chunk at a time; return the path."""
@@ -150,11 +150,12 @@ class LocalStorage:
             with open(path, "rb") as source:
                 shutil.copyfileobj(source, out, _CHUNK)
 
-        return await asyncio.to_thread(_install, target, copy)
+        return await asyncio.to_thread(write_atomically, target, copy)
 
 
-def _install(target: Path, fill: Callable[[BinaryIO], object]) -> str:
-    """`fill` a temp file beside `target`, fsync it, rename it over `target`."""
+def write_atomically(target: Path, fill: Callable[[BinaryIO], object]) -> str:
+    """`fill` a temp file beside `target`, fsync it, rename it over `target` (0644): the
+    file appears whole or not at all. Returns the target's path."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
