@@ -6,4 +6,9 @@ The data flow, stage by stage (one module each)::
         -> writers -> storage.write, with every OCR attempt in the ledger
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("ocrpipe")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"

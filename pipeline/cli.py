@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
-from pipeline.errors import EXIT_INTERRUPTED, OcrpipeError
+from pipeline.errors import ExitCode, OcrpipeError
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -22,9 +22,10 @@ Exit codes:
 """
 
 
-def _fail(exc: OcrpipeError) -> None:
+def _fail(exc: OcrpipeError | Exception) -> None:
+    """Print `exc` as one line and exit with its code (2 for the service's SetupError)."""
     click.echo(f"ocrpipe: error: {exc}", err=True)
-    sys.exit(exc.exit_code)
+    sys.exit(getattr(exc, "exit_code", ExitCode.CONFIG))
 
 
 def _logging(verbose: int) -> None:
@@ -61,8 +62,9 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
     from the job file. State: $OCRPIPE_DB (default .ocrpipe/state.db).
     """
     from pipeline.config import load_job
-    from pipeline.progress import print_summary
-    from pipeline.runner import RunSummary, install_signal_handlers, run_job
+    from pipeline.models import RunSummary
+    from pipeline.progress import ProgressBar, print_summary
+    from pipeline.runner import exit_code_of, install_signal_handlers, run_job
 
     _logging(verbose)
     try:
@@ -73,16 +75,17 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
             assert task is not None
             stopping = asyncio.Event()
             install_signal_handlers(task, stopping, grace)
-            return await run_job(spec, show_progress=not no_progress, stopping=stopping)
+            with ProgressBar(spec.name, enabled=not no_progress) as bar:
+                return await run_job(spec, observer=bar, stopping=stopping)
 
         summary = asyncio.run(main_task())
     except OcrpipeError as exc:
         _fail(exc)
     except (KeyboardInterrupt, asyncio.CancelledError):
         click.echo("ocrpipe: interrupted; run the same job again to resume", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(ExitCode.INTERRUPTED)
     print_summary(summary)
-    sys.exit(summary.exit_code)
+    sys.exit(exit_code_of(summary))
 
 
 @main.command()
@@ -141,21 +144,22 @@ def serve(host: str, port: int, workers: int | None, auth_file: Path | None, no_
     request, never image data or secrets. Usage counts and tokens survive restarts in the
     --state file (tokens only as hashes).
     """
-    from pipeline.service.app import Limits
+    from pipeline.service.apierror import SetupError
+    from pipeline.service.app import ServiceLimits
     from pipeline.service.server import ServiceConfig, load_auth
     from pipeline.service.server import serve as serve_forever
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        limits = Limits(rate_limit_per_minute=rate_limit, request_timeout=request_timeout,
+        limits = ServiceLimits(rate_limit_per_minute=rate_limit, request_timeout=request_timeout,
                         allow_private_urls=allow_private_urls)
         serve_forever(ServiceConfig(host=host, port=port, workers=workers,
                                     auth=load_auth(auth_file), auth_required=not no_auth,
                                     engine=engine, device=device, queue_size=queue_size,
                                     limits=limits, cert=cert, key=key,
                                     state=None if state == "none" else Path(state)))
-    except OcrpipeError as exc:
+    except (OcrpipeError, SetupError) as exc:
         _fail(exc)
 
 

@@ -9,16 +9,14 @@ configuration and auth errors propagate and stop the job.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, ParamSpec, Protocol, TypeVar
+from dataclasses import replace
+from typing import Literal
 
 from pipeline.config import JobSpec
+from pipeline.context import JobContext
 from pipeline.errors import (
     AuthError,
     CallNotSent,
@@ -27,79 +25,19 @@ from pipeline.errors import (
     OcrError,
     OcrpipeError,
 )
-from pipeline.ledger import LedgerHook
 from pipeline.models import (
     DocumentResult,
     OcrRequest,
-    OcrResult,
     PageGeometry,
-    PageImage,
     PageResult,
     SourceObject,
 )
-from pipeline.pages import prepare_page
-from pipeline.prepare import Limits
+from pipeline.page_worker import prepare_and_encode
 from pipeline.render import DocumentInfo, inspect_document
-from pipeline.storage import Storage
-from pipeline.store import DocumentState, Store
+from pipeline.store import DocumentState
 from pipeline.writers import WRITERS, WriteOptions, Writer, output_key
 
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-class Recognizer(Protocol):
-    async def recognize(self, request: OcrRequest, **kw: Any) -> OcrResult: ...
-
-
-@dataclass
-class Progress:
-    """Counters the progress bar and the summary read."""
-
-    documents_done: int = 0
-    documents_failed: int = 0
-    documents_skipped: int = 0
-    pages_sent: int = 0
-    pages_reused: int = 0
-    on_page: Callable[[], None] = field(default=lambda: None)
-
-
-@dataclass
-class JobContext:
-    spec: JobSpec
-    store: Store
-    source: Storage
-    output: Storage
-    ocr: Recognizer
-    ledger: LedgerHook
-    pool: Executor
-    page_slots: asyncio.Semaphore
-    progress: Progress = field(default_factory=Progress)
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set on SIGINT/SIGTERM: take no new page; pages in flight finish and are kept."""
-
-    async def in_worker(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run CPU work (render, encode) in the process pool, off the event loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, _call, fn, args, kwargs)
-
-
-def _call(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    return fn(*args, **kwargs)
-
-
-def prepare_and_encode(
-    path: str, doc_key: str, index: int, dpi: int, rasterizer: str, password: str | None,
-    max_side: int,
-) -> tuple[PageImage, str]:
-    """Worker-process side of one page: render, fit the limits, Base64."""
-    page = prepare_page(
-        path, doc_key, index, dpi=dpi, rasterizer=rasterizer, password=password,
-        limits=Limits(max_side=max_side),
-    )
-    return page, base64.b64encode(page.data).decode("ascii")
 
 
 Outcome = Literal["done", "failed", "skipped", "interrupted"]
@@ -112,7 +50,7 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> Outcome:
     if state is not None and await _unchanged(ctx, obj, state):
         if obj.fingerprint != state.fingerprint:  # touched, same content: hash no more
             await ctx.store.remember_fingerprint(state.id, obj.fingerprint)
-        ctx.progress.documents_skipped += 1
+        ctx.counts.documents_skipped += 1
         log.info("job=%s doc=%s skipped: unchanged since the last run", job, obj.key)
         return "skipped"
     doc_id = await ctx.store.begin_document(job, obj)
@@ -130,12 +68,12 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> Outcome:
         if not _is_per_document(exc):
             raise
         await ctx.store.finish_document(doc_id, status="failed", error=str(exc))
-        ctx.progress.documents_failed += 1
+        ctx.counts.documents_failed += 1
         ctx.failures.append((obj.key, str(exc)))
         log.warning("job=%s doc=%s failed: %s", job, obj.key, exc)
         return "failed"
     await ctx.store.finish_document(doc_id, status="done", page_count=len(pages), outputs=outputs)
-    ctx.progress.documents_done += 1
+    ctx.counts.documents_done += 1
     log.info("job=%s doc=%s done: %d pages", job, obj.key, len(pages))
     return "done"
 
@@ -176,8 +114,8 @@ async def _recognize_pages(
         for index in range(info.page_count):
             if index in saved:
                 results[index] = saved[index]
-                ctx.progress.pages_reused += 1
-                ctx.progress.on_page()
+                ctx.counts.pages_reused += 1
+                ctx.observer.page_done()
                 continue
             await ctx.page_slots.acquire()  # bounds the pages held in memory, job-wide
             if ctx.stopping.is_set():
@@ -207,11 +145,12 @@ async def _recognize_page(
     spec = ctx.spec
     try:
         page, image_b64 = await ctx.in_worker(
-            prepare_and_encode, path, obj.key, index, spec.render.dpi, spec.render.rasterizer,
-            spec.source.pdf_password, spec.render.max_side,
+            prepare_and_encode, path, obj.key, index, ctx.page_settings
         )
-        request = OcrRequest(obj.key, index, image_b64, spec.ocr.api, _options(spec))
-        result = await ctx.ocr.recognize(request, width=page.width, height=page.height)
+        request = OcrRequest(
+            obj.key, index, image_b64, page.width, page.height, spec.ocr.api, _options(spec)
+        )
+        result = await ctx.ocr.recognize(request)
     except CallNotSent:
         return  # stopping: the page stays unsent, the next run sends it
     except (DocumentError, OcrError) as exc:
@@ -225,8 +164,8 @@ async def _recognize_page(
         ctx.store.save_page(doc_id, done, change_token=obj.change_token, attempt=billed)
     )
     results[index] = done
-    ctx.progress.pages_sent += 1
-    ctx.progress.on_page()
+    ctx.counts.pages_sent += 1
+    ctx.observer.page_done()
 
 
 def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:

@@ -32,23 +32,29 @@ error records); 2 the job could not run (configuration); 3 authentication failed
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_DOCUMENTS_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_AUTH = 3
-EXIT_INTERRUPTED = 130
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What `ocrpipe` exits with; the README's exit-code table lists the same."""
+
+    OK = 0
+    DOCUMENTS_FAILED = 1
+    CONFIG = 2
+    AUTH = 3
+    INTERRUPTED = 130
 
 
 class OcrpipeError(Exception):
     """Base of every error ocrpipe raises on purpose. `str()` is the user-facing message."""
 
-    exit_code = EXIT_CONFIG
+    exit_code: ExitCode = ExitCode.CONFIG
 
 
 class JobInterrupted(OcrpipeError):
     """Ctrl-C / SIGTERM: the job stopped taking work; finished pages are kept."""
 
-    exit_code = EXIT_INTERRUPTED
+    exit_code = ExitCode.INTERRUPTED
 
 
 class CallNotSent(JobInterrupted):
@@ -58,19 +64,19 @@ class CallNotSent(JobInterrupted):
 class ConfigError(OcrpipeError):
     """The job cannot run as configured; the message says what to change."""
 
-    exit_code = EXIT_CONFIG
+    exit_code = ExitCode.CONFIG
 
 
 class AuthError(OcrpipeError):
     """The OCR service rejected the credentials; every further call would fail too."""
 
-    exit_code = EXIT_AUTH
+    exit_code = ExitCode.AUTH
 
 
 class DocumentError(OcrpipeError):
     """One input document cannot be processed. The job records it and goes on."""
 
-    exit_code = EXIT_DOCUMENTS_FAILED
+    exit_code = ExitCode.DOCUMENTS_FAILED
 
 
 class EmptyDocument(DocumentError):
@@ -96,7 +102,7 @@ class PageSizeError(DocumentError):
 class OcrError(OcrpipeError):
     """One OCR call failed. Carries what the service said, never what we sent."""
 
-    exit_code = EXIT_DOCUMENTS_FAILED
+    exit_code = ExitCode.DOCUMENTS_FAILED
 
     def __init__(
         self,

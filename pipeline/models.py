@@ -6,7 +6,7 @@ All are frozen dataclasses: a stage takes one and returns another, never mutates
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 Point = tuple[int, int]
 Quad = tuple[Point, Point, Point, Point]
@@ -58,6 +58,9 @@ class OcrRequest:
     doc_key: str
     page_index: int
     image_b64: str
+    width: int
+    height: int
+    """Pixel size of the image sent: the coordinate system of the boxes that come back."""
     api: str = "general-text"
     options: tuple[tuple[str, object], ...] = ()
     """Extra body fields (detect_direction, language, ...) as sorted (name, value) pairs."""
@@ -190,3 +193,42 @@ def page_from_dict(data: dict[str, object]) -> PageResult:
     raw = data.get("geometry")
     geometry = PageGeometry(**raw) if isinstance(raw, dict) else None
     return PageResult(int(data["index"]), result_from_dict(data), geometry)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one run of a job did: the end-of-job summary and the exit code come from it."""
+
+    job: str
+    documents_done: int
+    documents_failed: int
+    documents_skipped: int
+    pages_sent: int
+    pages_reused: int
+    billed_calls: dict[str, int]
+    elapsed: float
+    output: str
+    failures: tuple[tuple[str, str], ...]
+
+
+class RunObserver(Protocol):
+    """What a run reports while it goes: the CLI's progress bar is one; tests count."""
+
+    def document_found(self) -> None: ...
+
+    def document_done(self) -> None: ...
+
+    def page_done(self) -> None: ...
+
+
+class SilentObserver:
+    """Reports to no one."""
+
+    def document_found(self) -> None:
+        pass
+
+    def document_done(self) -> None:
+        pass
+
+    def page_done(self) -> None:
+        pass

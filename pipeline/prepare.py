@@ -1,7 +1,7 @@
 """Fit a page image to the OCR API's limits and encode it (protocol.md, section 1).
 
 The API takes sides of 15..30000 px, at most 160 Mpx and at most 10 MB of Base64
-(about 7.5 MB raw). On top of that `Limits.max_side` (default 4096 px) keeps pages fast
+(about 7.5 MB raw). On top of that `PageLimits.max_side` (default 4096 px) keeps pages fast
 to send and to recognise: OCR engines resize their input to well under 4096 px anyway
 (RapidOCR's detector works at <= 2000 px), and a 300 dpi A4 page (2480 x 3508) passes
 unscaled.
@@ -22,26 +22,28 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal
 
-import numpy as np
 from PIL import Image
 
 from pipeline.errors import PageSizeError
 from pipeline.models import PageImage
+from pipeline.protocol.images import as_bitonal, flatten
+from pipeline.protocol.limits import MAX_BASE64_CHARS, MAX_PIXELS, MAX_SIDE, MIN_SIDE
 
-API_MAX_SIDE = 30_000
 JPEG_QUALITIES = (90, 80, 70, 60)
 SHRINK_STEP = 0.8
 """Once the lowest quality is still too large, the image shrinks by this factor per try."""
 
 
 @dataclass(frozen=True)
-class Limits:
-    min_side: int = 15
+class PageLimits:
+    """What a page is fitted to: the API's limits, and a side cap of our own."""
+
+    min_side: int = MIN_SIDE
     max_side: int = 4096
-    max_pixels: int = 160_000_000
-    max_b64_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = MAX_PIXELS
+    max_b64_bytes: int = MAX_BASE64_CHARS
 
     @property
     def max_raw_bytes(self) -> int:
@@ -49,7 +51,7 @@ class Limits:
         return self.max_b64_bytes // 4 * 3
 
 
-DEFAULT_LIMITS = Limits()
+DEFAULT_PAGE_LIMITS = PageLimits()
 
 
 def fit_page(
@@ -58,7 +60,7 @@ def fit_page(
     doc_key: str,
     index: int,
     dpi: float | None,
-    limits: Limits = DEFAULT_LIMITS,
+    limits: PageLimits = DEFAULT_PAGE_LIMITS,
 ) -> PageImage:
     """Flatten, scale and encode `image` so that it satisfies `limits`.
 
@@ -78,67 +80,22 @@ def fit_page(
     )
 
 
-def flatten(image: Image.Image) -> Image.Image:
-    """The image as mode '1', 'L' or 'RGB': transparency composited onto white."""
-    mode = image.mode
-    if mode in ("1", "L", "RGB"):
-        return image
-    if mode == "P":
-        has_alpha = "transparency" in image.info
-        image, mode = image.convert("RGBA" if has_alpha else "RGB"), "RGBA" if has_alpha else "RGB"
-    if mode in ("RGBA", "RGBa", "LA", "La", "PA"):
-        grey = mode in ("LA", "La")
-        rgba = image.convert("LA" if grey else "RGBA")
-        background = Image.new("L" if grey else "RGB", rgba.size, 255 if grey else (255, 255, 255))
-        background.paste(rgba.convert("L" if grey else "RGB"), mask=rgba.getchannel("A"))
-        return background
-    if mode.startswith("I") or mode == "F":
-        return _to_8bit(image)
-    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX
-
-
-def as_bitonal(image: Image.Image) -> Image.Image | None:
-    """A two-colour 'L' or 'RGB' image (a bitonal scan stored as grey, palette or RGB)
-    as mode '1', darker colour black; None if it has more colours. Cheap: Pillow stops
-    counting at the third colour."""
-    if image.getcolors(2) is None:
-        return None
-    grey = image if image.mode == "L" else image.convert("L")
-    low, high = cast(tuple[int, int], grey.getextrema())
-    threshold = (low + high) / 2 if high > low else 127
-    return grey.point(lambda v: 255 if v > threshold else 0, mode="1")
-
-
-def _to_8bit(image: Image.Image) -> Image.Image:
-    """16-bit / 32-bit / float grey to 8-bit, keeping the contrast."""
-    values = np.asarray(image, dtype=np.float64)
-    top = float(values.max()) if values.size else 0.0
-    if image.mode == "F" and top <= 1.0:
-        full = 1.0  # float images scaled 0..1
-    elif top <= 255:
-        full = 255.0
-    else:
-        full = 65535.0 if top <= 65535 else top
-    scaled = np.clip(values * (255.0 / full), 0, 255).round().astype(np.uint8)
-    return Image.fromarray(scaled)
-
-
-def _target_size(width: int, height: int, limits: Limits) -> tuple[int, int]:
+def _target_size(width: int, height: int, limits: PageLimits) -> tuple[int, int]:
     if min(width, height) < limits.min_side:
         raise PageSizeError(
             f"image is {width} x {height} px; the OCR API needs at least "
             f"{limits.min_side} px on each side"
         )
-    side_cap = min(limits.max_side, API_MAX_SIDE)
+    side_cap = min(limits.max_side, MAX_SIDE)
     scale = min(1.0, side_cap / max(width, height), math.sqrt(limits.max_pixels / (width * height)))
     if min(width, height) * scale < limits.min_side:
         # A long, thin strip: allow up to the API's own side limit before giving up.
         scale = min(1.0, limits.min_side / min(width, height))
-        too_long = max(width, height) * scale > API_MAX_SIDE
+        too_long = max(width, height) * scale > MAX_SIDE
         if too_long or width * height * scale**2 > limits.max_pixels:
             raise PageSizeError(
                 f"image is {width} x {height} px: too long and thin for the OCR API "
-                f"(each side {limits.min_side}..{API_MAX_SIDE} px): cut it into shorter pieces"
+                f"(each side {limits.min_side}..{MAX_SIDE} px): cut it into shorter pieces"
             )
     return _scaled((width, height), scale)
 
@@ -150,7 +107,7 @@ def _scaled(size: tuple[int, int], scale: float) -> tuple[int, int]:
 
 
 def _encode(
-    image: Image.Image, target: tuple[int, int], limits: Limits
+    image: Image.Image, target: tuple[int, int], limits: PageLimits
 ) -> tuple[bytes, Literal["jpeg", "png"], tuple[int, int]]:
     if image.mode == "1" and target == image.size:
         data = _save(image, "PNG")

@@ -1,10 +1,10 @@
-"""What the user sees while a job runs (a progress bar) and when it ends (a summary)."""
+"""What the user sees while a job runs (a progress bar: the CLI's `RunObserver`) and when it
+ends (a summary)."""
 
 from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -18,8 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from pipeline.runner import RunSummary
+from pipeline.models import RunSummary
 
 console = Console(stderr=True)
 

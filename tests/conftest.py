@@ -23,7 +23,7 @@ import aiohttp
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.ocr.signing import sign_request
+from pipeline.protocol.signing import sign_request
 from pipeline.service.server import ServiceConfig, running_service
 from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer
 from tests.s3server import DUMMY_ENV, MotoS3

@@ -24,7 +24,7 @@ Inspection: `calls` (every request as received: path, api, headers, body, json, 
 signature check), `call_count`, `in_flight`, `max_in_flight`; `on_request` is called
 synchronously as each request arrives (before any delay), for ordering assertions.
 With `credentials` (AK -> SK) every request's signature is checked with
-`pipeline.ocr.signing.verify_request`, and a bad one is answered 401 APIG.0301.
+`pipeline.protocol.signing.verify_request`, and a bad one is answered 401 APIG.0301.
 `free_port()` gives a loopback port where connections are refused.
 """
 
@@ -44,7 +44,7 @@ from typing import Literal
 import pytest
 from aiohttp import web
 
-from pipeline.ocr.signing import SignatureError, verify_request
+from pipeline.protocol.signing import SignatureError, verify_request
 
 ReplyKind = Literal["ok", "error", "raw", "hang", "drop", "cut"]
 

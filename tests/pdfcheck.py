@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.models import Block, DocumentResult, OcrResult, PageGeometry, PageResult, SourceObject
-from pipeline.pages import prepare_page
+from pipeline.page_worker import PageSettings, prepare_page
 
 Box = tuple[float, float, float, float]
 
@@ -34,7 +34,7 @@ def page_result(path: str, index: int, blocks_at: list[tuple[str, Box]], dpi: in
                 ) -> PageResult:
     """The page as the pipeline would send it, with `blocks_at` given as fractions of the
     sent image (0..1), like an OCR answer for that image."""
-    page = prepare_page(path, Path(path).name, index, dpi=dpi)
+    page = prepare_page(path, Path(path).name, index, PageSettings(dpi=dpi))
     blocks = tuple(
         block(text, (x0 * page.width, y0 * page.height, x1 * page.width, y1 * page.height))
         for text, (x0, y0, x1, y1) in blocks_at

@@ -46,7 +46,7 @@ async def test_fake_service_answers_signed_calls_and_counts_them() -> None:
     async with FakeOcrService(latency=0.02) as service, aiohttp.ClientSession() as session:
         client = OcrClient(session, endpoint=service.url, project_id="0" * 32,
                            credentials=Credentials("AKBENCH", "secret"))
-        request = OcrRequest("doc.png", 0, "aGVsbG8=")
+        request = OcrRequest("doc.png", 0, "aGVsbG8=", 1, 1)
         body = client.encode(request)
         answers = await asyncio.gather(
             *(client.send(request, body, width=10, height=10) for _ in range(5)))

@@ -50,7 +50,7 @@ async def test_storm_of_faults_every_document_done(
         Reply.raw(503, b"<html>Service Unavailable</html>", "text/html"),
     ]
     server.script(*faults)
-    summary = await run_job(parse_job(job), show_progress=False)
+    summary = await run_job(parse_job(job))
 
     assert summary.documents_done == DOCUMENTS and summary.documents_failed == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
@@ -71,7 +71,7 @@ async def test_401_after_some_calls_stops_the_job_cleanly(
     server.script(Reply.ok(), Reply.ok(), Reply.ok())
     server.default = Reply.error(401, "APIG.0301", "Incorrect IAM authentication information")
     with pytest.raises(AuthError, match="HUAWEICLOUD_SDK_AK"):
-        await run_job(parse_job(job), show_progress=False)
+        await run_job(parse_job(job))
 
     calls_at_stop = server.call_count
     assert calls_at_stop <= 3 + 3  # stopped at once: at most one more call per slot
@@ -85,7 +85,7 @@ async def test_401_after_some_calls_stops_the_job_cleanly(
     assert (await usage_rows(tmp_path))["billed"] == 3  # the pages answered before the 401
 
     server.default = Reply.ok()  # credentials fixed: the re-run finishes the rest
-    summary = await run_job(parse_job(job), show_progress=False)
+    summary = await run_job(parse_job(job))
     assert summary.documents_done + summary.documents_skipped == DOCUMENTS
     assert summary.documents_failed == 0
     ok_calls = server.call_count - calls_at_stop

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -30,6 +31,8 @@ REQUEST = OcrRequest(
     doc_key="a/b.pdf",
     page_index=0,
     image_b64="aGVsbG8=",
+    width=1,
+    height=1,
     options=(("detect_direction", True), ("language", "en")),
 )
 
@@ -52,7 +55,8 @@ async def test_success_builds_a_signed_request_and_parses_the_result(
 ) -> None:
     server.script(Reply.ok(("Invoice No. 4711", 0.9981), ("Total 12.00", None), direction=90.5,
                            extra={"markdown_result": "x", "unknown_key": [1]}))
-    result = await make_client(session, server.url + "/").recognize(REQUEST, width=800, height=600)
+    client = make_client(session, server.url + "/")
+    result = await client.recognize(replace(REQUEST, width=800, height=600))
 
     assert [b.text for b in result.blocks] == ["Invoice No. 4711", "Total 12.00"]
     assert result.blocks[0].box == ((12, 30), (220, 30), (220, 58), (12, 58))
@@ -79,9 +83,9 @@ async def test_smart_document_recognizer_sends_data_and_reads_a_list(
     body = {"result": [{"ocr_result": {"direction": 0, "words_block_list": [block]},
                         "kv_result": {}}]}
     server.script(Reply.raw(200, json.dumps(body).encode(), "application/json"))
-    request = OcrRequest(doc_key="d", page_index=1, image_b64="QQ==",
+    request = OcrRequest(doc_key="d", page_index=1, image_b64="QQ==", width=40, height=20,
                          api="smart-document-recognizer")
-    result = await make_client(session, server.url).recognize(request, width=40, height=20)
+    result = await make_client(session, server.url).recognize(request)
     assert server.calls[0].json == {"data": "QQ=="}
     assert server.calls[0].api == "smart-document-recognizer"
     assert [(b.text, b.box[2], b.confidence) for b in result.blocks] == [("Hi", (30, 9), 0.5)]
@@ -136,7 +140,7 @@ async def test_error_answers_map_to_the_error_tree(
 ) -> None:
     server.script(reply)
     with pytest.raises(expected) as caught:
-        await make_client(session, server.url).recognize(REQUEST, width=1, height=1)
+        await make_client(session, server.url).recognize(REQUEST)
     err = caught.value
     assert type(err) is expected
     assert (err.code, err.status) == (code, reply.status)
@@ -151,11 +155,11 @@ async def test_messages_say_what_to_check(
     server.script(Reply.error(404, "APIG.0101"), Reply.raw(502, b"<html>Bad Gateway</html>"))
     client = make_client(session, server.url)
     with pytest.raises(OcrConfigError) as config:
-        await client.recognize(REQUEST, width=1, height=1)
+        await client.recognize(REQUEST)
     for part in (server.url, "0123456789abcdef0123456789abcdef", "general-text"):
         assert part in str(config.value)
     with pytest.raises(RetryableOcrError, match="Bad Gateway"):
-        await client.recognize(REQUEST, width=1, height=1)
+        await client.recognize(REQUEST)
 
 
 async def test_bad_secret_is_a_clear_auth_error_without_the_secret(
@@ -163,7 +167,7 @@ async def test_bad_secret_is_a_clear_auth_error_without_the_secret(
 ) -> None:
     wrong = "sk-wrong-secret"
     with pytest.raises(OcrAuthError) as caught:
-        await make_client(session, server.url, sk=wrong).recognize(REQUEST, width=1, height=1)
+        await make_client(session, server.url, sk=wrong).recognize(REQUEST)
     assert server.calls[0].signature_error == "signature does not match"
     message = str(caught.value)
     assert "HUAWEICLOUD_SDK_AK" in message and "HUAWEICLOUD_SDK_SK" in message
@@ -176,10 +180,10 @@ async def test_retry_after_seconds_and_gateway_default(
     server.script(Reply.error(429, "APIG.0308", retry_after=7), Reply.error(502, "APIG.0201"))
     client = make_client(session, server.url)
     with pytest.raises(RetryableOcrError) as throttled:
-        await client.recognize(REQUEST, width=1, height=1)
+        await client.recognize(REQUEST)
     assert throttled.value.retry_after == 7.0
     with pytest.raises(RetryableOcrError) as gateway:
-        await client.recognize(REQUEST, width=1, height=1)
+        await client.recognize(REQUEST)
     assert gateway.value.retry_after == 2.0
 
 
@@ -188,7 +192,7 @@ async def test_timeout_after_sending_is_outcome_unknown(
 ) -> None:
     server.script(Reply.hang())
     with pytest.raises(OutcomeUnknown, match="may have been processed and billed"):
-        await make_client(session, server.url, timeout=0.2).recognize(REQUEST, width=1, height=1)
+        await make_client(session, server.url, timeout=0.2).recognize(REQUEST)
     assert server.call_count == 1
 
 
@@ -197,7 +201,7 @@ async def test_dropped_connection_is_outcome_unknown(
 ) -> None:
     server.script(Reply.drop())
     with pytest.raises(OutcomeUnknown, match="connection lost"):
-        await make_client(session, server.url).recognize(REQUEST, width=1, height=1)
+        await make_client(session, server.url).recognize(REQUEST)
 
 
 async def test_answer_cut_off_after_200_is_retryable_and_billed(
@@ -205,7 +209,7 @@ async def test_answer_cut_off_after_200_is_retryable_and_billed(
 ) -> None:
     server.script(Reply.cut())
     with pytest.raises(RetryableOcrError, match="billed") as caught:
-        await make_client(session, server.url).recognize(REQUEST, width=1, height=1)
+        await make_client(session, server.url).recognize(REQUEST)
     assert not isinstance(caught.value, OutcomeUnknown)
     assert caught.value.status == 200
 
@@ -215,7 +219,7 @@ async def test_200_that_is_not_a_result_is_a_config_error(
 ) -> None:
     server.script(Reply.raw(200, b"<html>welcome</html>", "text/html"))
     with pytest.raises(OcrConfigError, match="not with a recognition result") as caught:
-        await make_client(session, server.url).recognize(REQUEST, width=1, height=1)
+        await make_client(session, server.url).recognize(REQUEST)
     assert caught.value.status == 200
 
 
@@ -224,7 +228,7 @@ async def test_connection_refused_is_retryable_but_not_unknown(
 ) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ConnectFailed) as caught:
-        await make_client(session, endpoint).recognize(REQUEST, width=1, height=1)
+        await make_client(session, endpoint).recognize(REQUEST)
     assert isinstance(caught.value, RetryableOcrError)
     assert not isinstance(caught.value, OutcomeUnknown)
     assert endpoint in str(caught.value)

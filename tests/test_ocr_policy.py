@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -30,7 +31,9 @@ from pipeline.ocr.policy import AdaptiveRate, AimdPolicy, LimitedClient, RetryPo
 from tests.faults import FAKE_AK, FAKE_SK, Call, FakeOcrServer, Reply, free_port
 
 AK, SK = FAKE_AK, FAKE_SK
-REQUEST = OcrRequest(doc_key="doc.pdf", page_index=3, image_b64="aGVsbG8=")
+REQUEST = OcrRequest(
+    doc_key="doc.pdf", page_index=3, image_b64="aGVsbG8=", width=1, height=1
+)
 NO_JITTER = RetryPolicy(jitter=0.0)
 
 
@@ -116,14 +119,6 @@ def test_which_errors_are_retried() -> None:
         RetryPolicy(attempts=0)
 
 
-async def test_recognize_needs_width_and_height() -> None:
-    client = LimitedClient(InstantSender(), qps=1, concurrency=1)
-    with pytest.raises(TypeError, match="height"):
-        await client.recognize(REQUEST, width=1)
-    with pytest.raises(TypeError, match="dpi"):
-        await client.recognize(REQUEST, width=1, height=1, dpi=300)
-
-
 # --- retries against the fake server ---------------------------------------------------
 
 
@@ -133,8 +128,8 @@ async def test_429_then_success(
 ) -> None:
     server.script(Reply.error(429, "APIG.0308", retry_after=retry_after), Reply.ok())
     hook, fake = Recorder(), FakeTime()
-    result = await limited(session, server.url, hook=hook, fake=fake).recognize(
-        REQUEST, width=10, height=20)
+    client = limited(session, server.url, hook=hook, fake=fake)
+    result = await client.recognize(replace(REQUEST, width=10, height=20))
     assert result.blocks[0].text == "Invoice No. 4711"
     assert server.call_count == 2 and fake.pauses == [pause]
     assert hook.outcomes == ["failed", "billed"]
@@ -154,7 +149,7 @@ async def test_server_errors_are_retried(
 ) -> None:
     server.script(reply, reply, Reply.ok())
     hook = Recorder()
-    await limited(session, server.url, hook=hook).recognize(REQUEST, width=1, height=1)
+    await limited(session, server.url, hook=hook).recognize(REQUEST)
     assert server.call_count == 3
     assert hook.outcomes == ["failed", "failed", "billed"]
 
@@ -170,8 +165,7 @@ async def test_no_retry_for_page_auth_and_config_errors(
     server.script(reply, Reply.ok())
     hook, fake = Recorder(), FakeTime()
     with pytest.raises(error):
-        await limited(session, server.url, hook=hook, fake=fake).recognize(
-            REQUEST, width=1, height=1)
+        await limited(session, server.url, hook=hook, fake=fake).recognize(REQUEST)
     assert server.call_count == 1 and fake.pauses == []
     assert hook.outcomes == ["failed"]
 
@@ -182,10 +176,10 @@ async def test_recognition_failed_is_retried_once(
     failed = Reply.error(400, "AIS.0105")
     server.script(failed, Reply.ok(), failed, failed, Reply.ok())
     client = limited(session, server.url)
-    await client.recognize(REQUEST, width=1, height=1)
+    await client.recognize(REQUEST)
     assert server.call_count == 2
     with pytest.raises(PageOcrError, match="rejected this page"):
-        await client.recognize(REQUEST, width=1, height=1)
+        await client.recognize(REQUEST)
     assert server.call_count == 4
 
 
@@ -195,7 +189,7 @@ async def test_gives_up_after_the_attempts(
     server.script(*[Reply.error(500, "ModelArts.4501")] * 6)
     fake = FakeTime()
     with pytest.raises(RetryableOcrError, match="gave up after 6 attempts") as caught:
-        await limited(session, server.url, fake=fake).recognize(REQUEST, width=1, height=1)
+        await limited(session, server.url, fake=fake).recognize(REQUEST)
     assert caught.value.code == "ModelArts.4501" and caught.value.status == 500
     assert server.call_count == 6 and fake.pauses == [0.5, 1.0, 2.0, 4.0, 8.0]
 
@@ -206,7 +200,7 @@ async def test_total_timeout_stops_a_wait_that_would_pass_it(
     server.script(Reply.error(429, "APIG.0308", retry_after=600))
     fake = FakeTime()
     with pytest.raises(RetryableOcrError, match="gave up after 1 attempts"):
-        await limited(session, server.url, fake=fake).recognize(REQUEST, width=1, height=1)
+        await limited(session, server.url, fake=fake).recognize(REQUEST)
     assert server.call_count == 1 and fake.pauses == []
 
 
@@ -218,7 +212,7 @@ async def test_total_timeout_cuts_a_hanging_call_short(
     retry = RetryPolicy(total_timeout=0.2, jitter=0.0)
     client = limited(session, server.url, hook=hook, retry=retry, timeout=30.0)
     with pytest.raises(OutcomeUnknown, match=r"gave up after 1 attempts.*may have been billed"):
-        await client.recognize(REQUEST, width=1, height=1)
+        await client.recognize(REQUEST)
     assert hook.outcomes == ["unknown"] and server.call_count == 1
 
 
@@ -228,7 +222,7 @@ async def test_timeout_is_recorded_unknown_then_retried(
     server.script(Reply.hang(), Reply.ok())
     hook = Recorder()
     client = limited(session, server.url, hook=hook, timeout=0.2)
-    result = await client.recognize(REQUEST, width=1, height=1)
+    result = await client.recognize(REQUEST)
     assert result.blocks and server.call_count == 2
     assert hook.outcomes == ["unknown", "billed"]
     assert hook.rows[0]["http_status"] is None
@@ -239,7 +233,7 @@ async def test_dropped_connection_is_recorded_unknown(
 ) -> None:
     server.script(Reply.drop(), Reply.cut(), Reply.ok())
     hook = Recorder()
-    await limited(session, server.url, hook=hook).recognize(REQUEST, width=1, height=1)
+    await limited(session, server.url, hook=hook).recognize(REQUEST)
     # dropped before any answer: unknown; cut off after "200": billed, and retried
     assert hook.outcomes == ["unknown", "billed", "billed"]
     assert hook.rows[1]["http_status"] == 200
@@ -252,8 +246,7 @@ async def test_connection_refused_is_failed_and_names_the_endpoint(
     hook = Recorder()
     retry = RetryPolicy(attempts=3, jitter=0.0)
     with pytest.raises(EndpointUnreachable) as caught:
-        await limited(session, endpoint, hook=hook, retry=retry).recognize(
-            REQUEST, width=1, height=1)
+        await limited(session, endpoint, hook=hook, retry=retry).recognize(REQUEST)
     assert endpoint in str(caught.value) and "3 attempts" in str(caught.value)
     assert isinstance(caught.value.__cause__, ConnectFailed)
     assert hook.outcomes == ["failed"] * 3  # nothing was sent: never "unknown"
@@ -267,7 +260,7 @@ async def test_cancelled_call_is_recorded_unknown(
     server.on_request = lambda call: arrived.set()
     hook = Recorder()
     task = asyncio.create_task(
-        limited(session, server.url, hook=hook).recognize(REQUEST, width=1, height=1))
+        limited(session, server.url, hook=hook).recognize(REQUEST))
     await arrived.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -286,7 +279,7 @@ async def test_hook_records_before_the_server_sees_the_request(
     async with FakeOcrServer(credentials={AK: SK}, on_request=arrived) as server:
         server.script(Reply.error(503, "ModelArts.4503"))
         hook = Recorder(events)
-        await limited(session, server.url, hook=hook).recognize(REQUEST, width=1, height=1)
+        await limited(session, server.url, hook=hook).recognize(REQUEST)
     assert events == [("started", 1), ("server", 1), ("started", 2), ("server", 2)]
 
 
@@ -297,7 +290,7 @@ async def test_semaphore_bounds_calls_in_flight(
     client = limited(session, server.url, concurrency=3)
     async with asyncio.TaskGroup() as tg:
         for i in range(12):
-            tg.create_task(client.recognize(REQUEST, width=1, height=1), name=f"page-{i}")
+            tg.create_task(client.recognize(REQUEST), name=f"page-{i}")
     assert server.call_count == 12
     assert server.max_in_flight == 3
 
@@ -311,7 +304,7 @@ async def test_stopping_lets_the_call_in_flight_finish_and_sends_no_waiting_page
     stopping = asyncio.Event()
     hook = Recorder()
     client = limited(session, server.url, hook=hook, concurrency=1, stopping=stopping)
-    calls = [asyncio.create_task(client.recognize(REQUEST, width=1, height=1))
+    calls = [asyncio.create_task(client.recognize(REQUEST))
              for _ in range(4)]
     await arrived.wait()
     stopping.set()
@@ -363,10 +356,10 @@ class InstantSender:
     def encode(self, request: OcrRequest) -> bytes:
         return request.image_b64.encode()
 
-    async def send(self, request: OcrRequest, body: bytes, *, width: int, height: int) -> Answer:
+    async def send(self, request: OcrRequest, body: bytes) -> Answer:
         self.times.append(asyncio.get_running_loop().time())
         block = Block("x", ((0, 0), (1, 0), (1, 1), (0, 1)), 1.0)
-        return Answer(OcrResult((block,), width, height), 200)
+        return Answer(OcrResult((block,), request.width, request.height), 200)
 
 
 @pytest.mark.parametrize(("qps", "calls"), [(5.0, 100), (40.0, 400), (0.5, 12)])
@@ -376,7 +369,7 @@ async def test_limiter_sustains_the_configured_rate(qps: float, calls: int) -> N
     with virtual_time(asyncio.get_running_loop()):
         async with asyncio.TaskGroup() as tg:
             for _ in range(calls):
-                tg.create_task(client.recognize(REQUEST, width=1, height=1))
+                tg.create_task(client.recognize(REQUEST))
     burst = int(client.limiter.max_rate)
     start = sender.times[0]
     assert sum(1 for t in sender.times if t == start) == burst  # the only burst
@@ -398,7 +391,7 @@ async def test_a_bucket_of_two_or_more_absorbs_a_late_event_loop(
     with virtual_time(asyncio.get_running_loop(), lateness=0.002):  # 8 % of a period
         async with asyncio.TaskGroup() as tg:
             for _ in range(200):
-                tg.create_task(client.recognize(REQUEST, width=1, height=1))
+                tg.create_task(client.recognize(REQUEST))
     rate = (len(sender.times) - client.limiter.max_rate) / (sender.times[-1] - sender.times[0])
     assert low * qps <= rate <= high * qps
 
@@ -421,7 +414,7 @@ class ScriptedSender(InstantSender):
         self.arrived = 0
         self.all_in = asyncio.Event()
 
-    async def send(self, request: OcrRequest, body: bytes, *, width: int, height: int) -> Answer:
+    async def send(self, request: OcrRequest, body: bytes) -> Answer:
         self.arrived += 1
         if self.arrived == self.hold:
             self.all_in.set()
@@ -430,7 +423,7 @@ class ScriptedSender(InstantSender):
         if self.errors:
             self.times.append(asyncio.get_running_loop().time())
             raise self.errors.pop(0)
-        return await super().send(request, body, width=width, height=height)
+        return await super().send(request, body)
 
 
 def test_aimd_halves_on_throttle_down_to_the_floor_and_climbs_back_to_the_ceiling() -> None:
@@ -463,22 +456,22 @@ async def test_a_429_storm_lowers_the_limiter_rate_and_successes_restore_it() ->
     client = LimitedClient(sender, qps=qps, concurrency=1, retry=NO_JITTER,
                            sleep=fake.sleep, clock=fake.clock, burst=1.0)
     with virtual_time(asyncio.get_running_loop()):
-        await client.recognize(REQUEST, width=1, height=1)  # three 429s, then success
+        await client.recognize(REQUEST)  # three 429s, then success
         assert client.current_qps == pytest.approx(1.25 + 0.5 / 1.25)
         sender.times.clear()
         for _ in range(6):
-            await client.recognize(REQUEST, width=1, height=1)
+            await client.recognize(REQUEST)
         # the limiter really spaces calls at the lowered rate, and less as it climbs
         gaps = [b - a for a, b in itertools.pairwise(sender.times)]
         rate = 1.65 + 0.5 / 1.65  # after the first of the six successes
         assert gaps[0] == pytest.approx(1 / rate, rel=0.01)
         assert gaps == sorted(gaps, reverse=True) and gaps[-1] > 0.3
         for _ in range(200):
-            await client.recognize(REQUEST, width=1, height=1)
+            await client.recognize(REQUEST)
         assert client.current_qps == qps  # climbed back, and no higher
         sender.times.clear()
         for _ in range(21):
-            await client.recognize(REQUEST, width=1, height=1)
+            await client.recognize(REQUEST)
         assert sender.times[-1] - sender.times[0] == pytest.approx(2.0, rel=0.01)
 
 
@@ -490,7 +483,7 @@ async def test_a_storm_of_calls_in_flight_together_lowers_the_rate_once() -> Non
     with virtual_time(asyncio.get_running_loop()):
         async with asyncio.TaskGroup() as tg:
             for _ in range(8):
-                tg.create_task(client.recognize(REQUEST, width=1, height=1))
+                tg.create_task(client.recognize(REQUEST))
     assert sender.arrived == 16
     # one halving (20/s), then 8 successes bring back 0.05 x 40 / rate each
     assert 20.0 < client.current_qps < 21.0
@@ -503,12 +496,12 @@ async def test_a_storm_of_calls_in_flight_together_lowers_the_rate_once() -> Non
 async def test_other_retryable_errors_leave_the_rate_alone(error: OcrError) -> None:
     client = LimitedClient(ScriptedSender(error), qps=5.0, concurrency=1, retry=NO_JITTER,
                            sleep=FakeTime().sleep)
-    await client.recognize(REQUEST, width=1, height=1)
+    await client.recognize(REQUEST)
     assert client.current_qps == 5.0
 
 
 async def test_aimd_off_keeps_the_configured_rate() -> None:
     client = LimitedClient(ScriptedSender(throttled()), qps=5.0, concurrency=1,
                            retry=NO_JITTER, sleep=FakeTime().sleep, aimd=None)
-    await client.recognize(REQUEST, width=1, height=1)
+    await client.recognize(REQUEST)
     assert client.current_qps == 5.0 and client.adaptive is None

@@ -11,8 +11,8 @@ from PIL import Image
 
 from pipeline.errors import EncryptedDocument, PageSizeError
 from pipeline.models import PageImage
-from pipeline.pages import prepare_page
-from pipeline.prepare import Limits
+from pipeline.page_worker import PageSettings, prepare_page
+from pipeline.prepare import PageLimits
 from pipeline.workers import process_pool
 from tests.inputs import text_page, text_pdf
 
@@ -56,22 +56,23 @@ def test_jpeg_that_needs_a_change_is_re_encoded(tmp_path: Path) -> None:
     text_page(["big"], (3000, 2000)).convert("RGB").save(big)
     page = prepare_page(str(rotated), "rotated.jpg", 0)
     assert (page.format, page.width, page.height) == ("jpeg", 600, 800)
-    page = prepare_page(str(big), "big.jpg", 0, limits=Limits(max_side=1000))
+    page = prepare_page(str(big), "big.jpg", 0, PageSettings(limits=PageLimits(max_side=1000)))
     assert page.format == "jpeg" and max(page.width, page.height) == 1000
 
 
 def test_pdf_pages_are_rendered_no_larger_than_sent(tmp_path: Path) -> None:
     pdf = tmp_path / "doc.pdf"  # 1000 x 400 px at 100 dpi, CCITT: not passed through
     text_page(["one"]).convert("1").save(pdf, "PDF", resolution=100.0)
-    page = prepare_page(str(pdf), "doc.pdf", 0, dpi=300, limits=Limits(max_side=1500))
+    settings = PageSettings(dpi=300, limits=PageLimits(max_side=1500))
+    page = prepare_page(str(pdf), "doc.pdf", 0, settings)
     assert (page.width, page.height) == (page.source_width, page.source_height)
     assert page.width == 1500 and page.dpi == pytest.approx(150)
 
 
 def test_huge_pdf_page_is_prepared_quickly_within_limits(corpus_dir: Path) -> None:
     path = str(corpus_dir / "edge" / "ocrmypdf_hugemono_35000px.pdf")
-    limits = Limits()
-    page = prepare_page(path, "hugemono.pdf", 0, limits=limits)
+    limits = PageLimits()
+    page = prepare_page(path, "hugemono.pdf", 0, PageSettings(limits=limits))
     assert max(page.width, page.height) <= limits.max_side
     assert len(base64.b64encode(page.data)) <= limits.max_b64_bytes
 
@@ -80,8 +81,9 @@ def test_huge_pdf_page_is_prepared_quickly_within_limits(corpus_dir: Path) -> No
 def test_encrypted_pdf_with_its_password(corpus_dir: Path, rasterizer: str) -> None:
     path = str(corpus_dir / "edge" / "ocrmypdf_skew_encrypted_pw-password.pdf")
     with pytest.raises(EncryptedDocument, match="password"):
-        prepare_page(path, "locked.pdf", 0, rasterizer=rasterizer)
-    page = prepare_page(path, "locked.pdf", 0, rasterizer=rasterizer, password="password")
+        prepare_page(path, "locked.pdf", 0, PageSettings(rasterizer=rasterizer))
+    unlocked = PageSettings(rasterizer=rasterizer, password="password")
+    page = prepare_page(path, "locked.pdf", 0, unlocked)
     assert (page.width, page.height) == (1700, 2200)
 
 

@@ -13,11 +13,15 @@ from PIL import Image
 
 from pipeline.errors import PageSizeError
 from pipeline.models import PageImage
-from pipeline.prepare import API_MAX_SIDE, DEFAULT_LIMITS, Limits, fit_page, flatten
+from pipeline.prepare import DEFAULT_PAGE_LIMITS, PageLimits, fit_page
+from pipeline.protocol.images import flatten
+from pipeline.protocol.limits import MAX_SIDE
 from tests.inputs import text_page
 
 
-def fit(image: Image.Image, limits: Limits = DEFAULT_LIMITS, dpi: float | None = 200) -> PageImage:
+def fit(
+    image: Image.Image, limits: PageLimits = DEFAULT_PAGE_LIMITS, dpi: float | None = 200
+) -> PageImage:
     return fit_page(image, doc_key="a/b.pdf", index=3, dpi=dpi, limits=limits)
 
 
@@ -28,9 +32,9 @@ def decode(page: PageImage) -> Image.Image:
     return image
 
 
-def assert_within(page: PageImage, limits: Limits) -> None:
+def assert_within(page: PageImage, limits: PageLimits) -> None:
     assert min(page.width, page.height) >= limits.min_side
-    assert max(page.width, page.height) <= min(max(limits.max_side, limits.min_side), API_MAX_SIDE)
+    assert max(page.width, page.height) <= min(max(limits.max_side, limits.min_side), MAX_SIDE)
     assert page.width * page.height <= limits.max_pixels
     assert len(base64.b64encode(page.data)) <= limits.max_b64_bytes
 
@@ -126,26 +130,26 @@ def test_too_small_is_an_error_not_an_upscale() -> None:
 
 
 def test_large_page_is_scaled_to_max_side() -> None:
-    page = fit(noise((5000, 3000)), Limits(max_side=4096))
+    page = fit(noise((5000, 3000)), PageLimits(max_side=4096))
     assert (page.width, page.height) == (4096, 2457)
     assert (page.source_width, page.source_height) == (5000, 3000)
     assert page.dpi == 200  # the source raster's resolution, as given
 
 
 def test_scaled_bitonal_page_becomes_grey_jpeg() -> None:
-    page = fit(text_page(["big fax"], (3000, 2000)).convert("1"), Limits(max_side=1500))
+    page = fit(text_page(["big fax"], (3000, 2000)).convert("1"), PageLimits(max_side=1500))
     assert page.format == "jpeg" and (page.width, page.height) == (1500, 1000)
 
 
 def test_pixel_limit() -> None:
-    limits = Limits(max_side=30_000, max_pixels=1_000_000)
+    limits = PageLimits(max_side=30_000, max_pixels=1_000_000)
     page = fit(noise((2000, 2000), "L"), limits)
     assert_within(page, limits)
     assert page.width == page.height == 1000
 
 
 def test_byte_limit_lowers_quality_then_size() -> None:
-    limits = Limits(max_b64_bytes=400_000)
+    limits = PageLimits(max_b64_bytes=400_000)
     page = fit(noise((1200, 1200)), limits)
     assert_within(page, limits)
     assert page.format == "jpeg" and page.width < 1200  # noise does not fit at any quality
@@ -153,14 +157,14 @@ def test_byte_limit_lowers_quality_then_size() -> None:
 
 def test_long_thin_strip_may_use_the_api_side_limit() -> None:
     page = fit(Image.new("L", (20_000, 20), 128))
-    assert min(page.width, page.height) >= 15 and page.width <= API_MAX_SIDE
+    assert min(page.width, page.height) >= 15 and page.width <= MAX_SIDE
     with pytest.raises(PageSizeError, match="too long and thin"):
         fit(Image.new("L", (60_000, 20), 128))
 
 
 def test_output_always_within_limits() -> None:
     rng = random.Random(7)
-    limits = Limits(max_side=1024, max_pixels=600_000, max_b64_bytes=300_000)
+    limits = PageLimits(max_side=1024, max_pixels=600_000, max_b64_bytes=300_000)
     for case in range(25):
         width, height = rng.randint(15, 3000), rng.randint(15, 3000)
         mode = rng.choice(["1", "L", "RGB", "RGBA", "P", "noise"])

@@ -43,13 +43,13 @@ async def test_untouched_files_are_not_read_touched_ones_hashed_rewritten_ones_s
     tmp_path: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch, hashed: list[str]
 ) -> None:
     spec = parse_job(job(tmp_path, server, monkeypatch))
-    first = await run_job(spec, show_progress=False)
+    first = await run_job(spec)
     assert first.documents_done == DOCUMENTS and sorted(hashed) == [
         f"doc{n}.png" for n in range(DOCUMENTS)
     ]
 
     hashed.clear()
-    again = await run_job(spec, show_progress=False)
+    again = await run_job(spec)
     assert again.documents_skipped == DOCUMENTS and hashed == []  # nothing read
     assert server.call_count == DOCUMENTS
 
@@ -60,13 +60,13 @@ async def test_untouched_files_are_not_read_touched_ones_hashed_rewritten_ones_s
     text_page(["Document X"], size=(320, 120)).save(rewritten)  # new content, same mtime
     os.utime(rewritten, ns=(before.st_atime_ns, before.st_mtime_ns))
     hashed.clear()
-    third = await run_job(spec, show_progress=False)
+    third = await run_job(spec)
     assert sorted(hashed) == ["doc1.png", "doc2.png"]
     assert third.documents_skipped == DOCUMENTS - 1 and third.pages_sent == 1
     assert server.call_count == DOCUMENTS + 1
 
     hashed.clear()
-    fourth = await run_job(spec, show_progress=False)  # the touched file's new stat is kept
+    fourth = await run_job(spec)  # the touched file's new stat is kept
     assert fourth.documents_skipped == DOCUMENTS and hashed == []
 
 
@@ -74,7 +74,7 @@ async def test_a_state_database_without_the_fingerprint_column_is_upgraded(
     tmp_path: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch, hashed: list[str]
 ) -> None:
     spec = parse_job(job(tmp_path, server, monkeypatch))
-    await run_job(spec, show_progress=False)
+    await run_job(spec)
     db = tmp_path / "state.db"
     with sqlite3.connect(db) as conn:  # as an earlier version left it
         conn.execute("ALTER TABLE documents DROP COLUMN fingerprint")
@@ -87,9 +87,9 @@ async def test_a_state_database_without_the_fingerprint_column_is_upgraded(
                             ).fetchone() == (DOCUMENTS,)
 
     hashed.clear()
-    summary = await run_job(spec, show_progress=False)
+    summary = await run_job(spec)
     assert summary.documents_skipped == DOCUMENTS and len(hashed) == DOCUMENTS  # hashed once
     assert server.call_count == DOCUMENTS  # nothing sent again
     hashed.clear()
-    await run_job(spec, show_progress=False)
+    await run_job(spec)
     assert hashed == []

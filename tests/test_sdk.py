@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from pipeline.service.app import Limits, create_app
+from pipeline.service.app import ServiceLimits, create_app
 from pipeline.service.authfile import AuthConfig, hash_password
 from pipeline.service.server import ServiceConfig
 from tests.conftest import TEST_PROJECT_ID, OcrService, ServiceThread
@@ -262,7 +262,7 @@ async def test_sdk_sees_backend_timeout_and_throttling(sdk_home: Path) -> None:
     from huaweicloudsdkocr.v1 import GeneralTextRequestBody, RecognizeGeneralTextRequest
 
     app = create_app(SlowEngine(delay=0.3, queue_size=4), AuthConfig(credentials={"AK": "SK"}),
-                     limits=Limits(request_timeout=0.1, rate_limit_per_minute=1))
+                     limits=ServiceLimits(request_timeout=0.1, rate_limit_per_minute=1))
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

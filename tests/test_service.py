@@ -26,9 +26,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.errors import ConfigError
-from pipeline.service.auth import load_credentials
+from pipeline.service.auth import load_auth
+from pipeline.service.blocks import TextBlock, reading_order, to_corners, to_markdown
 from pipeline.service.images import render_scale, to_rgb
-from pipeline.service.layout import TextBlock, reading_order, to_corners, to_markdown
 from pipeline.service.server import ServiceConfig, running_service
 from tests.cer import cer
 from tests.conftest import OcrService
@@ -501,8 +501,8 @@ def test_load_credentials_from_file_and_environment(tmp_path: Path) -> None:
         '[[credentials]]\nak = "AK1"\nsk = "SK1"\n\n[[credentials]]\nak = "AK2"\nsk = "SK2"\n'
     )
     env = {"HUAWEICLOUD_SDK_AK": "AK3", "HUAWEICLOUD_SDK_SK": "SK3"}
-    assert load_credentials(auth_file, env) == {"AK1": "SK1", "AK2": "SK2", "AK3": "SK3"}
-    assert load_credentials(None, {}) == {}
+    assert load_auth(auth_file, env).credentials == {"AK1": "SK1", "AK2": "SK2", "AK3": "SK3"}
+    assert load_auth(None, {}).credentials == {}
 
 
 @pytest.mark.parametrize(
@@ -520,15 +520,15 @@ def test_bad_auth_file_is_a_clear_config_error(tmp_path: Path, text: str) -> Non
     auth_file = tmp_path / "auth.toml"
     auth_file.write_text(text)
     with pytest.raises(ConfigError, match="auth file") as caught:
-        load_credentials(auth_file, {})
+        load_auth(auth_file, {})
     assert "TOPSECRET" not in str(caught.value)
 
 
 def test_missing_auth_file_and_half_set_environment_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Cannot read"):
-        load_credentials(tmp_path / "absent.toml", {})
+        load_auth(tmp_path / "absent.toml", {})
     with pytest.raises(ConfigError, match="HUAWEICLOUD_SDK_SK"):
-        load_credentials(None, {"HUAWEICLOUD_SDK_AK": "AK"})
+        load_auth(None, {"HUAWEICLOUD_SDK_AK": "AK"})
 
 
 # ---- units: decoding and reading order (no HTTP) -----------------------------------------

@@ -18,7 +18,7 @@ from pipeline.errors import OcrAuthError
 from pipeline.models import OcrRequest
 from pipeline.ocr.client import OcrClient
 from pipeline.ocr.token import TokenProvider, load_iam_password
-from pipeline.service.app import Limits
+from pipeline.service.app import ServiceLimits
 from pipeline.service.auth import load_auth
 from pipeline.service.authfile import hash_password, project_id_for
 from pipeline.service.server import ServiceConfig
@@ -58,7 +58,7 @@ def service(auth_file: Path) -> Iterator[OcrService]:
         port=0,
         workers=1,
         auth=load_auth(auth_file, {}),
-        limits=Limits(rate_limit_per_minute=RATE_LIMIT, allow_private_urls=True),
+        limits=ServiceLimits(rate_limit_per_minute=RATE_LIMIT, allow_private_urls=True),
     )
     thread = ServiceThread(config)
     url = thread.start()
@@ -116,24 +116,24 @@ async def test_pipeline_client_with_token_auth(
     service: OcrService, make_text_image: Callable[..., bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OCRPIPE_IAM_PASSWORD", PASSWORD)
-    request = OcrRequest("doc", 0, b64(make_text_image(["Via token"])))
+    request = OcrRequest("doc", 0, b64(make_text_image(["Via token"])), 1, 1)
     async with aiohttp.ClientSession() as session:
         provider = TokenProvider(session, iam_endpoint=service.url, user="alice",
                                  domain="acme", project=PROJECT, password=load_iam_password())
         client = OcrClient(session, endpoint=service.url, project_id=PROJECT_ID, token=provider)
-        result = await client.recognize(request, width=1, height=1)
+        result = await client.recognize(request)
         assert [b.text for b in result.blocks] == ["Via token"]
-        await client.recognize(request, width=1, height=1)
+        await client.recognize(request)
         assert provider.fetches == 1  # cached
         await asyncio.sleep(TTL_S)  # expired: fetched again before sending
-        await client.recognize(request, width=1, height=1)
+        await client.recognize(request)
         assert provider.fetches == 2
 
         wrong = TokenProvider(session, iam_endpoint=service.url, user="alice",
                               domain="acme", project=PROJECT, password="nope")
         bad = OcrClient(session, endpoint=service.url, project_id=PROJECT_ID, token=wrong)
         with pytest.raises(OcrAuthError, match="refused a token"):
-            await bad.recognize(request, width=1, height=1)
+            await bad.recognize(request)
         assert "nope" not in repr(wrong)
 
 

@@ -20,11 +20,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from pipeline.service.app import Limits, create_app
+from pipeline.service.apierror import ApiError
+from pipeline.service.app import ServiceLimits, create_app
 from pipeline.service.auth import LOCK_SECONDS, Lockout
 from pipeline.service.authfile import AuthConfig
 from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
-from pipeline.service.errors import ApiError
 from pipeline.service.iam import KEEP_EXPIRED_S, TokenStore
 from pipeline.service.limits import RateLimiter
 from pipeline.service.statedb import open_state
@@ -54,7 +54,9 @@ class Clock:
         return self.now
 
 
-async def start(engine: OcrEngine, limits: Limits | None = None) -> tuple[web.AppRunner, str]:
+async def start(
+    engine: OcrEngine, limits: ServiceLimits | None = None
+) -> tuple[web.AppRunner, str]:
     app = create_app(engine, AuthConfig(), auth_required=False, limits=limits)
     runner = web.AppRunner(app, shutdown_timeout=10.0)
     await runner.setup()
@@ -95,7 +97,7 @@ async def test_request_timeout_is_504_and_the_page_stays_counted_until_done(
     session: aiohttp.ClientSession,
 ) -> None:
     engine = SlowEngine(delay=0.8, queue_size=0)
-    runner, url = await start(engine, Limits(request_timeout=0.2))
+    runner, url = await start(engine, ServiceLimits(request_timeout=0.2))
     try:
         status, body, seconds = await post(session, url)
         assert (status, body["error_code"]) == (504, "APIG.0201")

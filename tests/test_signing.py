@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from pipeline.ocr.signing import SignatureError, sign_request, verify_request
+from pipeline.protocol.signing import SignatureError, sign_request, verify_request
 
 AK = "HPUAXXXXEXAMPLEAK"
 SK = "s3cr3t-Example-Secret-Key-0123456789"

@@ -82,7 +82,7 @@ def provider(session: aiohttp.ClientSession, url: str, clock: Clock | None = Non
                          project="cn-north-4", password=password, clock=clock or Clock())
 
 
-REQUEST = OcrRequest("doc", 0, "aGVsbG8=")
+REQUEST = OcrRequest("doc", 0, "aGVsbG8=", 1, 1)
 
 
 async def test_token_is_cached_and_refreshed_before_expiry(
@@ -108,13 +108,13 @@ async def test_client_refreshes_once_on_apig_0307(
     fake, url = cloud
     fake.expired = {"tok-1"}
     client = OcrClient(session, endpoint=url, project_id="p", token=provider(session, url))
-    result = await client.recognize(REQUEST, width=1, height=1)
+    result = await client.recognize(REQUEST)
     assert [b.text for b in result.blocks] == ["ok"]
     assert fake.seen == ["tok-1", "tok-2"]
 
     fake.expired = {"tok-2", "tok-3"}  # still expired after the refresh: give up
     with pytest.raises(TokenExpired):
-        await client.recognize(REQUEST, width=1, height=1)
+        await client.recognize(REQUEST)
     assert fake.seen[2:] == ["tok-2", "tok-3"]
 
 

@@ -47,10 +47,10 @@ async def test_job_with_token_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
         monkeypatch.setenv("OCRPIPE_IAM_PASSWORD", "wrong-password")
         with pytest.raises(AuthError):
-            await run_job(spec, show_progress=False)
+            await run_job(spec)
 
         monkeypatch.setenv("OCRPIPE_IAM_PASSWORD", "s3cret-pass")
-        summary = await run_job(spec, show_progress=False)
+        summary = await run_job(spec)
     assert summary.documents_done == 1
     assert "auth works" in (tmp_path / "out" / "page.png.txt").read_text()
 

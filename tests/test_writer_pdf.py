@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.models import DocumentResult, OcrResult, PageGeometry, PageResult, SourceObject
-from pipeline.pages import prepare_page
+from pipeline.page_worker import PageSettings, prepare_page
 from pipeline.writers import WRITERS, WriteOptions
 from pipeline.writers.pdf import DEFAULT_IMAGE_DPI
 from pipeline.writers.pdf_font import TextFont, glyphless_truetype
@@ -76,7 +76,7 @@ def jpeg_with_orientation(image: Image.Image, orientation: int, path: Path, dpi:
 def result_for(path: Path, boxes: list[tuple[str, tuple[float, float, float, float]]],
                upright_width: int) -> DocumentResult:
     """The OCR answer for the page as the pipeline renders and sends it."""
-    page = prepare_page(str(path), path.name, 0, dpi=100)
+    page = prepare_page(str(path), path.name, 0, PageSettings(dpi=100))
     scale = page.width / upright_width
     blocks = tuple(block(text, tuple(v * scale for v in box)) for text, box in boxes)  # type: ignore[arg-type]
     result = PageResult(0, OcrResult(blocks, page.width, page.height), PageGeometry.of(page))
@@ -212,7 +212,7 @@ def test_rotate_270_scan_layer_sits_on_the_ink(tmp_path: Path, corpus_dir: Path)
     as sent to OCR must come out, mapped into the rotated page, around the ink that
     poppler draws for it."""
     source = corpus_dir / "pdfs" / "docling_ocr_test_rotated_270.pdf"
-    sent = prepare_page(str(source), source.name, 0, dpi=72)
+    sent = prepare_page(str(source), source.name, 0, PageSettings(dpi=72))
     dark = np.asarray(Image.open(io.BytesIO(sent.data)).convert("L")) < 128
     rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
     ink = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)

@@ -24,15 +24,23 @@ from typing import NamedTuple
 import aiohttp
 from yarl import URL
 
+from pipeline import __version__
 from pipeline.errors import ConfigError, OcrConfigError, OutcomeUnknown, RetryableOcrError
 from pipeline.models import Block, OcrRequest, OcrResult, Quad
 from pipeline.ocr.credentials import Credentials
 from pipeline.ocr.errors_map import CallSite, ConnectFailed, TokenExpired, error_for_answer
-from pipeline.ocr.signing import sign_request
 from pipeline.ocr.token import TokenProvider
+from pipeline.protocol.names import (
+    AUTH_TOKEN,
+    ENTERPRISE_PROJECT,
+    REQUEST_ID,
+    RETRY_AFTER,
+    api_path,
+)
+from pipeline.protocol.signing import sign_request
 
 CONTENT_TYPE = "application/json;charset=utf-8"
-USER_AGENT = "ocrpipe/0.1"
+USER_AGENT = f"ocrpipe/{__version__}"
 IMAGE_FIELD = {"smart-document-recognizer": "data"}
 """APIs whose Base64 image goes in a field other than `image`."""
 
@@ -78,7 +86,7 @@ class OcrClient:
         self._client_timeout = aiohttp.ClientTimeout(total=timeout, connect=min(10.0, timeout / 2))
 
     def url(self, api: str) -> str:
-        return f"{self.endpoint}/v2/{self.project_id}/ocr/{api}"
+        return self.endpoint + api_path(self.project_id, api)
 
     def encode(self, request: OcrRequest) -> bytes:
         """The JSON body of `request`, exactly as it will be sent (and counted as bytes sent)."""
@@ -86,26 +94,26 @@ class OcrClient:
         body.update(request.options)
         return json.dumps(body, separators=(",", ":")).encode()
 
-    async def recognize(self, request: OcrRequest, *, width: int, height: int) -> OcrResult:
-        """One call. `width`/`height`: pixel size of the image sent (the boxes' coordinates)."""
-        answer = await self.send(request, self.encode(request), width=width, height=height)
+    async def recognize(self, request: OcrRequest) -> OcrResult:
+        """One call, no retries (see `pipeline.ocr.policy` for those)."""
+        answer = await self.send(request, self.encode(request))
         return answer.result
 
-    async def send(self, request: OcrRequest, body: bytes, *, width: int, height: int) -> Answer:
+    async def send(self, request: OcrRequest, body: bytes) -> Answer:
         """Send an already encoded body (see `encode`); sign it now, at sending time. With a
         token, an APIG.0307 answer refreshes it and sends once more."""
         if self._token is None:
-            return await self._send(request, body, width=width, height=height, token=None)
+            return await self._send(request, body, token=None)
         token = await self._token.token()
         try:
-            return await self._send(request, body, width=width, height=height, token=token)
+            return await self._send(request, body, token=token)
         except TokenExpired:
             self._token.invalidate(token)
             token = await self._token.token()
-            return await self._send(request, body, width=width, height=height, token=token)
+            return await self._send(request, body, token=token)
 
     async def _send(
-        self, request: OcrRequest, body: bytes, *, width: int, height: int, token: str | None
+        self, request: OcrRequest, body: bytes, *, token: str | None
     ) -> Answer:
         url = self.url(request.api)
         site = CallSite(self.endpoint, self.project_id, request.api)
@@ -115,9 +123,9 @@ class OcrClient:
             "X-Project-Id": self.project_id,
         }
         if self.enterprise_project_id:
-            headers["Enterprise-Project-Id"] = self.enterprise_project_id
+            headers[ENTERPRISE_PROJECT] = self.enterprise_project_id
         if token is not None:
-            signed = {**headers, "X-Auth-Token": token}
+            signed = {**headers, AUTH_TOKEN: token}
         else:
             assert self._credentials is not None
             signed = sign_request(
@@ -132,7 +140,7 @@ class OcrClient:
                 allow_redirects=False,
             ) as resp:
                 status = resp.status
-                request_id = resp.headers.get("X-Request-Id")
+                request_id = resp.headers.get(REQUEST_ID)
                 try:
                     payload = await resp.read()
                 except (aiohttp.ClientError, TimeoutError) as exc:
@@ -144,7 +152,7 @@ class OcrClient:
                             request_id=request_id,
                         ) from None
                     payload = b""
-                retry_after = resp.headers.get("Retry-After")
+                retry_after = resp.headers.get(RETRY_AFTER)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise ConnectFailed(
                 f"cannot connect to the OCR endpoint {self.endpoint}: {_reason(exc)}"
@@ -165,7 +173,9 @@ class OcrClient:
                 status, payload, site=site, request_id=request_id, retry_after=retry_after
             )
         try:
-            result = parse_result(payload, width=width, height=height, request_id=request_id or "")
+            result = parse_result(
+                payload, width=request.width, height=request.height, request_id=request_id or ""
+            )
         except ValueError as exc:
             raise OcrConfigError(
                 f"the OCR service answered HTTP {status} but not with a recognition result "

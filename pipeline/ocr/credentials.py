@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import ConfigError
+from pipeline.protocol.credentials import KeyPairError, env_key_pair, mode_if_shared
+from pipeline.protocol.names import ENV_AK, ENV_SK
 
 logger = logging.getLogger(__name__)
 
-ENV_AK = "HUAWEICLOUD_SDK_AK"
-ENV_SK = "HUAWEICLOUD_SDK_SK"
 ENV_FILE = "OCRPIPE_CREDENTIALS"
 DEFAULT_FILE = Path("~/.config/ocrpipe/credentials.toml")
 
@@ -70,16 +69,12 @@ def load_credentials(
     if path is not None:
         return _read_file(Path(path).expanduser(), explicit=True)
 
-    ak, sk = env.get(ENV_AK, "").strip(), env.get(ENV_SK, "").strip()
-    if ak and sk:
-        return Credentials(ak, sk)
-    if ak or sk:
-        missing = ENV_SK if ak else ENV_AK
-        present = ENV_AK if ak else ENV_SK
-        raise ConfigError(
-            f"{present} is set but {missing} is not: set both, or neither and use a "
-            "credentials file"
-        )
+    try:
+        pair = env_key_pair(env)
+    except KeyPairError as exc:
+        raise ConfigError(f"{exc} (or neither, and use a credentials file)") from None
+    if pair is not None:
+        return Credentials(*pair)
 
     file = default_credentials_path(env)
     return _read_file(file, explicit=ENV_FILE in env)
@@ -119,14 +114,9 @@ def _read_file(file: Path, *, explicit: bool) -> Credentials:
 
 
 def _warn_if_readable_by_others(file: Path) -> None:
-    try:
-        mode = file.stat().st_mode
-    except OSError:
-        return
-    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+    mode = mode_if_shared(file)
+    if mode is not None:
         logger.warning(
             "credentials file %s can be read by other users (mode %o): run chmod 600 %s",
-            file,
-            stat.S_IMODE(mode),
-            file,
+            file, mode, file,
         )

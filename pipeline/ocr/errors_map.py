@@ -16,7 +16,6 @@ refine the shared tree in `pipeline.errors`::
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -27,6 +26,19 @@ from pipeline.errors import (
     OcrError,
     PageOcrError,
     RetryableOcrError,
+)
+from pipeline.protocol.codes import (
+    AUTH_CODES,
+    BODY_TOO_LARGE,
+    CONFIG_CODES,
+    CONTENT_TOO_LONG,
+    GATEWAY_RETRY_AFTER,
+    NOT_SUBSCRIBED,
+    THROTTLE_CODES,
+    TOKEN_EXPIRED_CODE,
+    is_backend_code,
+    is_page_code,
+    parse_error_body,
 )
 
 
@@ -56,30 +68,6 @@ class CallSite:
 
     def describe(self) -> str:
         return f"endpoint {self.endpoint}, project id {self.project_id}, api {self.api}"
-
-
-_AUTH_CODES = {"APIG.0301", "ModelArts.0212", "ModelArts.4101", "ModelArts.4102", "ModelArts.4103"}
-_CONFIG_CODES = {"APIG.0101", "ModelArts.4204"}
-_THROTTLE_CODES = {"APIG.0308", "ModelArts.4401"}
-_PAGE_CODES = {"APIG.0106", "ModelArts.4105", "ModelArts.4603", "ModelArts.4704"}
-GATEWAY_RETRY_AFTER = 2.0
-"""Huawei's advice for APIG.0201 502/504: retry after 2-5 s."""
-
-
-def parse_error_body(body: bytes) -> tuple[str | None, str | None, str | None]:
-    """`(error_code, error_msg, request_id)` from an error body; Nones if it is not JSON."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None, None, None
-    if not isinstance(data, dict):
-        return None, None, None
-
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return str(value) if value is not None else None
-
-    return text("error_code"), text("error_msg"), text("request_id")
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -113,7 +101,7 @@ def error_for_answer(
         said = f": non-JSON answer {_clip(body.decode('utf-8', 'replace'))!r}"
     kind, message = _classify(status, code, said, site)
     wait = parse_retry_after(retry_after)
-    if wait is None and code == "APIG.0201" and kind is RetryableOcrError:
+    if wait is None and code == BODY_TOO_LARGE.code and kind is RetryableOcrError:
         wait = GATEWAY_RETRY_AFTER
     return kind(
         message,
@@ -129,19 +117,19 @@ def _classify(
 ) -> tuple[type[OcrError], str]:
     c = code or ""
     # The error code decides first ...
-    if c == "APIG.0307":
+    if c == TOKEN_EXPIRED_CODE:
         return TokenExpired, f"the OCR token must be refreshed{said}"
-    if c in _AUTH_CODES:
+    if c in AUTH_CODES:
         return OcrAuthError, _auth_message(site, said)
-    if c in _CONFIG_CODES:
+    if c in CONFIG_CODES:
         return OcrConfigError, _config_message(site, c, said)
-    if c in _THROTTLE_CODES:
+    if c in THROTTLE_CODES:
         return RetryableOcrError, f"the OCR service is throttling us{said}"
-    if c == "ModelArts.4104" or (c == "APIG.0201" and status == 413):
+    if c == CONTENT_TOO_LONG.code or (c == BODY_TOO_LARGE.code and status == 413):
         return PayloadTooLarge, f"the page is too large for the OCR service{said}"
-    if c == "APIG.0201" or c.startswith("ModelArts.45"):
+    if c == BODY_TOO_LARGE.code or is_backend_code(c):
         return RetryableOcrError, f"the OCR service is temporarily unavailable{said}"
-    if c in _PAGE_CODES or c.startswith("AIS.01"):
+    if is_page_code(c):
         return PageOcrError, f"the OCR service rejected this page{said}"
     # ... then the HTTP status, for codes we do not know and bodies without one.
     if status in (401, 403):
@@ -173,7 +161,7 @@ def _auth_message(site: CallSite, said: str) -> str:
 def _config_message(site: CallSite, code: str | None, said: str) -> str:
     hint = (
         "the API is not subscribed for this account in this region"
-        if code == "ModelArts.4204"
+        if code == NOT_SUBSCRIBED.code
         else "check the endpoint (region), the project id and the api name for a typo"
     )
     return f"the OCR call cannot work ({site.describe()}){said}: {hint}"

@@ -32,7 +32,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from aiolimiter import AsyncLimiter
 
@@ -46,13 +46,13 @@ from pipeline.errors import (
 from pipeline.models import OcrRequest, OcrResult
 from pipeline.ocr.client import Answer
 from pipeline.ocr.errors_map import ConnectFailed, EndpointUnreachable
+from pipeline.protocol.codes import RETRY_ONCE_CODES, THROTTLE_CODES
 
 logger = logging.getLogger(__name__)
 
 AttemptOutcome = Literal["billed", "failed", "unknown"]
 BURST_SECONDS = 0.1
 """Default limiter bucket: 0.1 s worth of calls, and never under 2 (see LimitedClient)."""
-THROTTLE_CODES = frozenset({"APIG.0308", "ModelArts.4401"})
 
 
 class AttemptHook(Protocol):
@@ -86,9 +86,7 @@ class Sender(Protocol):
 
     def encode(self, request: OcrRequest) -> bytes: ...
 
-    async def send(
-        self, request: OcrRequest, body: bytes, *, width: int, height: int
-    ) -> Answer: ...
+    async def send(self, request: OcrRequest, body: bytes) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ class RetryPolicy:
     max_delay: float = 30.0
     total_timeout: float = 300.0
     jitter: float = 1.0
-    retry_once_codes: frozenset[str] = field(default=frozenset({"AIS.0105"}))
+    retry_once_codes: frozenset[str] = field(default=RETRY_ONCE_CODES)
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.base_delay < 0 or self.max_delay < 0:
@@ -263,18 +261,8 @@ class LimitedClient:
         self._rand = rand
         self._stopping = stopping
 
-    async def recognize(self, request: OcrRequest, **kw: Any) -> OcrResult:
-        """Recognise one page; raises the last error when the policy gives up.
-
-        Keyword arguments (both required): `width`, `height`, the pixel size of the image
-        sent, passed on to `OcrClient.send` (the coordinate system of the boxes).
-        """
-        try:
-            width, height = int(kw.pop("width")), int(kw.pop("height"))
-        except KeyError as missing:
-            raise TypeError(f"recognize() needs the keyword argument {missing}") from None
-        if kw:
-            raise TypeError(f"recognize() got unexpected keyword arguments {sorted(kw)}")
+    async def recognize(self, request: OcrRequest) -> OcrResult:
+        """Recognise one page; raises the last error when the policy gives up."""
         body = self.client.encode(request)
         deadline: float | None = None
         once_used = False
@@ -295,7 +283,7 @@ class LimitedClient:
                     if deadline is None:
                         deadline = self._clock() + self.retry.total_timeout
                     remaining = deadline - self._clock()
-                    answer = await self._attempt(request, body, attempt, width, height, remaining)
+                    answer = await self._attempt(request, body, attempt, remaining)
                 self._adapt(None, ticket)
                 return answer.result
             except OcrError as error:
@@ -340,8 +328,6 @@ class LimitedClient:
         request: OcrRequest,
         body: bytes,
         attempt: int,
-        width: int,
-        height: int,
         remaining: float,
     ) -> Answer:
         if remaining <= 0:  # waiting for a slot after the last pause used up the time
@@ -352,7 +338,7 @@ class LimitedClient:
         sent_at = time.monotonic()
         try:
             async with asyncio.timeout(remaining) as scope:
-                answer = await self.client.send(request, body, width=width, height=height)
+                answer = await self.client.send(request, body)
         except OcrError as error:
             await self._finished(token, sent_at, _outcome(error), error.status, error.code,
                                  error.request_id)

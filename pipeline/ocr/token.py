@@ -34,6 +34,7 @@ from yarl import URL
 
 from pipeline.errors import ConfigError, OcrAuthError, OcrConfigError, RetryableOcrError
 from pipeline.ocr.credentials import default_credentials_path
+from pipeline.protocol.names import SUBJECT_TOKEN, TOKENS_PATH
 
 if TYPE_CHECKING:
     from pipeline.config import OcrSpec
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENV_PASSWORD = "OCRPIPE_IAM_PASSWORD"
-TOKENS_PATH = "/v3/auth/tokens"
+
 DEFAULT_REFRESH_MARGIN_S = 300.0
 
 
@@ -156,7 +157,7 @@ class TokenProvider:
                 self.url, json=body, timeout=self._timeout, allow_redirects=False
             ) as response:
                 payload = await response.read()
-                token = response.headers.get("X-Subject-Token")
+                token = response.headers.get(SUBJECT_TOKEN)
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryableOcrError(

@@ -1,6 +1,8 @@
 """The embedded OCR service (`ocrpipe serve`): Huawei Cloud OCR's text APIs over RapidOCR
 (or Tesseract), with AK/SK and token auth, limits and usage. See server.py for the entry
 points.
+Wire facts shared with the client (codes, limits, names, signing) are in
+`pipeline.protocol`.
 
     app.py           routes, request ids, error answers, metrics/usage hooks, the log line
     auth.py          AK/SK from the auth file and environment, the auth middleware, lockout
@@ -13,13 +15,13 @@ points.
     tess.py          Tesseract (optional extra)
     images.py        Base64 / image / PDF page decoding and the size limits (in the workers)
     fetch.py         `url` inputs, SSRF-safe
-    layout.py        text blocks, reading order, markdown
-    limits.py        the protocol's size limits, the capped body reader, the rate limit
+    blocks.py        text blocks, reading order (pipeline.layout), markdown
+    limits.py        the capped body reader, the per-caller rate limit
     metrics.py       Prometheus exposition; usage.py: billed calls and GET /v1/usage
-    errors.py        Huawei error codes and bodies
+    apierror.py      ApiError (an error answer) and SetupError (cannot start)
     server.py        ServiceConfig, load_auth, serve, running_service
 """
 
-from .server import ServiceConfig, load_auth, load_credentials, running_service, serve
+from .server import ServiceConfig, load_auth, running_service, serve
 
-__all__ = ["ServiceConfig", "load_auth", "load_credentials", "running_service", "serve"]
+__all__ = ["ServiceConfig", "load_auth", "running_service", "serve"]

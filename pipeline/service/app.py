@@ -41,23 +41,25 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import general_text
-from .auth import BODY_KEY, USER_KEY, auth_middleware
-from .authfile import AuthConfig
-from .engine import OcrEngine
-from .errors import (
+from pipeline.protocol import names
+from pipeline.protocol.codes import (
     API_NOT_FOUND,
     BODY_TOO_LARGE,
     GATEWAY_TIMEOUT,
     INTERNAL_ERROR,
     INVALID_PARAMETER,
     NOT_SUBSCRIBED,
-    ApiError,
     ErrorKind,
     error_body,
 )
+
+from . import general_text
+from .apierror import ApiError
+from .auth import BODY_KEY, USER_KEY, auth_middleware
+from .authfile import AuthConfig
+from .engine import OcrEngine
 from .fetch import Fetcher
-from .iam import TOKENS_PATH, TokenStore, issue_token
+from .iam import TokenStore, issue_token
 from .limits import RateLimiter
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics
@@ -68,9 +70,6 @@ logger = logging.getLogger("pipeline.service")
 
 HEALTH_PATH = "/health"
 METRICS_PATH = "/metrics"
-REQUEST_ID_HEADER = "X-Request-Id"
-ENTERPRISE_PROJECT_HEADER = "Enterprise-Project-Id"
-DEFAULT_ENTERPRISE_PROJECT = "default"
 _ENTERPRISE_PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _API_PATH_RE = re.compile(r"^/v\d+/[^/]+/ocr/(?P<api>[^/]+)/?$")
 
@@ -82,7 +81,7 @@ class Counters:
 
 
 @dataclass
-class Limits:
+class ServiceLimits:
     rate_limit_per_minute: int = 0
     """Calls per caller, per API, per minute; 0: no limit."""
     request_timeout: float = 120.0
@@ -96,7 +95,7 @@ class State:
     """Everything a handler needs beyond the engine."""
 
     auth: AuthConfig
-    limits: Limits
+    limits: ServiceLimits
     tokens: TokenStore
     rates: RateLimiter
     fetcher: Fetcher
@@ -117,14 +116,14 @@ def create_app(
     auth: AuthConfig,
     *,
     auth_required: bool = True,
-    limits: Limits | None = None,
+    limits: ServiceLimits | None = None,
     db: sqlite3.Connection | None = None,
 ) -> web.Application:
     """The service app. The engine and the URL fetcher start and stop with the app.
 
     `db` keeps the usage counts and tokens (statedb.open_state; the caller closes it); None:
     a fresh in-memory one, closed when the app stops."""
-    limits = limits or Limits()
+    limits = limits or ServiceLimits()
     own_db = db is None
     db = open_state(None) if db is None else db
     state = State(
@@ -136,7 +135,7 @@ def create_app(
         usage=Usage(db),
     )
     state.metrics = Metrics(lambda: engine.depth)
-    public = frozenset({HEALTH_PATH, METRICS_PATH, TOKENS_PATH, USAGE_PATH})
+    public = frozenset({HEALTH_PATH, METRICS_PATH, names.TOKENS_PATH, USAGE_PATH})
     app = web.Application(
         middlewares=[
             observe,
@@ -149,7 +148,7 @@ def create_app(
     if own_db:
         app.on_cleanup.append(functools.partial(_close_db, db))
     app.router.add_post("/v2/{project_id}/ocr/{api}", recognize)
-    app.router.add_post(TOKENS_PATH, tokens)
+    app.router.add_post(names.TOKENS_PATH, tokens)
     app.router.add_get(USAGE_PATH, usage)
     app.router.add_get(METRICS_PATH, metrics)
     app.router.add_get(HEALTH_PATH, health)
@@ -224,14 +223,14 @@ async def health(request: web.Request) -> web.Response:
 
 def enterprise_project(request: web.BaseRequest) -> str:
     """The Enterprise-Project-Id the call is attributed to; `default` if absent or malformed."""
-    value = request.headers.get(ENTERPRISE_PROJECT_HEADER, "").strip()
-    return value if _ENTERPRISE_PROJECT_RE.match(value) else DEFAULT_ENTERPRISE_PROJECT
+    value = request.headers.get(names.ENTERPRISE_PROJECT, "").strip()
+    return value if _ENTERPRISE_PROJECT_RE.match(value) else names.DEFAULT_ENTERPRISE_PROJECT
 
 
 def api_name(path: str) -> str:
     if path in (HEALTH_PATH, METRICS_PATH):
         return path.strip("/")
-    if path == TOKENS_PATH:
+    if path == names.TOKENS_PATH:
         return "iam-tokens"
     if path == USAGE_PATH:
         return "usage"
@@ -276,7 +275,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             )
         else:
             state.counters.recognized += 1
-    response.headers[REQUEST_ID_HEADER] = request_id
+    response.headers[names.REQUEST_ID] = request_id
     elapsed = time.perf_counter() - started
     quiet = api in ("health", "metrics")
     if not quiet:

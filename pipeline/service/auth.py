@@ -8,7 +8,7 @@ A request is authenticated by either
 
 - `X-Auth-Token`: a token from `POST /v3/auth/tokens` (iam.py); expired -> 401 APIG.0307,
   not project-scoped -> 401 ModelArts.0212, unknown or for another project -> APIG.0301;
-- an SDK-HMAC-SHA256 signature (`pipeline.ocr.signing`) dated within 15 minutes of the
+- an SDK-HMAC-SHA256 signature (`pipeline.protocol.signing`) dated within 15 minutes of the
   server clock, with the `X-Security-Token` of a temporary key; failures -> 401 APIG.0301.
   Five failed signatures in a row lock the AK for 5 minutes, as the cloud does.
 
@@ -22,7 +22,6 @@ import hmac
 import logging
 import os
 import re
-import stat
 import time
 import tomllib
 from collections.abc import Callable, Mapping
@@ -32,39 +31,27 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from pipeline.errors import ConfigError
-from pipeline.ocr.signing import SignatureError, verify_request
+from pipeline.protocol import names
+from pipeline.protocol.codes import AUTH_FAILED
+from pipeline.protocol.credentials import KeyPairError, env_key_pair, mode_if_shared
+from pipeline.protocol.signing import SignatureError, verify_request
 
+from .apierror import ApiError, SetupError
 from .authfile import AuthConfig, parse_auth_data
-from .errors import AUTH_FAILED, ApiError
-from .iam import TOKEN_HEADER, TokenStore
+from .iam import TokenStore
 from .limits import read_body
 
 logger = logging.getLogger(__name__)
 
-ENV_AK = "HUAWEICLOUD_SDK_AK"
-ENV_SK = "HUAWEICLOUD_SDK_SK"
 BODY_KEY = web.RequestKey("ocrpipe.body", bytes)
 """`request[BODY_KEY]`: the body bytes, read (size-capped) before the signature check."""
 AK_KEY = web.RequestKey("ocrpipe.ak", str)
 """`request[AK_KEY]`: the access key that signed the request ("" without auth or a token)."""
 USER_KEY = web.RequestKey("ocrpipe.user", str)
 """`request[USER_KEY]`: who called ("ak:AK", "user:DOMAIN/NAME", "anonymous")."""
-SECURITY_TOKEN_HEADER = "X-Security-Token"
 LOCK_AFTER_FAILURES = 5
 LOCK_SECONDS = 300.0
 _ACCESS_RE = re.compile(r"Access=([^,\s]+)")
-
-
-def load_credentials(
-    auth_file: Path | None, environ: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """AK -> SK from `auth_file` (TOML, format above) and the HUAWEICLOUD_SDK_AK/SK pair.
-
-    Raises ConfigError, naming the file and what is wrong, for an unreadable or malformed
-    file, or when only one of the two environment variables is set.
-    """
-    return load_auth(auth_file, environ).credentials
 
 
 def load_auth(auth_file: Path | None, environ: Mapping[str, str] | None = None) -> AuthConfig:
@@ -73,11 +60,12 @@ def load_auth(auth_file: Path | None, environ: Mapping[str, str] | None = None) 
     config = AuthConfig()
     if auth_file is not None:
         config = _read_auth_file(auth_file)
-    ak, sk = env.get(ENV_AK, ""), env.get(ENV_SK, "")
-    if bool(ak) != bool(sk):
-        missing = ENV_SK if ak else ENV_AK
-        raise ConfigError(f"{missing} is not set: set both {ENV_AK} and {ENV_SK}, or neither")
-    if ak:
+    try:
+        pair = env_key_pair(env)
+    except KeyPairError as exc:
+        raise SetupError(str(exc)) from None
+    if pair is not None:
+        ak, sk = pair
         config.credentials[ak] = sk
     return config
 
@@ -86,23 +74,23 @@ def _read_auth_file(path: Path) -> AuthConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"Cannot read the auth file {path}: {exc.strerror}") from None
+        raise SetupError(f"Cannot read the auth file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"The auth file {path} is not UTF-8 text") from None
+        raise SetupError(f"The auth file {path} is not UTF-8 text") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"The auth file {path} is not valid TOML: {exc}") from None
+        raise SetupError(f"The auth file {path} is not valid TOML: {exc}") from None
     _warn_if_readable_by_others(path)
 
     hint = 'expected [[credentials]] tables with ak = "..." and sk = "...", or [[users]]'
     unknown = sorted(set(data) - {"credentials", "users", "projects", "admin", "tokens"})
     if unknown:
-        raise ConfigError(f"The auth file {path} has unknown key(s) {unknown}: {hint}")
+        raise SetupError(f"The auth file {path} has unknown key(s) {unknown}: {hint}")
     config = parse_auth_data(path, data)
     entries = data.get("credentials", [])
     if not isinstance(entries, list) or not (entries or config.users):
-        raise ConfigError(f"The auth file {path} has no credentials: {hint}")
+        raise SetupError(f"The auth file {path} has no credentials: {hint}")
     for number, entry in enumerate(entries, start=1):
         ak, sk, token = _credential(path, number, entry, hint, config.credentials)
         config.credentials[ak] = sk
@@ -120,26 +108,22 @@ def _credential(
         or not {"ak", "sk"} <= set(entry)
         or set(entry) - {"ak", "sk", "security_token"}
     ):
-        raise ConfigError(f"{where} must have the keys ak and sk (and security_token): {hint}")
+        raise SetupError(f"{where} must have the keys ak and sk (and security_token): {hint}")
     token = entry.get("security_token", "")
     if not isinstance(token, str):
-        raise ConfigError(f"{where}: security_token must be a string")
+        raise SetupError(f"{where}: security_token must be a string")
     ak, sk = entry["ak"], entry["sk"]
     if not isinstance(ak, str) or not isinstance(sk, str) or not ak.strip() or not sk.strip():
-        raise ConfigError(f"{where}: ak and sk must be non-empty strings")
+        raise SetupError(f"{where}: ak and sk must be non-empty strings")
     if ak != ak.strip() or any(c in ak for c in ", ;="):
-        raise ConfigError(f"{where}: the ak must not contain spaces, commas, ';' or '='")
+        raise SetupError(f"{where}: the ak must not contain spaces, commas, ';' or '='")
     if ak in seen:
-        raise ConfigError(f"{where}: the ak {ak} appears twice")
+        raise SetupError(f"{where}: the ak {ak} appears twice")
     return ak, sk, token
 
 
 def _warn_if_readable_by_others(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if mode_if_shared(path) is not None:
         logger.warning("the auth file %s is readable by other users: chmod 600 it", path)
 
 
@@ -201,7 +185,7 @@ def auth_middleware(
         request[AK_KEY] = ""
         request[USER_KEY] = "anonymous"
         if required:
-            token = request.headers.get(TOKEN_HEADER)
+            token = request.headers.get(names.AUTH_TOKEN)
             if token is not None:
                 user = tokens.check(token, request.match_info.get("project_id", ""))
                 request[USER_KEY] = f"user:{user}"
@@ -239,13 +223,13 @@ def check_signature(
         raise ApiError(AUTH_FAILED, f"Incorrect IAM authentication information: {exc}") from None
     expected = auth.security_tokens.get(signer)
     if expected is not None and not hmac.compare_digest(
-        request.headers.get(SECURITY_TOKEN_HEADER, "").encode(), expected.encode()
+        request.headers.get(names.SECURITY_TOKEN, "").encode(), expected.encode()
     ):
         lockout.failed(signer)
         raise ApiError(
             AUTH_FAILED,
             "Incorrect IAM authentication information: this temporary access key needs its "
-            f"{SECURITY_TOKEN_HEADER}",
+            f"{names.SECURITY_TOKEN}",
         )
     lockout.succeeded(signer)
     return signer

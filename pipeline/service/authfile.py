@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError
+from .apierror import SetupError
 
 HASH_SCHEME = "pbkdf2_sha256"
 HASH_ITERATIONS = 600_000
@@ -112,34 +112,34 @@ def parse_auth_data(path: Path, data: dict[str, Any]) -> AuthConfig:
     for number, entry in enumerate(_tables(path, data, "projects"), start=1):
         where = f"The auth file {path}, projects entry {number}"
         if set(entry) - {"name", "id"} or not _text(entry.get("name")):
-            raise ConfigError(f'{where} needs name = "..." and may have id = "..."')
+            raise SetupError(f'{where} needs name = "..." and may have id = "..."')
         project_id = entry.get("id") or project_id_for(entry["name"])
         if not _text(project_id) or "/" in project_id:
-            raise ConfigError(f"{where}: id must be a non-empty string without '/'")
+            raise SetupError(f"{where}: id must be a non-empty string without '/'")
         config.projects[entry["name"]] = project_id
     for number, entry in enumerate(_tables(path, data, "users"), start=1):
         where = f"The auth file {path}, users entry {number}"
         allowed = {"name", "domain", "password_hash", "projects"}
         if set(entry) - allowed or not all(_text(entry.get(k)) for k in ("name", "domain")):
-            raise ConfigError(
+            raise SetupError(
                 f"{where} needs name, domain, password_hash and projects (a list of names)"
             )
         if not _valid_hash(entry.get("password_hash")):
-            raise ConfigError(
+            raise SetupError(
                 f"{where}: password_hash must be a {HASH_SCHEME} hash from "
                 "`ocrpipe serve hash-password`, never the password itself"
             )
         projects = entry.get("projects", [])
         if not isinstance(projects, list) or not all(_text(p) for p in projects):
-            raise ConfigError(f"{where}: projects must be a list of project names")
+            raise SetupError(f"{where}: projects must be a list of project names")
         user = User(entry["name"], entry["domain"], entry["password_hash"], tuple(projects))
         config.users[(user.domain, user.name)] = user
     admin = data.get("admin", {})
     if not isinstance(admin, dict) or set(admin) - {"key_hash"}:
-        raise ConfigError(f"The auth file {path}: [admin] has only key_hash")
+        raise SetupError(f"The auth file {path}: [admin] has only key_hash")
     if "key_hash" in admin:
         if not _valid_hash(admin["key_hash"]):
-            raise ConfigError(f"The auth file {path}: [admin] key_hash must be a hash")
+            raise SetupError(f"The auth file {path}: [admin] key_hash must be a hash")
         config.admin_key_hash = admin["key_hash"]
     tokens = data.get("tokens", {})
     ttl = tokens.get("ttl_hours", DEFAULT_TOKEN_TTL_HOURS) if isinstance(tokens, dict) else None
@@ -150,7 +150,7 @@ def parse_auth_data(path: Path, data: dict[str, Any]) -> AuthConfig:
         or isinstance(ttl, bool)
         or ttl <= 0
     ):
-        raise ConfigError(f"The auth file {path}: [tokens] has only ttl_hours, a positive number")
+        raise SetupError(f"The auth file {path}: [tokens] has only ttl_hours, a positive number")
     config.token_ttl_hours = float(ttl)
     return config
 
@@ -158,7 +158,7 @@ def parse_auth_data(path: Path, data: dict[str, Any]) -> AuthConfig:
 def _tables(path: Path, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
     entries = data.get(key, [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ConfigError(f"The auth file {path}: {key} must be [[{key}]] tables")
+        raise SetupError(f"The auth file {path}: {key} must be [[{key}]] tables")
     return entries
 
 

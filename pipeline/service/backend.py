@@ -2,7 +2,7 @@
 
 A backend is built once per worker process and then called page after page:
 
-    backend = make_backend("rapidocr", threads=2)
+    backend = make_backend("rapidocr", threads=2)      # engine.py
     page = backend.recognize(bgr_image, EngineRequest(detect_direction=True))
 
 `recognize` answers lines in the coordinates of the *upright* page (the image turned
@@ -18,15 +18,12 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.errors import ConfigError
-
+from .blocks import CharBox, Corners, TextBlock, reading_order, to_corners
 from .direction import to_sent
-from .layout import CharBox, Corners, TextBlock, reading_order, to_corners
 
 Point = tuple[float, float]
 Box = tuple[Point, Point, Point, Point]
 Image = npt.NDArray[np.uint8]
-ENGINES = ("rapidocr", "tesseract")
 
 
 @dataclass(frozen=True)
@@ -70,21 +67,6 @@ class Backend(Protocol):
 
     def recognize(self, image: Image, request: EngineRequest) -> Recognized:
         """Lines of the BGR `image`, in the coordinates of the upright page."""
-
-
-def make_backend(name: str, threads: int, device: str = "cpu") -> Backend:
-    backend: Backend
-    if name == "rapidocr":
-        from .rapid import RapidBackend
-
-        backend = RapidBackend(threads, device)
-    elif name == "tesseract":
-        from .tess import TesseractBackend
-
-        backend = TesseractBackend(threads)
-    else:
-        raise ConfigError(f"unknown OCR engine {name!r}: choose one of {', '.join(ENGINES)}")
-    return backend
 
 
 def to_blocks(recognized: Recognized, width: int, height: int) -> list[TextBlock]:

@@ -19,6 +19,7 @@ ModelArts.4503 (retry) and a fresh pool replaces the broken one.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import signal
@@ -29,13 +30,13 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-from pipeline.errors import ConfigError
+from pipeline.protocol.codes import BACKEND_UNAVAILABLE, MAX_CONCURRENCY, RECOGNITION_FAILED
 from pipeline.workers import process_pool
 
-from .backend import Backend, EngineRequest, make_backend, to_blocks
-from .errors import BACKEND_UNAVAILABLE, MAX_CONCURRENCY, RECOGNITION_FAILED, ApiError
+from .apierror import ApiError, SetupError
+from .backend import Backend, EngineRequest, to_blocks
+from .blocks import TextBlock, to_markdown
 from .images import decode_base64, load_page, to_bgr_array
-from .layout import TextBlock, to_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,24 @@ class PageText:
     direction: int = -1
     seconds: float = 0.0
     """Time the worker spent on the page (decoding included)."""
+
+
+ENGINES: dict[str, str] = {
+    "rapidocr": "pipeline.service.rapid:RapidBackend",
+    "tesseract": "pipeline.service.tess:TesseractBackend",
+}
+"""Engine name -> the backend class (`module:Class`), imported in the worker that builds it:
+a worker loads only its own engine's libraries. Each class takes `(threads, device)`."""
+
+
+def make_backend(name: str, threads: int, device: str = "cpu") -> Backend:
+    """A new backend of engine `name`; SetupError for a name not in ENGINES."""
+    if name not in ENGINES:
+        raise SetupError(f"unknown OCR engine {name!r}: choose one of {', '.join(ENGINES)}")
+    module, _, cls = ENGINES[name].partition(":")
+    factory = getattr(importlib.import_module(module), cls)
+    backend: Backend = factory(threads, device)
+    return backend
 
 
 def available_cores() -> int:
@@ -162,7 +181,7 @@ class OcrEngine:
                 pids = await self._wait_for_workers(self._pool)
         except (BrokenProcessPool, TimeoutError) as exc:
             await self.close()
-            raise ConfigError(
+            raise SetupError(
                 f"The OCR engine {self.name} failed to start in its worker processes: check "
                 "that its packages are installed and import cleanly (rapidocr and onnxruntime; "
                 "tesserocr and the tesseract-ocr language data for tesseract), and that there "

@@ -23,8 +23,10 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-from .errors import URL_DOWNLOAD_FAILED, URL_INVALID, ApiError
-from .limits import MAX_BASE64_CHARS
+from pipeline.protocol.codes import URL_DOWNLOAD_FAILED, URL_INVALID
+from pipeline.protocol.limits import MAX_BASE64_CHARS
+
+from .apierror import ApiError
 
 MAX_DOWNLOAD_BYTES = MAX_BASE64_CHARS * 3 // 4
 MAX_REDIRECTS = 3

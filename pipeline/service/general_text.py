@@ -34,10 +34,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.protocol.codes import CONTENT_TOO_LONG, INVALID_JSON, INVALID_PARAMETER
+from pipeline.protocol.limits import MAX_BASE64_CHARS
+
+from .apierror import ApiError
 from .backend import EngineRequest
 from .engine import PageText, RecognizeOptions
-from .errors import CONTENT_TOO_LONG, INVALID_JSON, INVALID_PARAMETER, ApiError
-from .limits import MAX_BASE64_CHARS
 
 API_NAME = "general-text"
 SMART_DOCUMENT = "smart-document-recognizer"

@@ -34,14 +34,14 @@ from typing import Any
 
 from aiohttp import web
 
+from pipeline.protocol import names
+from pipeline.protocol.codes import AUTH_FAILED, NOT_PROJECT_SCOPED, TOKEN_EXPIRED, TOKEN_MISSING
+
+from .apierror import ApiError
 from .authfile import AuthConfig, verify_password
-from .errors import AUTH_FAILED, NOT_PROJECT_SCOPED, TOKEN_EXPIRED, TOKEN_MISSING, ApiError
 
 logger = logging.getLogger(__name__)
 
-TOKENS_PATH = "/v3/auth/tokens"
-TOKEN_HEADER = "X-Auth-Token"
-SUBJECT_TOKEN_HEADER = "X-Subject-Token"
 
 
 @dataclass(frozen=True)
@@ -196,4 +196,4 @@ async def issue_token(request: web.Request, auth: AuthConfig, store: TokenStore)
             "domain": {"name": domain},
         }
     logger.info("token issued for user %s/%s, project %s", domain, name, project_name or "-")
-    return web.json_response(body, status=201, headers={SUBJECT_TOKEN_HEADER: value})
+    return web.json_response(body, status=201, headers={names.SUBJECT_TOKEN: value})

@@ -24,10 +24,13 @@ import warnings
 import numpy as np
 import numpy.typing as npt
 import pypdfium2 as pdfium
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from .errors import IMAGE_SIZE, INVALID_PARAMETER, UNSUPPORTED_FORMAT, ApiError
-from .limits import MAX_PIXELS, MAX_SIDE, MIN_SIDE
+from pipeline.protocol.codes import IMAGE_SIZE, INVALID_PARAMETER, UNSUPPORTED_FORMAT
+from pipeline.protocol.images import to_rgb as normalise
+from pipeline.protocol.limits import MAX_PIXELS, MAX_SIDE, size_problem
+
+from .apierror import ApiError
 
 PIL_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PCX", "ICO", "PSD")
 PDF_DPI = 200.0
@@ -36,9 +39,6 @@ PDF_DPI = 200.0
 PDF_MAX_RENDER_PIXELS = 60_000_000
 """Cap on a rendered PDF page (about A0 at 200 dpi): a larger page is rendered at a lower
 resolution, well inside the 160 Mpx limit, so a poster-sized page cannot exhaust memory."""
-
-_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
-_WIDE_GREY_MODES = ("I", "F", "I;16", "I;16L", "I;16B", "I;16N")
 
 
 def decode_base64(text: str) -> bytes:
@@ -87,37 +87,15 @@ def open_image(data: bytes) -> Image.Image:
 
 def check_size(width: int, height: int) -> None:
     """AIS.0103 unless each side is within 15..30000 px and the area within 160 Mpx."""
-    if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:
-        raise ApiError(
-            IMAGE_SIZE,
-            f"The image is {width}x{height} px: each side must be {MIN_SIDE} to {MAX_SIDE} px",
-        )
-    if width * height > MAX_PIXELS:
-        raise ApiError(
-            IMAGE_SIZE,
-            f"The image is {width}x{height} px, more than {MAX_PIXELS} pixels",
-        )
+    problem = size_problem(width, height)
+    if problem:
+        raise ApiError(IMAGE_SIZE, problem)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Upright (EXIF), alpha composited onto white, 8-bit RGB."""
+    """Upright (EXIF), alpha composited onto white, 8-bit RGB (`pipeline.protocol.images`)."""
     try:
-        image = ImageOps.exif_transpose(image)
-    except Exception:  # a broken EXIF block is no reason to refuse the page
-        pass
-    if image.mode in _WIDE_GREY_MODES:
-        values = np.asarray(image, dtype=np.float64)
-        top = float(values.max()) if values.size else 0.0
-        if top > 255.0:
-            values = values * (255.0 / top)
-        image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
-    has_alpha = image.mode in _ALPHA_MODES or "transparency" in image.info
-    try:
-        if has_alpha:
-            rgba = image.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return Image.alpha_composite(white, rgba).convert("RGB")
-        return image.convert("RGB")
+        return normalise(image)
     except (ValueError, OSError):
         raise ApiError(
             UNSUPPORTED_FORMAT, f"The image's colour mode {image.mode} is not supported"

@@ -1,8 +1,5 @@
-"""The input limits (protocol.md, section 1), the size-capped body reader, the rate limit.
-
-"MB" is read as MiB (1024 * 1024 bytes), which is what Huawei's "10 MB"/"12 MB" mean in
-practice; clients that stay under 10**6-based figures are safe either way.
-"""
+"""The size-capped body reader and the per-caller rate limit; the limits themselves are
+in `pipeline.protocol.limits`."""
 
 from __future__ import annotations
 
@@ -11,16 +8,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from .errors import BODY_TOO_LARGE, THROTTLED, ApiError
+from pipeline.protocol.codes import BODY_TOO_LARGE, THROTTLED
+from pipeline.protocol.limits import MAX_BODY_BYTES
 
-MAX_BODY_BYTES = 12 * 1024 * 1024
-"""The whole request body (APIG.0201, 413)."""
-MAX_BASE64_CHARS = 10 * 1024 * 1024
-"""The `image` field, as Base64 text (ModelArts.4104, 400)."""
-MIN_SIDE = 15
-MAX_SIDE = 30_000
-MAX_PIXELS = 160_000_000
-"""Each side within MIN_SIDE..MAX_SIDE, width * height at most MAX_PIXELS (AIS.0103)."""
+from .apierror import ApiError
 
 _CHUNK = 256 * 1024
 

@@ -16,11 +16,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.errors import ConfigError
+from pipeline.protocol.codes import INVALID_PARAMETER
 
+from .apierror import ApiError, SetupError
 from .backend import Box, Char, EngineRequest, Image, Line, Recognized
 from .direction import upright, vote_direction
-from .errors import INVALID_PARAMETER, ApiError
 
 DETECTION_MAX_SIDE = 1280
 """Text detection sees a page scaled down to this longer side (recognition still reads
@@ -60,13 +60,13 @@ def engine_params(threads: int, device: str = "cpu") -> dict[str, Any]:
 
 
 def check_device(device: str) -> None:
-    """ConfigError unless RapidOCR can run on `device` here (cpu always can)."""
+    """SetupError unless RapidOCR can run on `device` here (cpu always can)."""
     if device == "cpu":
         return
     import onnxruntime
 
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-        raise ConfigError(
+        raise SetupError(
             "--device cuda needs onnxruntime's CUDA provider, which this installation lacks: "
             "pip install onnxruntime-gpu (in place of onnxruntime) on a machine with an "
             "NVIDIA GPU and CUDA, or use --device cpu"

@@ -24,13 +24,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pipeline.errors import ConfigError
+from pipeline.protocol import names
 
 from . import auth
-from .app import Limits, create_app
+from .apierror import SetupError
+from .app import ServiceLimits, create_app
 from .authfile import AuthConfig
-from .backend import ENGINES
-from .engine import OcrEngine
+from .engine import ENGINES, OcrEngine
 from .rapid import check_device
 from .statedb import describe, open_state
 
@@ -48,7 +48,7 @@ class ServiceConfig:
     workers: int | None = None
     """OCR worker processes; None = the number of cores."""
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
-    """AK -> SK accepted for signed requests (see load_credentials), added to `auth`."""
+    """AK -> SK accepted for signed requests (generated keys, say), added to `auth`."""
     auth_required: bool = True
     auth: AuthConfig = field(default_factory=AuthConfig)
     """The whole auth file (users, tokens, admin key, temporary keys): `load_auth`."""
@@ -56,7 +56,7 @@ class ServiceConfig:
     device: str = "cpu"
     queue_size: int = 16
     """Pages that may wait for a worker; one more answers 429 ModelArts.4401."""
-    limits: Limits = field(default_factory=Limits)
+    limits: ServiceLimits = field(default_factory=ServiceLimits)
     cert: Path | None = None
     key: Path | None = None
     """TLS certificate chain and private key (PEM): serve https."""
@@ -71,12 +71,6 @@ class ServiceConfig:
         return merged
 
 
-def load_credentials(auth_file: Path | None) -> dict[str, str]:
-    """AK -> SK from the TOML auth file (format in `pipeline.service.authfile`) and the
-    HUAWEICLOUD_SDK_AK/SK pair when set; ConfigError on a bad file."""
-    return auth.load_credentials(auth_file)
-
-
 def load_auth(auth_file: Path | None) -> AuthConfig:
     """The whole auth file (authfile.py) plus the HUAWEICLOUD_SDK_AK/SK pair."""
     return auth.load_auth(auth_file)
@@ -84,29 +78,29 @@ def load_auth(auth_file: Path | None) -> AuthConfig:
 
 def check_config(config: ServiceConfig) -> None:
     if config.auth_required and config.merged_auth().empty:
-        raise ConfigError(
+        raise SetupError(
             "No credentials configured for the OCR service: give --auth-file (TOML with "
-            f'[[credentials]] ak = "..." sk = "..."), or set {auth.ENV_AK} and {auth.ENV_SK}; '
+            f'[[credentials]] ak = "..." sk = "..."), or set {names.ENV_AK} and {names.ENV_SK}; '
             "or pass --no-auth to accept unsigned requests (loopback use only)"
         )
     if config.workers is not None and config.workers < 1:
-        raise ConfigError(f"workers must be 1 or more, not {config.workers}")
+        raise SetupError(f"workers must be 1 or more, not {config.workers}")
     if not 0 <= config.port <= 65535:
-        raise ConfigError(f"port must be 0..65535, not {config.port}")
+        raise SetupError(f"port must be 0..65535, not {config.port}")
     if config.engine not in ENGINES:
-        raise ConfigError(f"unknown engine {config.engine!r}: choose one of {', '.join(ENGINES)}")
+        raise SetupError(f"unknown engine {config.engine!r}: choose one of {', '.join(ENGINES)}")
     if config.device not in ("cpu", "cuda"):
-        raise ConfigError(f"unknown device {config.device!r}: cpu or cuda")
+        raise SetupError(f"unknown device {config.device!r}: cpu or cuda")
     if config.device == "cuda":
         if config.engine != "rapidocr":
-            raise ConfigError("--device cuda runs the rapidocr engine only")
+            raise SetupError("--device cuda runs the rapidocr engine only")
         check_device(config.device)
     if (config.cert is None) != (config.key is None):
-        raise ConfigError("give both --cert and --key for TLS, or neither")
+        raise SetupError("give both --cert and --key for TLS, or neither")
     if config.queue_size < 0:
-        raise ConfigError(f"queue size must be 0 or more, not {config.queue_size}")
+        raise SetupError(f"queue size must be 0 or more, not {config.queue_size}")
     if config.limits.request_timeout <= 0 or config.limits.rate_limit_per_minute < 0:
-        raise ConfigError("the request timeout must be positive, the rate limit 0 or more")
+        raise SetupError("the request timeout must be positive, the rate limit 0 or more")
 
 
 def _ssl_context(config: ServiceConfig) -> ssl.SSLContext | None:
@@ -116,7 +110,7 @@ def _ssl_context(config: ServiceConfig) -> ssl.SSLContext | None:
     try:
         context.load_cert_chain(config.cert, config.key)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(
+        raise SetupError(
             f"Cannot load the TLS certificate {config.cert} and key {config.key}: {exc}"
         ) from None
     return context
@@ -146,7 +140,7 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[str]:
             try:
                 await site.start()
             except OSError as exc:
-                raise ConfigError(
+                raise SetupError(
                     f"Cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
                 ) from None
             url = _base_url(

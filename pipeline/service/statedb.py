@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from pipeline.errors import ConfigError
+from .apierror import SetupError
 
 SCHEMA_VERSION = 1
 
@@ -46,7 +46,7 @@ def describe(path: Path | None) -> str:
 
 def open_state(path: Path | None) -> sqlite3.Connection:
     """The state database at `path` (created with its folder if absent), or in memory when
-    `path` is None. ConfigError when it cannot be created, written or read."""
+    `path` is None. SetupError when it cannot be created, written or read."""
     if path is None:
         return _prepare(sqlite3.connect(":memory:", isolation_level=None), None)
     try:
@@ -79,8 +79,8 @@ def _prepare(db: sqlite3.Connection, path: Path | None) -> sqlite3.Connection:
     return db
 
 
-def _unusable(path: Path | None, reason: str) -> ConfigError:
-    return ConfigError(
+def _unusable(path: Path | None, reason: str) -> SetupError:
+    return SetupError(
         f"Cannot use {path} as the service's state file: {reason}. Give --state a SQLite "
         "file in a writable folder (created if absent), or --state none to keep usage "
         "counts and tokens in memory only"

@@ -17,9 +17,11 @@ from typing import Any
 
 from PIL import Image as PILImage
 
+from pipeline.protocol.codes import INVALID_PARAMETER
+
+from .apierror import ApiError
 from .backend import Box, Char, EngineRequest, Image, Line, Recognized
 from .direction import upright
-from .errors import INVALID_PARAMETER, ApiError
 
 LANGUAGES = {"": "chi_sim+eng", "zh": "chi_sim+eng", "en": "eng", "auto": "eng+chi_sim"}
 TESSDATA_DIRS = (
@@ -49,7 +51,7 @@ def _box(left: int, top: int, right: int, bottom: int) -> Box:
 class TesseractBackend:
     name = "tesseract"
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, device: str = "cpu") -> None:
         os.environ["OMP_THREAD_LIMIT"] = "1"
         self._tesserocr: Any = importlib.import_module("tesserocr")
         self._apis: dict[tuple[str, int], Any] = {}

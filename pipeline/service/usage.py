@@ -23,8 +23,10 @@ from typing import Any
 
 from aiohttp import web
 
+from pipeline.protocol.codes import AUTH_FAILED, INVALID_PARAMETER
+
+from .apierror import ApiError
 from .authfile import verify_password
-from .errors import AUTH_FAILED, INVALID_PARAMETER, ApiError
 
 USAGE_PATH = "/v1/usage"
 ADMIN_KEY_HEADER = "X-Admin-Key"

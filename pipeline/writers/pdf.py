@@ -39,7 +39,7 @@ from PIL import Image, JpegImagePlugin, TiffImagePlugin
 from pipeline.errors import CorruptDocument, DocumentError, EncryptedDocument
 from pipeline.layout import group_lines
 from pipeline.models import Block, DocumentResult, PageResult
-from pipeline.prepare import flatten
+from pipeline.protocol.images import flatten
 from pipeline.render import plausible_dpi, render_page, sniff_format
 from pipeline.writers.options import WriteOptions
 from pipeline.writers.pdf_font import ASCENT, UNITS_PER_EM, TextFont

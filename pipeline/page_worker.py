@@ -1,8 +1,14 @@
-"""The one function a worker process runs per page: render, then fit and encode.
+"""What a worker process does for one page: render (`render.py`), then fit and encode
+(`prepare.py`), then Base64.
 
-`prepare_page` takes and returns only picklable values (a path, strings, numbers, a
-frozen `Limits`; a `PageImage`), so the runner can `ProcessPoolExecutor.submit` it. Each
-call opens the document afresh: no state survives between calls in a worker.
+    render.py       a document's page as pixels (PDF rasterizers, image decoding)
+    prepare.py      pixels fitted to the API's limits and encoded as JPEG/PNG
+    page_worker.py  the two in a row, in a worker process, for one page (this module)
+
+`prepare_and_encode` takes and returns only picklable values (a path, strings, a frozen
+`PageSettings`; a `PageImage` and its Base64), so the document stage can hand it to a
+`ProcessPoolExecutor`. Each call opens the document afresh: no state survives between
+calls in a worker.
 
 A JPEG file that already satisfies the limits is sent as it is (`format="original"`):
 re-encoding it would only cost time and add a second generation of JPEG loss.
@@ -10,13 +16,16 @@ re-encoding it would only cost time and add a second generation of JPEG loss.
 
 from __future__ import annotations
 
+import base64
 import io
 import os
+from dataclasses import dataclass
 
 from PIL import JpegImagePlugin
 
 from pipeline.models import PageImage
-from pipeline.prepare import API_MAX_SIDE, DEFAULT_LIMITS, Limits, fit_page
+from pipeline.prepare import DEFAULT_PAGE_LIMITS, PageLimits, fit_page
+from pipeline.protocol.limits import MAX_SIDE
 from pipeline.render import (
     RENDER_MAX_PIXELS,
     embedded_jpeg,
@@ -28,20 +37,37 @@ from pipeline.render import (
 _EXIF_ORIENTATION = 0x0112
 
 
+@dataclass(frozen=True)
+class PageSettings:
+    """How every page of a job is rendered and fitted (from the job's `[render]`)."""
+
+    dpi: int = 200
+    rasterizer: str = "pypdfium2"
+    password: str | None = None
+    limits: PageLimits = DEFAULT_PAGE_LIMITS
+
+
+DEFAULT_SETTINGS = PageSettings()
+
+
+def prepare_and_encode(
+    path: str, doc_key: str, index: int, settings: PageSettings = DEFAULT_SETTINGS
+) -> tuple[PageImage, str]:
+    """Page `index` of the document at `path`, prepared, and its Base64 text."""
+    page = prepare_page(path, doc_key, index, settings)
+    return page, base64.b64encode(page.data).decode("ascii")
+
+
 def prepare_page(
-    path: str,
-    doc_key: str,
-    index: int,
-    *,
-    dpi: int = 200,
-    rasterizer: str = "pypdfium2",
-    password: str | None = None,
-    limits: Limits = DEFAULT_LIMITS,
+    path: str, doc_key: str, index: int, settings: PageSettings = DEFAULT_SETTINGS
 ) -> PageImage:
     """Page `index` of the document at `path`, ready to Base64 and send.
 
     Raises the `DocumentError` subclasses of `render_page` and `fit_page`.
     """
+    dpi, rasterizer, password, limits = (
+        settings.dpi, settings.rasterizer, settings.password, settings.limits
+    )
     original = passthrough_jpeg(path, doc_key, index, limits)
     if original is None and sniff_format(path) == "PDF":
         original = passthrough_pdf_jpeg(path, doc_key, index, password, limits)
@@ -51,7 +77,7 @@ def prepare_page(
     # big and scaling down, and the DPI reported is the one of the pixels sent.
     image, page_dpi = render_page(
         path, index, dpi=dpi, rasterizer=rasterizer, password=password,
-        max_side=min(limits.max_side, API_MAX_SIDE),
+        max_side=min(limits.max_side, MAX_SIDE),
         max_pixels=min(limits.max_pixels, RENDER_MAX_PIXELS),
     )
     try:
@@ -61,7 +87,7 @@ def prepare_page(
 
 
 def passthrough_pdf_jpeg(
-    path: str, doc_key: str, index: int, password: str | None, limits: Limits
+    path: str, doc_key: str, index: int, password: str | None, limits: PageLimits
 ) -> PageImage | None:
     """A scanned PDF page's own JPEG, when the page is just that image and it fits."""
     found = embedded_jpeg(path, index, password=password)
@@ -71,7 +97,7 @@ def passthrough_pdf_jpeg(
     return _fitting_jpeg(data, doc_key, index, limits, dpi)
 
 
-def passthrough_jpeg(path: str, doc_key: str, index: int, limits: Limits) -> PageImage | None:
+def passthrough_jpeg(path: str, doc_key: str, index: int, limits: PageLimits) -> PageImage | None:
     """The file's own bytes as the page, when it is a JPEG that needs no change at all."""
     if index != 0 or sniff_format(path) != "JPEG":
         return None
@@ -82,7 +108,7 @@ def passthrough_jpeg(path: str, doc_key: str, index: int, limits: Limits) -> Pag
 
 
 def _fitting_jpeg(
-    data: bytes, doc_key: str, index: int, limits: Limits, dpi: float | None
+    data: bytes, doc_key: str, index: int, limits: PageLimits, dpi: float | None
 ) -> PageImage | None:
     """`data` as the page when it is a JPEG needing no change: upright (no EXIF
     rotation), grey or RGB, within the size, pixel and byte limits, and decodable."""
@@ -95,7 +121,7 @@ def _fitting_jpeg(
                 image.mode in ("L", "RGB")
                 and image.getexif().get(_EXIF_ORIENTATION, 1) == 1
                 and limits.min_side <= min(width, height)
-                and max(width, height) <= min(limits.max_side, API_MAX_SIDE)
+                and max(width, height) <= min(limits.max_side, MAX_SIDE)
                 and width * height <= limits.max_pixels
             )
             dpi = plausible_dpi((dpi,) if dpi else image.info.get("dpi"))

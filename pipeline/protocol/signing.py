@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from pipeline.protocol.names import AUTHORIZATION, CONTENT_SHA256, SDK_DATE
+
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-HEADER_DATE = "X-Sdk-Date"
-HEADER_CONTENT_SHA256 = "X-Sdk-Content-Sha256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _REQUIRED_SIGNED = ("host", "x-sdk-date")
@@ -69,11 +69,11 @@ def sign_request(
         signed["Host"] = parts.netloc.rpartition("@")[2]
     content_type = _find(signed, "content-type")
     if content_type and not content_type.startswith(("application/json", "application/bson")):
-        signed[HEADER_CONTENT_SHA256] = UNSIGNED_PAYLOAD
-    sdk_date = _find(signed, HEADER_DATE)
+        signed[CONTENT_SHA256] = UNSIGNED_PAYLOAD
+    sdk_date = _find(signed, SDK_DATE)
     if sdk_date is None:
         moment = (now or datetime.now(UTC)).astimezone(UTC)
-        signed[HEADER_DATE] = moment.strftime(DATE_FORMAT)
+        signed[SDK_DATE] = moment.strftime(DATE_FORMAT)
     else:
         moment = datetime.strptime(sdk_date, DATE_FORMAT).replace(tzinfo=UTC)
 
@@ -84,7 +84,7 @@ def sign_request(
         method, parts.path, query, names, lowered, _payload_hash(body, lowered)
     )
     signature = _signature(sk, moment, canonical)
-    signed["Authorization"] = (
+    signed[AUTHORIZATION] = (
         f"{ALGORITHM} Access={ak}, SignedHeaders={';'.join(names)}, Signature={signature}"
     )
     return signed
@@ -142,7 +142,7 @@ def verify_request(
             "from the server clock"
         )
     payload_hash = _payload_hash(body, lowered)
-    declared = lowered.get(HEADER_CONTENT_SHA256.lower(), "").strip()
+    declared = lowered.get(CONTENT_SHA256.lower(), "").strip()
     if body and declared == UNSIGNED_PAYLOAD:
         if not allow_unsigned_payload:
             raise SignatureError("unsigned payloads are not accepted")
@@ -170,7 +170,7 @@ def _find(headers: Mapping[str, str], name: str) -> str | None:
 def _payload_hash(body: bytes, lowered_headers: Mapping[str, str]) -> str:
     if not body:
         return _EMPTY_SHA256
-    declared = lowered_headers.get(HEADER_CONTENT_SHA256.lower(), "").strip()
+    declared = lowered_headers.get(CONTENT_SHA256.lower(), "").strip()
     if declared:
         return declared
     return hashlib.sha256(body).hexdigest()

@@ -1,0 +1,133 @@
+"""What every document of a running job shares (`JobContext`), and how it is opened and
+closed (`open_job`): storages, OCR endpoint, HTTP session, worker pool, ledger, limiter.
+
+Opening order: the storages first (a missing bucket or folder stops the job before the
+OCR service starts), then the OCR endpoint, the HTTP session, the worker pool. Each is
+closed in reverse order however the job ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+import aiohttp
+
+from pipeline.config import JobSpec
+from pipeline.embedded import ocr_endpoint
+from pipeline.ledger import LedgerHook
+from pipeline.models import OcrRequest, OcrResult, RunObserver, SilentObserver
+from pipeline.ocr.client import OcrClient
+from pipeline.ocr.policy import LimitedClient
+from pipeline.ocr.token import token_provider_for
+from pipeline.page_worker import PageSettings
+from pipeline.prepare import PageLimits
+from pipeline.storage import Storage, open_storage
+from pipeline.store import Store
+from pipeline.workers import process_pool
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Recognizer(Protocol):
+    """One page in, its text out: `LimitedClient` in a job, a fake in tests."""
+
+    async def recognize(self, request: OcrRequest) -> OcrResult: ...
+
+
+@dataclass
+class Counts:
+    """What the summary reports, counted as the job goes."""
+
+    documents_done: int = 0
+    documents_failed: int = 0
+    documents_skipped: int = 0
+    pages_sent: int = 0
+    pages_reused: int = 0
+
+
+@dataclass
+class JobContext:
+    spec: JobSpec
+    store: Store
+    source: Storage
+    output: Storage
+    ocr: Recognizer
+    ledger: LedgerHook
+    pool: Executor
+    page_slots: asyncio.Semaphore
+    """Bounds the pages held in memory, job-wide."""
+    observer: RunObserver = field(default_factory=SilentObserver)
+    counts: Counts = field(default_factory=Counts)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set on SIGINT/SIGTERM: take no new page; pages in flight finish and are kept."""
+
+    @property
+    def page_settings(self) -> PageSettings:
+        render = self.spec.render
+        return PageSettings(
+            dpi=render.dpi, rasterizer=render.rasterizer, password=self.spec.source.pdf_password,
+            limits=PageLimits(max_side=render.max_side),
+        )
+
+    async def in_worker(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run CPU work (render, encode) in the process pool, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, _call, fn, args, kwargs)
+
+
+def _call(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    return fn(*args, **kwargs)
+
+
+def worker_count() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@asynccontextmanager
+async def open_job(
+    spec: JobSpec, store: Store, run_id: int, *, observer: RunObserver, stopping: asyncio.Event
+) -> AsyncIterator[JobContext]:
+    """Everything the documents of one run share, closed in reverse order on the way out."""
+    async with AsyncExitStack() as stack:
+        source = await stack.enter_async_context(
+            open_storage(spec.resolve(spec.source.url), spec.source.s3)
+        )
+        output = await stack.enter_async_context(
+            open_storage(spec.resolve(spec.output.url), spec.output.s3)
+        )
+        ledger = LedgerHook(
+            store, job=spec.name, run_id=run_id,
+            enterprise_project=spec.ocr.enterprise_project_id,
+        )
+        ocr = await stack.enter_async_context(_recognizer(spec, ledger, stopping))
+        pool = stack.enter_context(process_pool(worker_count()))
+        yield JobContext(
+            spec=spec, store=store, source=source, output=output, ocr=ocr, ledger=ledger,
+            pool=pool, page_slots=asyncio.Semaphore(2 * spec.ocr.concurrency),
+            observer=observer, stopping=stopping,
+        )
+
+
+@asynccontextmanager
+async def _recognizer(
+    spec: JobSpec, ledger: LedgerHook, stopping: asyncio.Event
+) -> AsyncIterator[LimitedClient]:
+    """The job's OCR client: the endpoint, one HTTP session, the rate limit and retries."""
+    async with ocr_endpoint(spec) as (endpoint, creds), aiohttp.ClientSession() as session:
+        client = OcrClient(
+            session, endpoint=endpoint, project_id=spec.ocr.project_id, credentials=creds,
+            token=token_provider_for(session, spec.ocr),
+            enterprise_project_id=spec.ocr.enterprise_project_id, timeout=spec.ocr.timeout,
+        )
+        yield LimitedClient(
+            client, qps=spec.ocr.qps, concurrency=spec.ocr.concurrency, on_attempt=ledger,
+            stopping=stopping,
+        )

@@ -1,0 +1,28 @@
+"""The input limits of the OCR APIs (protocol.md §1), for the client that fits pages to them
+and the service that enforces them.
+
+"MB" is read as MiB (1024 * 1024 bytes), which is what Huawei's "10 MB"/"12 MB" mean in
+practice; clients that stay under 10**6-based figures are safe either way.
+"""
+
+from __future__ import annotations
+
+MAX_BODY_BYTES = 12 * 1024 * 1024
+"""The whole request body (APIG.0201, 413)."""
+MAX_BASE64_CHARS = 10 * 1024 * 1024
+"""The `image` field, as Base64 text (ModelArts.4104, 400)."""
+MAX_RAW_IMAGE_BYTES = MAX_BASE64_CHARS // 4 * 3
+"""The largest image file whose Base64 fits in MAX_BASE64_CHARS."""
+MIN_SIDE = 15
+MAX_SIDE = 30_000
+MAX_PIXELS = 160_000_000
+"""Each side within MIN_SIDE..MAX_SIDE, width * height at most MAX_PIXELS (AIS.0103)."""
+
+
+def size_problem(width: int, height: int) -> str | None:
+    """Why an image of `width` x `height` px breaks the limits, or None if it does not."""
+    if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:
+        return f"The image is {width}x{height} px: each side must be {MIN_SIDE} to {MAX_SIDE} px"
+    if width * height > MAX_PIXELS:
+        return f"The image is {width}x{height} px, more than {MAX_PIXELS} pixels"
+    return None
