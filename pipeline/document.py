@@ -13,7 +13,6 @@ import logging
 import os
 import tempfile
 from dataclasses import replace
-from typing import Literal
 
 from pipeline.config import JobSpec
 from pipeline.context import JobContext
@@ -26,6 +25,7 @@ from pipeline.errors import (
     OcrpipeError,
 )
 from pipeline.models import (
+    DocumentOutcome,
     DocumentResult,
     OcrRequest,
     PageGeometry,
@@ -40,10 +40,7 @@ from pipeline.writers import WRITERS, WriteOptions, Writer, output_key
 log = logging.getLogger(__name__)
 
 
-Outcome = Literal["done", "failed", "skipped", "interrupted"]
-
-
-async def process_document(ctx: JobContext, obj: SourceObject) -> Outcome:
+async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcome:
     job = ctx.spec.name
     state = await ctx.store.document(job, obj.key)
     obj = await _identified(ctx, obj, state)

@@ -128,9 +128,14 @@ class DocumentResult:
     pages: tuple[PageResult, ...]
 
 
-Outcome = Literal["pending", "billed", "failed", "unknown"]
-"""Ledger outcome of one OCR attempt: 'pending' is written before sending; 'unknown'
-means the request may have reached the service but no answer came back (may be billed)."""
+AttemptOutcome = Literal["billed", "failed", "unknown"]
+"""How one OCR attempt ended: 'billed' (a 2xx answer), 'failed' (an error answer, or nothing
+was sent), 'unknown' (sent, no answer: the service may have billed it)."""
+LedgerOutcome = Literal["pending", "billed", "failed", "unknown"]
+"""An attempt as the ledger holds it: 'pending' is written before sending, then it becomes
+its `AttemptOutcome`; a 'pending' row left by a crash becomes 'unknown' on the next run."""
+DocumentOutcome = Literal["done", "failed", "skipped", "interrupted"]
+"""How one document of a run ended."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ class UsageRecord:
     api: str
     attempt: int
     bytes_sent: int
-    outcome: Outcome = "pending"
+    outcome: LedgerOutcome = "pending"
     http_status: int | None = None
     error_code: str | None = None
     request_id: str | None = None

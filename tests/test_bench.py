@@ -49,7 +49,7 @@ async def test_fake_service_answers_signed_calls_and_counts_them() -> None:
         request = OcrRequest("doc.png", 0, "aGVsbG8=", 1, 1)
         body = client.encode(request)
         answers = await asyncio.gather(
-            *(client.send(request, body, width=10, height=10) for _ in range(5)))
+            *(client.send(request, body) for _ in range(5)))
         assert {a.result.blocks[0].text for a in answers} == {"Benchmark page"}
         async with session.post(f"{service.url}/v2/{'0' * 32}/ocr/general-text",
                                 data=b"{}") as unsigned:

@@ -10,9 +10,8 @@ as the page's result: a page is either recognised-and-billed or neither.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from pipeline.models import OcrRequest, UsageRecord
+from pipeline.models import AttemptOutcome, OcrRequest, UsageRecord
 from pipeline.store import AttemptEnd, Store
 
 
@@ -49,7 +48,7 @@ class LedgerHook:
         self,
         token: object,
         *,
-        outcome: Literal["billed", "failed", "unknown"],
+        outcome: AttemptOutcome,
         http_status: int | None,
         error_code: str | None,
         request_id: str | None,

@@ -4,7 +4,10 @@
     LimitedClient  (policy.py)       QPS + concurrency limits, retries, the attempt hook
     Credentials    (credentials.py)  AK/SK from the environment or a credentials file
     errors_map.py                    error answers -> the error tree; extra error classes
-    signing.py                       SDK-HMAC-SHA256 signing and verification
+    token.py                         IAM tokens (auth = "token"), fetched and refreshed
+
+What the client shares with the service (codes, limits, header names, signing) is in
+`pipeline.protocol`.
 """
 
 from pipeline.ocr.client import Answer, OcrClient
@@ -15,12 +18,11 @@ from pipeline.ocr.errors_map import (
     PayloadTooLarge,
     TokenExpired,
 )
-from pipeline.ocr.policy import AttemptHook, AttemptOutcome, LimitedClient, RetryPolicy
+from pipeline.ocr.policy import AttemptHook, LimitedClient, RetryPolicy
 
 __all__ = [
     "Answer",
     "AttemptHook",
-    "AttemptOutcome",
     "ConnectFailed",
     "Credentials",
     "EndpointUnreachable",

@@ -32,7 +32,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
@@ -43,14 +43,13 @@ from pipeline.errors import (
     PageOcrError,
     RetryableOcrError,
 )
-from pipeline.models import OcrRequest, OcrResult
+from pipeline.models import AttemptOutcome, OcrRequest, OcrResult
 from pipeline.ocr.client import Answer
 from pipeline.ocr.errors_map import ConnectFailed, EndpointUnreachable
 from pipeline.protocol.codes import RETRY_ONCE_CODES, THROTTLE_CODES
 
 logger = logging.getLogger(__name__)
 
-AttemptOutcome = Literal["billed", "failed", "unknown"]
 BURST_SECONDS = 0.1
 """Default limiter bucket: 0.1 s worth of calls, and never under 2 (see LimitedClient)."""
 
