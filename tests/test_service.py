@@ -25,7 +25,7 @@ import aiohttp
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.errors import ConfigError
+from pipeline.service.apierror import SetupError
 from pipeline.service.auth import load_auth
 from pipeline.service.blocks import TextBlock, reading_order, to_corners, to_markdown
 from pipeline.service.images import render_scale, to_rgb
@@ -490,7 +490,7 @@ async def test_running_service_in_current_loop_without_auth_survives_a_dead_work
 
 
 async def test_service_refuses_to_start_without_credentials() -> None:
-    with pytest.raises(ConfigError, match="--no-auth"):
+    with pytest.raises(SetupError, match="--no-auth"):
         async with running_service(ServiceConfig(port=0, workers=1)):
             pass  # pragma: no cover
 
@@ -519,15 +519,15 @@ def test_load_credentials_from_file_and_environment(tmp_path: Path) -> None:
 def test_bad_auth_file_is_a_clear_config_error(tmp_path: Path, text: str) -> None:
     auth_file = tmp_path / "auth.toml"
     auth_file.write_text(text)
-    with pytest.raises(ConfigError, match="auth file") as caught:
+    with pytest.raises(SetupError, match="auth file") as caught:
         load_auth(auth_file, {})
     assert "TOPSECRET" not in str(caught.value)
 
 
 def test_missing_auth_file_and_half_set_environment_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="Cannot read"):
+    with pytest.raises(SetupError, match="Cannot read"):
         load_auth(tmp_path / "absent.toml", {})
-    with pytest.raises(ConfigError, match="HUAWEICLOUD_SDK_SK"):
+    with pytest.raises(SetupError, match="HUAWEICLOUD_SDK_SK"):
         load_auth(None, {"HUAWEICLOUD_SDK_AK": "AK"})
 
 

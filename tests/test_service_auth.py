@@ -228,14 +228,14 @@ async def test_url_input_is_downloaded_when_private_urls_are_allowed(
 
 
 def test_auth_file_errors_name_the_problem(tmp_path: Path) -> None:
-    from pipeline.errors import ConfigError
+    from pipeline.service.apierror import SetupError
 
     path = tmp_path / "auth.toml"
     path.write_text('[[users]]\nname = "bob"\ndomain = "d"\npassword_hash = "plain"\n')
-    with pytest.raises(ConfigError, match="never the password itself"):
+    with pytest.raises(SetupError, match="never the password itself"):
         load_auth(path, {})
     path.write_text("[tokens]\nttl_hours = -1\n")
-    with pytest.raises(ConfigError, match="ttl_hours"):
+    with pytest.raises(SetupError, match="ttl_hours"):
         load_auth(path, {})
 
 

@@ -1,6 +1,6 @@
 """The service's state file (`ocrpipe serve --state`): usage counts and tokens survive a
 restart; tokens are stored only as hashes; memory-only mode writes no file; a bad path is a
-ConfigError (exit 2 from the CLI). Real services, started and stopped on the same file.
+SetupError (exit 2 from the CLI). Real services, started and stopped on the same file.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import ConfigError
+from pipeline.service.apierror import SetupError
 from pipeline.service.auth import load_auth
 from pipeline.service.authfile import hash_password, project_id_for
 from pipeline.service.server import ServiceConfig, running_service
@@ -122,11 +122,11 @@ async def test_a_bad_state_path_is_a_config_error(tmp_path: Path) -> None:
         (tmp_path, "unable to open"),
         (newer, "newer ocrpipe"),
     ]:
-        with pytest.raises(ConfigError, match=reason) as caught:
+        with pytest.raises(SetupError, match=reason) as caught:
             open_state(bad)
         assert "--state none" in str(caught.value)
     config = ServiceConfig(port=0, auth_required=False, state=not_sqlite)
-    with pytest.raises(ConfigError, match="not a database"):
+    with pytest.raises(SetupError, match="not a database"):
         async with running_service(config):
             pass  # pragma: no cover
 
