@@ -19,6 +19,11 @@ class ErrorKind:
 
 
 API_NOT_FOUND = ErrorKind("APIG.0101", 404)
+BAD_REQUEST = ErrorKind("APIG.0201", 400)
+"""The gateway's generic 400: a request malformed at the HTTP level (a header that must
+appear once appears twice, an unreadable body)."""
+REQUEST_TIMEOUT = ErrorKind("APIG.0201", 408)
+"""The gateway's family for timeouts: the body did not arrive within the body timeout."""
 BODY_TOO_LARGE = ErrorKind("APIG.0201", 413)
 GATEWAY_TIMEOUT = ErrorKind("APIG.0201", 504)
 AUTH_FAILED = ErrorKind("APIG.0301", 401)
