@@ -22,11 +22,11 @@ from aiohttp import web
 
 from pipeline.service.apierror import ApiError
 from pipeline.service.app import ServiceLimits, create_app
-from pipeline.service.auth import LOCK_SECONDS, Lockout
 from pipeline.service.authfile import AuthConfig
 from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
 from pipeline.service.iam import KEEP_EXPIRED_S, TokenStore
 from pipeline.service.limits import RateLimiter
+from pipeline.service.lockout import BASE_DELAY_S, Lockout
 from pipeline.service.statedb import open_state
 
 BODY = {"image": "aGVsbG8="}
@@ -164,24 +164,28 @@ def test_rate_limit_per_caller_and_api_per_minute() -> None:
     RateLimiter(0, clock).check("ak:A", "general-text")  # 0: no limit
 
 
-def test_lockout_after_five_failures_in_a_row_for_five_minutes() -> None:
+def test_lockout_backs_off_one_address_for_one_ak_with_a_doubling_delay() -> None:
     clock = Clock()
     lockout = Lockout(clock)
     for _ in range(4):
-        lockout.failed("AK")
-    lockout.succeeded("AK")  # a success resets the run
+        lockout.failed("AK", "10.0.0.1")
+    lockout.succeeded("AK", "10.0.0.1")  # a success resets the run
     for _ in range(4):
-        lockout.failed("AK")
-    lockout.check("AK")
-    lockout.failed("AK")
-    with pytest.raises(ApiError, match="reach the limit"):
-        lockout.check("AK")
-    lockout.check("OTHER")
-    clock.now += LOCK_SECONDS - 1
+        lockout.failed("AK", "10.0.0.1")
+    lockout.check("AK", "10.0.0.1")
+    lockout.failed("AK", "10.0.0.1")
+    with pytest.raises(ApiError, match="reach the limit") as caught:
+        lockout.check("AK", "10.0.0.1")
+    assert caught.value.retry_after == pytest.approx(BASE_DELAY_S)
+    lockout.check("OTHER", "10.0.0.1")
+    lockout.check("AK", "10.0.0.2")  # the owner, elsewhere, is not locked out
+    clock.now += BASE_DELAY_S - 1
     with pytest.raises(ApiError):
-        lockout.check("AK")
+        lockout.check("AK", "10.0.0.1")
     clock.now += 2
-    lockout.check("AK")
+    lockout.check("AK", "10.0.0.1")
+    lockout.failed("AK", "10.0.0.1")  # the next failure waits twice as long
+    assert lockout.retry_after("AK", "10.0.0.1") == pytest.approx(2 * BASE_DELAY_S)
 
 
 @pytest.fixture

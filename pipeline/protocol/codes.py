@@ -21,7 +21,13 @@ class ErrorKind:
 
 
 API_NOT_FOUND = ErrorKind("APIG.0101", 404)
-BAD_REQUEST = ErrorKind("APIG.0106", 400)
+ORCHESTRATION_ERROR = ErrorKind("APIG.0106", 400)
+"""A parameter is missing or mistyped."""
+BAD_REQUEST = ErrorKind("APIG.0201", 400)
+"""The gateway's generic 400: a request malformed at the HTTP level (a header that must
+appear once appears twice, an unreadable body)."""
+REQUEST_TIMEOUT = ErrorKind("APIG.0201", 408)
+"""The gateway's family for timeouts: the body did not arrive within the body timeout."""
 BODY_TOO_LARGE = ErrorKind("APIG.0201", 413)
 GATEWAY_TIMEOUT = ErrorKind("APIG.0201", 504)
 AUTH_FAILED = ErrorKind("APIG.0301", 401)
@@ -57,7 +63,7 @@ CONFIG_CODES = frozenset({API_NOT_FOUND.code, NOT_SUBSCRIBED.code})
 """The call cannot work at all: wrong endpoint, project, API, or no subscription."""
 THROTTLE_CODES = frozenset({THROTTLED.code, MAX_CONCURRENCY.code})
 """Too many calls: slow down, retry."""
-PAGE_CODES = frozenset({BAD_REQUEST.code, INVALID_JSON.code, URL_DOWNLOAD_FAILED.code,
+PAGE_CODES = frozenset({ORCHESTRATION_ERROR.code, INVALID_JSON.code, URL_DOWNLOAD_FAILED.code,
                         "ModelArts.4704"})
 """This request's input is refused (with every `AIS.01xx`): fail the page."""
 RETRY_ONCE_CODES = frozenset({RECOGNITION_FAILED.code})

@@ -20,8 +20,14 @@ A recognition call goes: authentication (auth.py) -> rate limit per caller and A
 APIG.0308) -> body checks -> `url` download (fetch.py) -> the engine's bounded queue (429
 ModelArts.4401 when full) -> recognition, within `request_timeout` (504 APIG.0201).
 
-Middlewares, outermost first: `observe` (request id, errors to Huawei bodies, counters,
-metrics, usage, the log line) then `auth.auth_middleware` (size-capped body read, auth).
+Middlewares, outermost first: the connection guard's (connections.py: header deadline),
+`observe` (request id, errors to Huawei bodies, counters, metrics, usage, the log line) then
+`auth.auth_middleware` (header checks of guard.py, size- and time-capped body read, auth).
+
+Metrics and logs name the API only when it is a known one ("other" else: made-up paths
+cannot create series); logged paths have their control characters escaped (logsafe.py).
+A client that disconnects before its body is read is logged at INFO as code 499, never
+counted as a 500. An answer sent before the body was read closes the connection.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from aiohttp.typedefs import Handler
 from pipeline.protocol import names
 from pipeline.protocol.codes import (
     API_NOT_FOUND,
+    BAD_REQUEST,
     BODY_TOO_LARGE,
     GATEWAY_TIMEOUT,
     INTERNAL_ERROR,
@@ -57,12 +64,27 @@ from . import general_text
 from .apierror import ApiError
 from .auth import BODY_KEY, USER_KEY, auth_middleware
 from .authfile import AuthConfig
+from .connections import ConnectionGuard
 from .engine import OcrEngine
 from .fetch import Fetcher
 from .iam import TokenStore, issue_token
-from .limits import RateLimiter
+from .limits import (
+    BODY_TIMEOUT_S,
+    HEADER_TIMEOUT_S,
+    IDLE_TIMEOUT_S,
+    MAX_CONNECTIONS,
+    MAX_CONNECTIONS_PER_ADDRESS,
+    MAX_SMALL_BODY_BYTES,
+    PREAUTH_BUFFER_BYTES,
+    BodyBudget,
+    ClientGone,
+    RateLimiter,
+    read_body,
+)
+from .logsafe import escape, printable
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics
+from .passwords import PasswordChecker
 from .statedb import open_state
 from .usage import USAGE_PATH, Usage, usage_answer
 
@@ -72,6 +94,9 @@ HEALTH_PATH = "/health"
 METRICS_PATH = "/metrics"
 _ENTERPRISE_PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _API_PATH_RE = re.compile(r"^/v\d+/[^/]+/ocr/(?P<api>[^/]+)/?$")
+OTHER_API = "other"
+CLIENT_GONE = "499"
+"""The code logged and counted for a client that disconnected before its answer (nginx's)."""
 
 
 @dataclass
@@ -88,6 +113,14 @@ class ServiceLimits:
     """Seconds from the body read to the answer (download and recognition)."""
     allow_private_urls: bool = False
     url_timeout: float = 10.0
+    header_timeout: float = HEADER_TIMEOUT_S
+    body_timeout: float = BODY_TIMEOUT_S
+    idle_timeout: float = IDLE_TIMEOUT_S
+    max_connections: int = MAX_CONNECTIONS
+    max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS
+    preauth_buffer_bytes: int = PREAUTH_BUFFER_BYTES
+    public_host: str | None = None
+    """The `Host` clients must use (name or name:port); None: any."""
 
 
 @dataclass
@@ -100,12 +133,16 @@ class State:
     rates: RateLimiter
     fetcher: Fetcher
     usage: Usage
+    passwords: PasswordChecker
+    bodies: BodyBudget
     counters: Counters = field(default_factory=Counters)
     metrics: Metrics | None = None
 
 
 ENGINE = web.AppKey("ocrpipe.engine", OcrEngine)
 STATE = web.AppKey("ocrpipe.state", State)
+CONNECTIONS = web.AppKey("ocrpipe.connections", ConnectionGuard)
+"""The connection guard: serve the app on `GuardedSite(runner, app[CONNECTIONS], ...)`."""
 REQUEST_ID = web.RequestKey("ocrpipe.request_id", str)
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
@@ -133,17 +170,36 @@ def create_app(
         rates=RateLimiter(limits.rate_limit_per_minute),
         fetcher=Fetcher(allow_private=limits.allow_private_urls, timeout=limits.url_timeout),
         usage=Usage(db),
+        passwords=PasswordChecker(
+            [u.password_hash for u in auth.users.values()]
+            + ([auth.admin_key_hash] if auth.admin_key_hash else [])
+        ),
+        bodies=BodyBudget(limits.preauth_buffer_bytes),
     )
     state.metrics = Metrics(lambda: engine.depth)
     public = frozenset({HEALTH_PATH, METRICS_PATH, names.TOKENS_PATH, USAGE_PATH})
+    connections = ConnectionGuard(
+        limits.max_connections, limits.max_connections_per_address, limits.header_timeout
+    )
     app = web.Application(
         middlewares=[
+            connections.middleware,
             observe,
-            auth_middleware(auth, state.tokens, required=auth_required, public_paths=public),
+            auth_middleware(
+                auth,
+                state.tokens,
+                required=auth_required,
+                public_paths=public,
+                public_host=limits.public_host,
+                budget=state.bodies,
+                body_timeout=limits.body_timeout,
+                hostless_paths=frozenset({HEALTH_PATH, METRICS_PATH}),
+            ),
         ]
     )
     app[ENGINE] = engine
     app[STATE] = state
+    app[CONNECTIONS] = connections
     app.cleanup_ctx.append(_lifetime)
     if own_db:
         app.on_cleanup.append(functools.partial(_close_db, db))
@@ -162,6 +218,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     yield
     await fetcher.close()
     await engine.close()
+    app[STATE].passwords.close()
 
 
 async def _close_db(db: sqlite3.Connection, app: web.Application) -> None:
@@ -183,10 +240,12 @@ async def recognize(request: web.Request) -> web.Response:
     parsed = general_text.parse_body(request[BODY_KEY], api)
     try:
         async with asyncio.timeout(state.limits.request_timeout):
-            image: str | bytes = parsed.image_b64
-            if parsed.url:
-                image = await state.fetcher.fetch(parsed.url)
-            page = await request.app[ENGINE].recognize(image, parsed.options)
+            # The queue place first: nothing is downloaded for a page it would refuse.
+            async with request.app[ENGINE].reserve() as slot:
+                image: str | bytes = parsed.image_b64
+                if parsed.url:
+                    image = await state.fetcher.fetch(parsed.url)
+                page = await slot.recognize(image, parsed.options)
     except TimeoutError:
         raise ApiError(
             GATEWAY_TIMEOUT,
@@ -200,12 +259,23 @@ async def recognize(request: web.Request) -> web.Response:
 
 async def tokens(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return await issue_token(request, state.auth, state.tokens)
+    body = await read_body(
+        request, MAX_SMALL_BODY_BYTES, seconds=state.limits.body_timeout, budget=state.bodies
+    )
+    try:
+        return await issue_token(
+            request, state.auth, state.tokens, passwords=state.passwords, body=body
+        )
+    finally:
+        state.bodies.give_back(len(body))
 
 
 async def usage(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return web.json_response(await usage_answer(request, state.usage, state.auth.admin_key_hash))
+    answer = await usage_answer(
+        request, state.usage, state.auth.admin_key_hash, state.passwords
+    )
+    return web.json_response(answer)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -228,6 +298,8 @@ def enterprise_project(request: web.BaseRequest) -> str:
 
 
 def api_name(path: str) -> str:
+    """The API a path calls, for logs and metrics: a known name, else "other" (so that
+    made-up paths cannot create metric series)."""
     if path in (HEALTH_PATH, METRICS_PATH):
         return path.strip("/")
     if path == names.TOKENS_PATH:
@@ -235,7 +307,10 @@ def api_name(path: str) -> str:
     if path == USAGE_PATH:
         return "usage"
     match = _API_PATH_RE.match(path)
-    return match["api"] if match else "-"
+    known = (*general_text.TEXT_APIS, *general_text.KNOWN_APIS)
+    if match and match["api"] in known:
+        return match["api"]
+    return OTHER_API
 
 
 @web.middleware
@@ -252,6 +327,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = _error_response(exc.kind, exc.message, request_id)
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+    except ClientGone:
+        code = CLIENT_GONE
+        response = _error_response(BAD_REQUEST, "The client closed the connection", request_id)
     except web.HTTPException as exc:
         kind, message = _from_http_exception(exc)
         code = kind.code
@@ -276,6 +354,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         else:
             state.counters.recognized += 1
     response.headers[names.REQUEST_ID] = request_id
+    if request.body_exists and not request.content.is_eof():
+        response.force_close()  # answered before the body was read: do not wait for it
     elapsed = time.perf_counter() - started
     quiet = api in ("health", "metrics")
     if not quiet:
@@ -285,8 +365,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     logger.log(
         logging.DEBUG if quiet else logging.INFO,
         "%s %s api=%s status=%d error_code=%s ms=%.1f request_id=%s enterprise_project=%s",
-        request.method,
-        request.path,
+        escape(request.method, 32),
+        escape(request.path),
         api,
         response.status,
         code,
@@ -309,5 +389,5 @@ def _from_http_exception(exc: web.HTTPException) -> tuple[ErrorKind, str]:
 
 def _error_response(kind: ErrorKind, message: str, request_id: str) -> web.Response:
     return web.json_response(
-        error_body(kind, message, request_id), status=kind.status, dumps=_dumps
+        error_body(kind, printable(message), request_id), status=kind.status, dumps=_dumps
     )

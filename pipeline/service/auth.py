@@ -10,7 +10,8 @@ A request is authenticated by either
   not project-scoped -> 401 ModelArts.0212, unknown or for another project -> APIG.0301;
 - an SDK-HMAC-SHA256 signature (`pipeline.protocol.signing`) dated within 15 minutes of the
   server clock, with the `X-Security-Token` of a temporary key; failures -> 401 APIG.0301.
-  Five failed signatures in a row lock the AK for 5 minutes, as the cloud does.
+  Five failed signatures in a row from one client address back that address off for
+  that AK (lockout.py); the AK's owner, elsewhere, is not locked out.
 
 `request[USER_KEY]` then names the caller ("ak:AK" or "user:DOMAIN/NAME"), for the rate
 limit. Secrets are never logged nor put in messages.
@@ -21,10 +22,8 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-import re
-import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +37,11 @@ from pipeline.protocol.signing import SignatureError, verify_request
 
 from .apierror import ApiError, SetupError
 from .authfile import AuthConfig, parse_auth_data
+from .guard import check_host, check_length, check_single_headers, claimed_ak, precheck_signature
 from .iam import TokenStore
-from .limits import read_body
+from .limits import BODY_TIMEOUT_S, BodyBudget, read_body
+from .lockout import FREE_FAILURES, Lockout
+from .logsafe import escape, printable
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +51,8 @@ AK_KEY = web.RequestKey("ocrpipe.ak", str)
 """`request[AK_KEY]`: the access key that signed the request ("" without auth or a token)."""
 USER_KEY = web.RequestKey("ocrpipe.user", str)
 """`request[USER_KEY]`: who called ("ak:AK", "user:DOMAIN/NAME", "anonymous")."""
-LOCK_AFTER_FAILURES = 5
-LOCK_SECONDS = 300.0
-_ACCESS_RE = re.compile(r"Access=([^,\s]+)")
+LOCK_AFTER_FAILURES = FREE_FAILURES
+__all__ = ["Lockout", "auth_middleware", "check_signature", "load_auth"]
 
 
 def load_auth(auth_file: Path | None, environ: Mapping[str, str] | None = None) -> AuthConfig:
@@ -127,39 +128,6 @@ def _warn_if_readable_by_others(path: Path) -> None:
         logger.warning("the auth file %s is readable by other users: chmod 600 it", path)
 
 
-class Lockout:
-    """Failed signatures in a row per AK; LOCK_AFTER_FAILURES of them lock it LOCK_SECONDS."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._failures: dict[str, int] = {}
-        self._locked_until: dict[str, float] = {}
-
-    def check(self, ak: str) -> None:
-        until = self._locked_until.get(ak)
-        if until is None:
-            return
-        if self._clock() < until:
-            raise ApiError(
-                AUTH_FAILED,
-                "Incorrect IAM authentication information: the access key is locked for "
-                f"{LOCK_SECONDS / 60:g} minutes: failed signatures reach the limit "
-                f"({LOCK_AFTER_FAILURES} in a row)",
-            )
-        del self._locked_until[ak]
-
-    def failed(self, ak: str) -> None:
-        count = self._failures.get(ak, 0) + 1
-        self._failures[ak] = count
-        if count >= LOCK_AFTER_FAILURES:
-            self._failures.pop(ak)
-            self._locked_until[ak] = self._clock() + LOCK_SECONDS
-            logger.warning("access key %s locked after %d failed signatures", ak, count)
-
-    def succeeded(self, ak: str) -> None:
-        self._failures.pop(ak, None)
-
-
 def auth_middleware(
     auth: AuthConfig,
     tokens: TokenStore,
@@ -167,46 +135,71 @@ def auth_middleware(
     required: bool,
     public_paths: frozenset[str],
     lockout: Lockout | None = None,
+    public_host: str | None = None,
+    budget: BodyBudget | None = None,
+    body_timeout: float = BODY_TIMEOUT_S,
+    hostless_paths: frozenset[str] = frozenset(),
 ) -> Middleware:
-    """Read the body (size-capped) and, when `required`, authenticate the caller.
+    """Check the headers (guard.py), read the body (size- and time-capped) and, when
+    `required`, authenticate the caller.
 
-    Paths in `public_paths` (health, metrics, the token and usage endpoints, which check
-    their own credentials) and unmatched routes pass untouched, so an unknown path answers
-    404 rather than 401.
+    Every request is refused on duplicated single headers; all but `hostless_paths` (health,
+    metrics) on a `Host` other than `public_host` when it is set. Paths in `public_paths`
+    (health, metrics, the token and usage endpoints, which check their own credentials) and
+    unmatched routes then pass, so an unknown path answers 404 rather than 401.
+
+    What the headers tell is checked before the body is read: a token in full, a signature's
+    AK, lockout and date. The body of a request not yet authenticated is held within
+    `budget` (shared by all such requests).
     """
     locks = lockout or Lockout()
+    bodies = budget or BodyBudget()
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        check_single_headers(request.headers)
+        if request.path not in hostless_paths:
+            check_host(request, public_host)
         if request.match_info.http_exception is not None or request.path in public_paths:
             return await handler(request)
-        body = await read_body(request)
-        request[BODY_KEY] = body
+        check_length(request)
+        address = request.remote or ""
         request[AK_KEY] = ""
         request[USER_KEY] = "anonymous"
-        if required:
-            token = request.headers.get(names.AUTH_TOKEN)
-            if token is not None:
-                user = tokens.check(token, request.match_info.get("project_id", ""))
-                request[USER_KEY] = f"user:{user}"
-            else:
-                ak = check_signature(request, body, auth, locks)
+        token = request.headers.get(names.AUTH_TOKEN) if required else None
+        if token is not None:
+            user = tokens.check(token, request.match_info.get("project_id", ""))
+            request[USER_KEY] = f"user:{user}"
+            request[BODY_KEY] = await read_body(request, seconds=body_timeout)
+            return await handler(request)
+        claimed = precheck_signature(request, auth, locks, address) if required else ""
+        body = await read_body(request, seconds=body_timeout, budget=bodies)
+        try:
+            if required:
+                ak = check_signature(request, body, auth, locks, address, claimed)
                 request[AK_KEY] = ak
                 request[USER_KEY] = f"ak:{ak}"
+        finally:
+            bodies.give_back(len(body))
+        request[BODY_KEY] = body
         return await handler(request)
 
     return middleware
 
 
 def check_signature(
-    request: web.Request, body: bytes, auth: AuthConfig, lockout: Lockout
+    request: web.Request,
+    body: bytes,
+    auth: AuthConfig,
+    lockout: Lockout,
+    address: str = "",
+    claimed: str | None = None,
 ) -> str:
     """The AK that signed `request`; ApiError APIG.0301 if the signature does not hold or
-    the AK is locked."""
-    claimed = _ACCESS_RE.search(request.headers.get("Authorization", ""))
-    ak = claimed.group(1) if claimed else ""
+    this address is backed off for the AK."""
+    ak = claimed_ak(request) if claimed is None else claimed
     if ak in auth.credentials:
-        lockout.check(ak)
+        lockout.check(ak, address)
     try:
         signer = verify_request(
             request.method,
@@ -218,18 +211,19 @@ def check_signature(
         )
     except SignatureError as exc:
         if ak in auth.credentials:
-            lockout.failed(ak)
-        logger.info("signature rejected: %s", exc)
-        raise ApiError(AUTH_FAILED, f"Incorrect IAM authentication information: {exc}") from None
+            lockout.failed(ak, address)
+        logger.info("signature rejected: %s", escape(str(exc)))
+        message = printable(f"Incorrect IAM authentication information: {exc}")
+        raise ApiError(AUTH_FAILED, message) from None
     expected = auth.security_tokens.get(signer)
     if expected is not None and not hmac.compare_digest(
         request.headers.get(names.SECURITY_TOKEN, "").encode(), expected.encode()
     ):
-        lockout.failed(signer)
+        lockout.failed(signer, address)
         raise ApiError(
             AUTH_FAILED,
             "Incorrect IAM authentication information: this temporary access key needs its "
             f"{names.SECURITY_TOKEN}",
         )
-    lockout.succeeded(signer)
+    lockout.succeeded(signer, address)
     return signer

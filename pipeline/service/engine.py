@@ -7,25 +7,28 @@ the first real page pays no model-loading cost. `workers` processes times `threa
 threads each is about the number of cores, so processes do not oversubscribe them.
 
 In front of the pool is a bounded queue: at most `workers + queue_size` pages are taken at
-once; one more answers 429 ModelArts.4401 (max concurrency) at once rather than waiting
-an unbounded time. `depth` is the number taken (for /metrics).
+once; one more answers 429 ModelArts.4401 (max concurrency, with Retry-After) at once rather
+than waiting an unbounded time. `depth` is the number taken (for /metrics). A caller that
+must do work before its page is ready (a `url` download) reserves its place first
+(`reserve()`), so nothing is downloaded for a page the queue would refuse.
 
 Processes are started with the "spawn" method (no fork of a threaded, event-looping
 parent) and ignore SIGINT, so Ctrl-C reaches only the parent, which shuts the pool down.
-A worker that dies (killed, out of memory) breaks the pool: the call that saw it answers
-ModelArts.4503 (retry) and a fresh pool replaces the broken one.
+Each worker is a pool of its own: one that dies (killed, out of memory) fails only the page
+it had, which is tried once more on another worker; a fresh process replaces it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import os
 import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -148,7 +151,13 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) ->
 
 
 class OcrEngine:
-    """The pool of OCR workers. `start()` before use, `close()` after."""
+    """The OCR workers. `start()` before use, `close()` after.
+
+    Each worker is a pool of one process, handed one page at a time: a worker that dies
+    takes down its own page only. That page is tried once more on another worker (it
+    may have been an accident); if that worker dies too, the call answers ModelArts.4503.
+    A dead worker is replaced by a fresh one.
+    """
 
     def __init__(
         self,
@@ -166,19 +175,26 @@ class OcrEngine:
         self.queue_size = max(0, queue_size)
         self.depth = 0
         """Pages taken and not yet answered (recognising plus waiting)."""
-        self._pool: Executor | None = None
-        self._lock = asyncio.Lock()
+        self.seconds_per_page = 1.0
+        """A moving average of recognition time, for Retry-After."""
+        self._pools: list[Executor] = []
+        self._idle: asyncio.Queue[Executor] | None = None
         self._work: Callable[[str | bytes, RecognizeOptions], PageText] = recognize_page
 
     def _new_pool(self) -> Executor:
-        return process_pool(self.workers, _init_worker, (self.name, self.threads, self.device))
+        """One worker (a pool of one process)."""
+        return process_pool(1, _init_worker, (self.name, self.threads, self.device))
 
     async def start(self) -> None:
         """Start every worker and wait until each has its engine loaded."""
-        self._pool = self._new_pool()
+        self._pools = [self._new_pool() for _ in range(self.workers)]
+        self._idle = asyncio.Queue()
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(STARTUP_TIMEOUT_S):
-                pids = await self._wait_for_workers(self._pool)
+                pids = await asyncio.gather(
+                    *(loop.run_in_executor(pool, _probe) for pool in self._pools)
+                )
         except (BrokenProcessPool, TimeoutError) as exc:
             await self.close()
             raise SetupError(
@@ -187,6 +203,8 @@ class OcrEngine:
                 "tesserocr and the tesseract-ocr language data for tesseract), and that there "
                 "is memory for the workers"
             ) from exc
+        for pool in self._pools:
+            self._idle.put_nowait(pool)
         logger.info(
             "OCR engine %s ready: %d worker process(es) x %d thread(s), pids %s",
             self.name,
@@ -195,72 +213,134 @@ class OcrEngine:
             ",".join(str(pid) for pid in sorted(pids)),
         )
 
-    async def _wait_for_workers(self, pool: Executor) -> set[int]:
-        """Probe until every worker has answered once (so has run its initializer).
+    def retry_after(self) -> float:
+        """Seconds until a place in the queue is likely free."""
+        waiting = max(1, self.depth - self.workers + 1)
+        return max(1.0, self.seconds_per_page * waiting / self.workers)
 
-        The first round, submitted before any worker is idle, makes the pool start all
-        its processes; a probe is busy for a moment, so idle workers share each round."""
-        loop = asyncio.get_running_loop()
-        seen: set[int] = set()
-        while len(seen) < self.workers:
-            probes = (loop.run_in_executor(pool, _probe) for _ in range(self.workers))
-            seen.update(await asyncio.gather(*probes))
-        return seen
-
-    async def recognize(self, image: str | bytes, options: RecognizeOptions) -> PageText:
-        """Recognise one page in a worker; ApiError for bad input or a failed worker."""
-        pool = self._pool
-        if pool is None:
-            raise ApiError(BACKEND_UNAVAILABLE, "The OCR engine is not running")
+    def reserve(self) -> Slot:
+        """A place in the queue, or ApiError 429 ModelArts.4401 (with Retry-After) when it
+        is full. Use as `async with engine.reserve() as slot: await slot.recognize(...)`;
+        the place is held until the page's worker is done with it."""
+        if self._idle is None:
+            raise ApiError(BACKEND_UNAVAILABLE, "The OCR engine is not running", retry_after=5)
         if self.depth >= self.workers + self.queue_size:
             raise ApiError(
                 MAX_CONCURRENCY,
                 f"The service is at its maximum concurrency ({self.workers} page(s) being "
                 f"recognised, {self.queue_size} waiting): retry later, and send fewer calls "
                 "at once",
+                retry_after=self.retry_after(),
             )
-        loop = asyncio.get_running_loop()
-        try:
-            work = pool.submit(self._work, image, options)
-        except BrokenProcessPool:
-            await self._replace(pool)
-            raise ApiError(BACKEND_UNAVAILABLE, "The OCR backend restarted: retry") from None
-        except RuntimeError:  # submitted while the pool shuts down
-            raise ApiError(BACKEND_UNAVAILABLE, "The OCR service is stopping") from None
-        # The page leaves the queue when its worker is done with it, even if the caller
-        # stopped waiting (request timeout): the bound is on the work, not on the waiting.
         self.depth += 1
-        work.add_done_callback(lambda _: _call_soon(loop, self._leave))
-        try:
-            return await asyncio.wrap_future(work)
-        except ApiError:
-            raise
-        except BrokenProcessPool:
-            logger.error("an OCR worker process died; starting a fresh pool")
-            await self._replace(pool)
-            raise ApiError(
-                BACKEND_UNAVAILABLE, "The OCR backend restarted: retry the request"
-            ) from None
-        except RuntimeError as exc:
-            if "shutdown" in str(exc):  # submitted while the pool shuts down
-                raise ApiError(BACKEND_UNAVAILABLE, "The OCR service is stopping") from None
-            logger.exception("recognition failed")
-            raise ApiError(RECOGNITION_FAILED, "Recognition failed") from None
-        except Exception:
-            logger.exception("recognition failed")
-            raise ApiError(RECOGNITION_FAILED, "Recognition failed") from None
+        return Slot(self)
+
+    async def recognize(self, image: str | bytes, options: RecognizeOptions) -> PageText:
+        """Recognise one page in a worker; ApiError for bad input or a failed worker."""
+        async with self.reserve() as slot:
+            return await slot.recognize(image, options)
 
     def _leave(self) -> None:
         self.depth -= 1
 
-    async def _replace(self, broken: Executor) -> None:
-        async with self._lock:
-            if self._pool is broken:
-                self._pool = self._new_pool()
-        broken.shutdown(wait=False, cancel_futures=True)
+    async def _take_worker(self) -> Executor:
+        if self._idle is None:
+            raise ApiError(BACKEND_UNAVAILABLE, "The OCR service is stopping", retry_after=5)
+        return await self._idle.get()
+
+    def _give_back(self, pool: Executor, work: Future[PageText] | None) -> None:
+        """Return a worker that finished a page to the idle ones (a fresh one if it died)."""
+        broken = work is not None and not work.cancelled() and isinstance(
+            work.exception(), BrokenProcessPool
+        )
+        if self._idle is None or pool not in self._pools:
+            return
+        if broken:
+            index = self._pools.index(pool)
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = self._new_pool()
+            self._pools[index] = pool
+            logger.error("an OCR worker process died; a fresh one replaces it")
+        self._idle.put_nowait(pool)
+
+    def _finished(
+        self, loop: asyncio.AbstractEventLoop, pool: Executor, work: Future[PageText]
+    ) -> None:
+        _call_soon(loop, functools.partial(self._give_back, pool, work))
+
+    async def _submit(
+        self, image: str | bytes, options: RecognizeOptions
+    ) -> Future[PageText]:
+        """Hand the page to an idle worker (skipping, and replacing, dead idle ones)."""
+        loop = asyncio.get_running_loop()
+        for _ in range(self.workers + 1):
+            pool = await self._take_worker()
+            try:
+                work = pool.submit(self._work, image, options)
+            except BrokenProcessPool:  # died while idle: the page never ran
+                self._give_back(pool, _broken_future())
+                continue
+            except RuntimeError:  # submitted while the pool shuts down
+                raise ApiError(
+                    BACKEND_UNAVAILABLE, "The OCR service is stopping", retry_after=5
+                ) from None
+            work.add_done_callback(functools.partial(self._finished, loop, pool))
+            return work
+        raise ApiError(BACKEND_UNAVAILABLE, "The OCR workers keep dying: retry", retry_after=5)
 
     async def close(self) -> None:
         """Stop the workers; pages being recognised finish first, queued ones are dropped."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
+        pools, self._pools, self._idle = self._pools, [], None
+        for pool in pools:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
+def _broken_future() -> Future[PageText]:
+    future: Future[PageText] = Future()
+    future.set_exception(BrokenProcessPool("the worker died"))
+    return future
+
+
+class Slot:
+    """A page's place in the engine's queue (`OcrEngine.reserve`)."""
+
+    def __init__(self, engine: OcrEngine) -> None:
+        self._engine = engine
+        self._work: Future[PageText] | None = None
+
+    async def __aenter__(self) -> Slot:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        engine, work = self._engine, self._work
+        if work is None or work.done():
+            engine._leave()
+        else:  # the caller stopped waiting: the place is free when the worker is
+            loop = asyncio.get_running_loop()
+            work.add_done_callback(lambda _: _call_soon(loop, engine._leave))
+
+    async def recognize(self, image: str | bytes, options: RecognizeOptions) -> PageText:
+        """Recognise the page; a worker dying under it gets it tried once more."""
+        engine = self._engine
+        for attempt in (1, 2):
+            self._work = await engine._submit(image, options)
+            try:
+                page = await asyncio.wrap_future(self._work)
+            except ApiError:
+                raise
+            except BrokenProcessPool:
+                if attempt == 1:
+                    logger.warning("an OCR worker died under a page; trying it once more")
+                    continue
+                raise ApiError(
+                    BACKEND_UNAVAILABLE,
+                    "The OCR worker died twice on this page: retry later, or send a smaller "
+                    "image",
+                    retry_after=5,
+                ) from None
+            except Exception:
+                logger.exception("recognition failed")
+                raise ApiError(RECOGNITION_FAILED, "Recognition failed") from None
+            engine.seconds_per_page = 0.8 * engine.seconds_per_page + 0.2 * page.seconds
+            return page
+        raise AssertionError("unreachable")

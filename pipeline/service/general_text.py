@@ -86,6 +86,10 @@ def parse_body(body: bytes, api: str = API_NAME) -> TextRequest:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(INVALID_JSON, "The request body is not valid JSON") from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise ApiError(
+            INVALID_JSON, "The request body is not valid JSON: it is nested too deep"
+        ) from None
     if not isinstance(data, dict):
         raise ApiError(INVALID_PARAMETER, "The request body must be a JSON object")
 

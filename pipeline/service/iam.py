@@ -20,7 +20,6 @@ Tokens expired over a week ago are deleted when a new one is issued. Lifetime: t
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -38,7 +37,9 @@ from pipeline.protocol import names
 from pipeline.protocol.codes import AUTH_FAILED, NOT_PROJECT_SCOPED, TOKEN_EXPIRED, TOKEN_MISSING
 
 from .apierror import ApiError
-from .authfile import AuthConfig, verify_password
+from .authfile import AuthConfig
+from .logsafe import escape
+from .passwords import PasswordChecker
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +143,20 @@ def _iso(timestamp: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}000Z"
 
 
-async def issue_token(request: web.Request, auth: AuthConfig, store: TokenStore) -> web.Response:
-    """The `POST /v3/auth/tokens` handler (the body is read here: the path is public)."""
+async def issue_token(
+    request: web.Request,
+    auth: AuthConfig,
+    store: TokenStore,
+    *,
+    passwords: PasswordChecker | None = None,
+    body: bytes | None = None,
+) -> web.Response:
+    """The `POST /v3/auth/tokens` handler (`body`: the request's, read by the caller within
+    its limits; None: read here). Passwords are checked by `passwords` (passwords.py)."""
+    checker = passwords or PasswordChecker(u.password_hash for u in auth.users.values())
     try:
-        data = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(await request.read() if body is None else body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _iam_error(400, "The request body is not valid JSON")
     identity = _get(data, "auth", "identity")
     user_part = _get(identity, "password", "user")
@@ -163,11 +173,14 @@ async def issue_token(request: web.Request, auth: AuthConfig, store: TokenStore)
             "password and domain name"
         )
     user = auth.users.get((domain, name))
-    # An unknown user costs a (cheap) verification too.
-    stored = user.password_hash if user else "pbkdf2_sha256$1000$AAAA$AAAA"
-    valid = await asyncio.to_thread(verify_password, password, stored)
+    # An unknown user costs a verification as long as a known one's (passwords.py).
+    stored = user.password_hash if user else None
+    valid = await checker.verify(password, stored, request.remote or "", "password")
     if user is None or not valid:
-        logger.info("token refused for user %s/%s: wrong user name or password", domain, name)
+        logger.info(
+            "token refused for user %s/%s: wrong user name or password",
+            escape(domain, 128), escape(name, 128),
+        )
         return _iam_error(401, "The username or password is wrong.")
 
     scope = _get(data, "auth", "scope", "project")
@@ -180,7 +193,7 @@ async def issue_token(request: web.Request, auth: AuthConfig, store: TokenStore)
         if project_id is None:
             return _iam_error(401, "The user has no access to the requested project.")
     value, token = store.issue(f"{domain}/{name}", project_id, project_name)
-    body: dict[str, Any] = {
+    answer: dict[str, Any] = {
         "token": {
             "methods": ["password"],
             "issued_at": _iso(token.issued_at),
@@ -190,10 +203,13 @@ async def issue_token(request: web.Request, auth: AuthConfig, store: TokenStore)
         }
     }
     if project_id is not None:
-        body["token"]["project"] = {
+        answer["token"]["project"] = {
             "id": project_id,
             "name": project_name,
             "domain": {"name": domain},
         }
-    logger.info("token issued for user %s/%s, project %s", domain, name, project_name or "-")
-    return web.json_response(body, status=201, headers={names.SUBJECT_TOKEN: value})
+    logger.info(
+        "token issued for user %s/%s, project %s",
+        escape(domain, 128), escape(name, 128), escape(project_name or "-", 128),
+    )
+    return web.json_response(answer, status=201, headers={names.SUBJECT_TOKEN: value})

@@ -3,17 +3,63 @@ in `pipeline.protocol.limits`."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from pipeline.protocol.codes import BODY_TOO_LARGE, THROTTLED
+from pipeline.protocol.codes import BODY_TOO_LARGE, REQUEST_TIMEOUT, THROTTLED
 from pipeline.protocol.limits import MAX_BODY_BYTES
 
 from .apierror import ApiError
 
 _CHUNK = 256 * 1024
+
+# Defaults of the connection guard (`ocrpipe serve` flags; connections.py, guard.py).
+HEADER_TIMEOUT_S = 15.0
+"""From a connection's first byte (or its previous answer) to a request's complete headers."""
+BODY_TIMEOUT_S = 60.0
+"""From complete headers to the whole body (12 MB at 2 Mbit/s takes 50 s)."""
+IDLE_TIMEOUT_S = 75.0
+"""An idle keep-alive connection is closed after this (longer than clients keep theirs)."""
+MAX_CONNECTIONS = 1024
+MAX_CONNECTIONS_PER_ADDRESS = 128
+"""Open connections in all and per client address (an IPv6 client: its /64)."""
+PREAUTH_BUFFER_BYTES = 128 * 1024 * 1024
+"""Body bytes held, at most, for requests whose signature is not checked yet."""
+MAX_SMALL_BODY_BYTES = 64 * 1024
+"""Bodies of the token endpoint (a password login is a few hundred bytes)."""
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its body was read: nobody to answer."""
+
+
+class BodyBudget:
+    """Bytes that requests not yet authenticated may hold, in all (`try_take`/`give_back`)."""
+
+    def __init__(self, limit: int = PREAUTH_BUFFER_BYTES) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def try_take(self, size: int) -> bool:
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.held = max(0, self.held - size)
+
+
+def busy() -> ApiError:
+    return ApiError(
+        THROTTLED,
+        "The service is receiving too many request bodies at once: retry in a moment",
+        retry_after=1.0,
+    )
 
 
 def too_large(size: int | str) -> ApiError:
@@ -24,19 +70,48 @@ def too_large(size: int | str) -> ApiError:
     )
 
 
-async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
+async def read_body(
+    request: web.Request,
+    limit: int = MAX_BODY_BYTES,
+    *,
+    seconds: float = BODY_TIMEOUT_S,
+    budget: BodyBudget | None = None,
+) -> bytes:
     """Read the whole body, refusing it (APIG.0201) as soon as it is known to exceed `limit`:
-    from Content-Length before reading anything, else while reading a chunked body."""
+    from Content-Length before reading anything, else while reading a chunked body.
+
+    The body must arrive within `seconds` (else 408 APIG.0201). With a `budget`,
+    the bytes are taken from it as they come (429 APIG.0308 when it is spent) and stay
+    taken when this returns: the caller gives `len(body)` back. ClientGone if the client
+    disconnects."""
     declared = request.content_length
     if declared is not None and declared > limit:
         raise too_large(declared)
+    if budget is not None and declared and budget.held + declared > budget.limit:
+        raise busy()
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_chunked(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise too_large(f"more than {limit}")
-        chunks.append(chunk)
+    done = False
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.content.iter_chunked(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(f"more than {limit}")
+                if budget is not None and not budget.try_take(len(chunk)):
+                    raise busy()
+                chunks.append(chunk)
+        done = True
+    except TimeoutError:
+        raise ApiError(
+            REQUEST_TIMEOUT,
+            f"Request timeout: the body did not arrive within {seconds:g} s",
+        ) from None
+    except (ConnectionError, HttpProcessingError, asyncio.IncompleteReadError) as exc:
+        raise ClientGone(str(exc)) from None
+    finally:
+        if not done and budget is not None:
+            budget.give_back(sum(len(chunk) for chunk in chunks))
     return b"".join(chunks)
 
 

@@ -121,12 +121,16 @@ class RapidBackend:
         return Recognized(self._lines(output), direction)
 
     def _fit_detection(self, image: Image) -> None:
-        """Set the detector's size rule for this page (see DETECTION_MAX_SIDE)."""
+        """Set the detector's size rule for this page (see DETECTION_MAX_SIDE): also a
+        small wide page, which RapidOCR's rule would scale up past DETECTION_MAX_SIDE
+        squared pixels (a 1280 x 64 strip to 14720 x 736: gigabytes of activations)."""
         if self._detection_max_side is None:
             return
         detector = self._ocr._load_det_model()
         longest = min(max(image.shape[:2]), PREPROCESS_MAX_SIDE)
-        if longest > self._detection_max_side:
+        shortest = max(min(image.shape[:2]), 1)
+        scaled = RAPIDOCR_DETECTION[1] ** 2 * max(image.shape[:2]) / shortest
+        if longest > self._detection_max_side or scaled > self._detection_max_side**2:
             detector.limit_type, detector.limit_side_len = "max", self._detection_max_side
         else:
             detector.limit_type, detector.limit_side_len = RAPIDOCR_DETECTION

@@ -3,8 +3,11 @@
 
 Authentication is on by default. With no credentials configured (no auth file, no
 HUAWEICLOUD_SDK_AK/SK) the service refuses to start unless `auth_required=False`
-(`--no-auth`), in which case it accepts unsigned requests; it then should listen on
-loopback only.
+(`--no-auth`), in which case it accepts unsigned requests; on an address other than
+loopback that also needs `insecure=True` (`--insecure`).
+
+Connections go through the connection guard (connections.py: counts per address and in
+all, header deadline); idle keep-alive connections close after `limits.idle_timeout`.
 
 The OCR workers are started with multiprocessing "spawn": a script that starts the service
 must guard its entry point with `if __name__ == "__main__":` (the `ocrpipe` command does).
@@ -25,11 +28,13 @@ from pathlib import Path
 from aiohttp import web
 
 from pipeline.protocol import names
+from pipeline.protocol.limits import MAX_BODY_BYTES
 
 from . import auth
 from .apierror import SetupError
-from .app import ServiceLimits, create_app
+from .app import CONNECTIONS, ServiceLimits, create_app
 from .authfile import AuthConfig
+from .connections import GuardedSite
 from .engine import ENGINES, OcrEngine
 from .rapid import check_device
 from .statedb import describe, open_state
@@ -64,6 +69,8 @@ class ServiceConfig:
     """SQLite file that keeps usage counts and tokens across restarts (statedb.py); None:
     in memory only (the embedded service of `ocrpipe run`). `ocrpipe serve` defaults to
     .ocrpipe/service.db."""
+    insecure: bool = False
+    """Allow `auth_required=False` on an address other than loopback."""
 
     def merged_auth(self) -> AuthConfig:
         merged = AuthConfig(**vars(self.auth))
@@ -101,6 +108,31 @@ def check_config(config: ServiceConfig) -> None:
         raise SetupError(f"queue size must be 0 or more, not {config.queue_size}")
     if config.limits.request_timeout <= 0 or config.limits.rate_limit_per_minute < 0:
         raise SetupError("the request timeout must be positive, the rate limit 0 or more")
+    if not config.auth_required and not config.insecure and not is_loopback(config.host):
+        raise SetupError(
+            f"--no-auth on {config.host or 'all addresses'} would let anyone on the network "
+            "use the service: listen on 127.0.0.1, configure credentials, or add --insecure "
+            "if that is really meant"
+        )
+    limits = config.limits
+    if min(limits.header_timeout, limits.body_timeout, limits.idle_timeout) <= 0:
+        raise SetupError("the header, body and idle timeouts must be positive")
+    if min(limits.max_connections, limits.max_connections_per_address) < 1:
+        raise SetupError("the connection limits must be 1 or more")
+    if limits.preauth_buffer_bytes < MAX_BODY_BYTES:
+        raise SetupError(
+            f"the pre-authentication buffer must hold one whole body ({MAX_BODY_BYTES} bytes)"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or "localhost") is a loopback address only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _ssl_context(config: ServiceConfig) -> ssl.SSLContext | None:
@@ -133,10 +165,19 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[str]:
             limits=config.limits,
             db=db,
         )
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+            keepalive_timeout=config.limits.idle_timeout,
+            lingering_time=2.0,
+        )
         await runner.setup()  # starts the OCR workers (cleanup_ctx)
         try:
-            site = web.TCPSite(runner, config.host, config.port, ssl_context=context)
+            site = GuardedSite(
+                runner, app[CONNECTIONS], host=config.host, port=config.port,
+                ssl_context=context,
+            )
             try:
                 await site.start()
             except OSError as exc:

@@ -14,7 +14,6 @@ service `ocrpipe run` embeds) they cover the service's lifetime.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sqlite3
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from aiohttp import web
 from pipeline.protocol.codes import AUTH_FAILED, INVALID_PARAMETER
 
 from .apierror import ApiError
-from .authfile import verify_password
+from .passwords import PasswordChecker
 
 USAGE_PATH = "/v1/usage"
 ADMIN_KEY_HEADER = "X-Admin-Key"
@@ -65,16 +64,25 @@ class Usage:
         return {"usage": rows, "total_calls": sum(row["calls"] for row in rows)}
 
 
-async def usage_answer(request: web.Request, usage: Usage, admin_key_hash: str | None) -> Any:
-    """The body of GET /v1/usage; ApiError APIG.0301 without the right admin key."""
+async def usage_answer(
+    request: web.Request,
+    usage: Usage,
+    admin_key_hash: str | None,
+    passwords: PasswordChecker | None = None,
+) -> Any:
+    """The body of GET /v1/usage; ApiError APIG.0301 without the right admin key. The key
+    is checked by `passwords` (off the event loop, attempts limited per address)."""
     if admin_key_hash is None:
         raise ApiError(
             AUTH_FAILED,
             "No admin key is configured: add [admin] key_hash to the service's auth file",
         )
+    checker = passwords or PasswordChecker([admin_key_hash])
     given = request.headers.get(ADMIN_KEY_HEADER, "")
-    if not given or not await asyncio.to_thread(verify_password, given, admin_key_hash):
-        raise ApiError(AUTH_FAILED, f"Wrong or missing {ADMIN_KEY_HEADER} header")
+    if not given:
+        raise ApiError(AUTH_FAILED, f"Missing {ADMIN_KEY_HEADER} header")
+    if not await checker.verify(given, admin_key_hash, request.remote or "", "admin key"):
+        raise ApiError(AUTH_FAILED, f"Wrong {ADMIN_KEY_HEADER} header")
     date = request.query.get("date")
     if date is not None and not _DATE_RE.match(date):
         raise ApiError(INVALID_PARAMETER, "date must look like YYYY-MM-DD")
