@@ -33,8 +33,8 @@ lint: install
 
 # BENCH_ARGS=--quick for the small scale (200 / 2,000 / 200-page PDF)
 bench: install
-	$(BIN)/python benchmarks/rasterizers.py
-	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.rasterizers
+	$(BIN)/python -m benchmarks.throughput $(BENCH_ARGS)
 
 clean:
 	rm -rf out .ocrpipe .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Pages/s and CER of the embedded service, per engine, on the same corpus pages.
 
-    .venv/bin/python benchmarks/engines.py [--engines rapidocr,tesseract]
+    .venv/bin/python -m benchmarks.engines [--engines rapidocr,tesseract]
         [--layouts 2x1,1x2] [--pages GLOB] [--detect-direction]
 
 For each engine and layout (worker processes x threads each) it starts the service on
@@ -23,14 +23,13 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
+
+from pipeline.service import engine as engine_module
+from pipeline.service.server import ServiceConfig, running_service
+from pipeline.testing.cer import cer, normalize
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import aiohttp  # noqa: E402
-
-from pipeline.service import engine as engine_module  # noqa: E402
-from pipeline.service.server import ServiceConfig, running_service  # noqa: E402
-from tests.cer import cer, normalize  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "pages"
 SKIP = ("photo_svt_",)

@@ -1,6 +1,6 @@
 """Searchable PDF: ocrpipe against OCRmyPDF on one multi-page scanned PDF.
 
-    .venv/bin/python benchmarks/vs_ocrmypdf.py [--ocrmypdf PATH] [--jobs 2] [--dpi 200]
+    .venv/bin/python -m benchmarks.vs_ocrmypdf [--ocrmypdf PATH] [--jobs 2] [--dpi 200]
 
 The scan is made here from a born-digital corpus PDF with ground truth
 (docling_multi_page.pdf, 5 pages): each page rendered at --dpi in grey and stored as a
@@ -28,10 +28,9 @@ from pathlib import Path
 import pikepdf
 import pypdfium2 as pdfium
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pipeline.testing.cer import cer, normalize
 
-from tests.cer import cer, normalize  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 SOURCE = CORPUS / "pdfs" / "docling_multi_page.pdf"

@@ -23,6 +23,7 @@ import importlib
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -69,9 +70,11 @@ class PageText:
 ENGINES: dict[str, str] = {
     "rapidocr": "pipeline.service.rapid:RapidBackend",
     "tesseract": "pipeline.service.tess:TesseractBackend",
+    "scripted": "pipeline.service.scripted:ScriptedBackend",
 }
 """Engine name -> the backend class (`module:Class`), imported in the worker that builds it:
-a worker loads only its own engine's libraries. Each class takes `(threads, device)`."""
+a worker loads only its own engine's libraries. Each class takes `(threads, device)`.
+"scripted" (scripted.py) has no models: it answers text derived from each page, for tests."""
 
 
 def make_backend(name: str, threads: int, device: str = "cpu") -> Backend:
@@ -112,21 +115,28 @@ def _warm_up(backend: Backend) -> None:
     backend.recognize(to_bgr_array(image), EngineRequest(detect_direction=True))
 
 
-def _probe() -> int:
+def _probe() -> tuple[int, int]:
+    """Which worker answered: (process id, thread id)."""
     time.sleep(0.05)
-    return os.getpid()
+    return os.getpid(), threading.get_ident()
 
 
 def recognize_page(image: str | bytes, options: RecognizeOptions) -> PageText:
-    """Decode, check and recognise one page: `image` is Base64 text or the file's bytes
-    (runs in a worker; also callable in-process after `_init_worker`)."""
-    started = time.perf_counter()
+    """Decode, check and recognise one page with this worker's engine: `image` is Base64
+    text or the file's bytes (runs in a worker; also callable in-process after
+    `_init_worker`)."""
     if _backend is None:
         raise RuntimeError("the OCR worker has no engine")
-    _backend.check_language(options.engine.language)
+    return recognize_with(_backend, image, options)
+
+
+def recognize_with(backend: Backend, image: str | bytes, options: RecognizeOptions) -> PageText:
+    """Decode, check and recognise one page with `backend`."""
+    started = time.perf_counter()
+    backend.check_language(options.engine.language)
     data = image if isinstance(image, bytes) else decode_base64(image)
     page = load_page(data, options.pdf_page_number)
-    recognized = _backend.recognize(to_bgr_array(page), options.engine)
+    recognized = backend.recognize(to_bgr_array(page), options.engine)
     blocks = tuple(to_blocks(recognized, page.width, page.height))
     markdown = to_markdown(blocks) if options.return_markdown else None
     return PageText(
@@ -147,8 +157,16 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) ->
 # ---- in the service process --------------------------------------------------------------
 
 
+Work = Callable[[str | bytes, RecognizeOptions], PageText]
+"""What runs in the pool for one page: `recognize_page` in the spawned workers."""
+
+
 class OcrEngine:
-    """The pool of OCR workers. `start()` before use, `close()` after."""
+    """The pool of OCR workers. `start()` before use, `close()` after.
+
+    `executor` and `work` replace the pool and what runs in it for one page (default:
+    `workers` spawned processes that each build engine `engine`, and `recognize_page`);
+    `scripted.in_thread_engine` uses them to run a model-free engine in threads."""
 
     def __init__(
         self,
@@ -157,6 +175,8 @@ class OcrEngine:
         engine: str = "rapidocr",
         queue_size: int = 16,
         device: str = "cpu",
+        executor: Callable[[], Executor] | None = None,
+        work: Work | None = None,
     ) -> None:
         cores = available_cores()
         self.name = engine
@@ -168,9 +188,12 @@ class OcrEngine:
         """Pages taken and not yet answered (recognising plus waiting)."""
         self._pool: Executor | None = None
         self._lock = asyncio.Lock()
-        self._work: Callable[[str | bytes, RecognizeOptions], PageText] = recognize_page
+        self._executor = executor
+        self._work: Work = work or recognize_page
 
     def _new_pool(self) -> Executor:
+        if self._executor is not None:
+            return self._executor()
         return process_pool(self.workers, _init_worker, (self.name, self.threads, self.device))
 
     async def start(self) -> None:
@@ -178,7 +201,7 @@ class OcrEngine:
         self._pool = self._new_pool()
         try:
             async with asyncio.timeout(STARTUP_TIMEOUT_S):
-                pids = await self._wait_for_workers(self._pool)
+                workers = await self._wait_for_workers(self._pool)
         except (BrokenProcessPool, TimeoutError) as exc:
             await self.close()
             raise SetupError(
@@ -192,16 +215,16 @@ class OcrEngine:
             self.name,
             self.workers,
             self.threads,
-            ",".join(str(pid) for pid in sorted(pids)),
+            ",".join(str(pid) for pid in sorted({pid for pid, _ in workers})),
         )
 
-    async def _wait_for_workers(self, pool: Executor) -> set[int]:
+    async def _wait_for_workers(self, pool: Executor) -> set[tuple[int, int]]:
         """Probe until every worker has answered once (so has run its initializer).
 
         The first round, submitted before any worker is idle, makes the pool start all
         its processes; a probe is busy for a moment, so idle workers share each round."""
         loop = asyncio.get_running_loop()
-        seen: set[int] = set()
+        seen: set[tuple[int, int]] = set()
         while len(seen) < self.workers:
             probes = (loop.run_in_executor(pool, _probe) for _ in range(self.workers))
             seen.update(await asyncio.gather(*probes))
