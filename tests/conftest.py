@@ -31,11 +31,15 @@ from tests.support.service import TEST_AK, TEST_PROJECT_ID, TEST_SK, OcrService,
 
 SLOW_FIXTURES = frozenset({"ocr_service"})
 """Fixtures that run the real OCR engine: a test that uses one is `slow`."""
+SLOW_TIERS = frozenset({"e2e"})
+"""Test folders whose every test is `slow` (the end-to-end tier runs the CLI in subprocesses)."""
+TESTS_DIR = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        tier = item.path.relative_to(TESTS_DIR).parts[0]
+        if tier in SLOW_TIERS or SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 

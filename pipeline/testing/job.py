@@ -3,7 +3,7 @@ or S3), a SQLite state store, a fake recognizer wired to the real ledger hook, a
 thread pool in place of worker processes (or any executor given).
 
     async with job_context(spec, tmp_path / "state.db") as ctx:
-        assert await process_document(ctx, obj) == "done"
+        assert await process_document(ctx, obj) == "done"     # or runner.process_listing(ctx)
         assert ctx.ocr.answered == ["page a-p1", "page a-p2"]
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from pipeline.config import JobSpec
 from pipeline.context import JobContext
 from pipeline.ledger import LedgerHook
-from pipeline.storage import open_storage
+from pipeline.storage import Storage, open_storage
 from pipeline.store import Store, open_store
 
 from .recognizer import FakeRecognizer
@@ -39,12 +39,15 @@ async def job_context(
     *,
     recognizer: FakeRecognizer | None = None,
     pool: Executor | None = None,
+    source: Storage | None = None,
 ) -> AsyncIterator[FakeJobContext]:
     """Open what a run of `spec` shares, with `db` (a SQLite path or URL) as the state
-    store and one run started in it; closed in reverse order on the way out."""
+    store and one run started in it; closed in reverse order on the way out. `source`
+    replaces the storage the job's source URL names (a `LocalStorage` with a counting
+    `hasher`, say)."""
     async with AsyncExitStack() as stack:
         source = await stack.enter_async_context(
-            open_storage(spec.resolve(spec.source.url), spec.source.s3)
+            source or open_storage(spec.resolve(spec.source.url), spec.source.s3)
         )
         output = await stack.enter_async_context(
             open_storage(spec.resolve(spec.output.url), spec.output.s3)

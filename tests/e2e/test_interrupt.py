@@ -13,20 +13,22 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from pipeline.testing import FakeOcrServer, Reply
-from tests.support.inputs import text_page, text_pdf
+from pipeline.testing import FakeOcrServer, Reply, tagged_images, tagged_pdf
 from tests.support.jobs import FAKE_AK, FAKE_SK
+from tests.support.outputs import echoed, page_texts, txt_pages
+from tests.support.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGES = 12  # a 9-page PDF and three images
+ROOT = REPO_ROOT
+BOOK = [f"book-p{n}" for n in range(1, 10)]
+IMAGES = [f"img{n}" for n in range(3)]
+PAGES = len(BOOK) + len(IMAGES)  # a 9-page PDF and three images, each page tagged
 
 
 def make_job(tmp: Path, server: FakeOcrServer) -> tuple[Path, dict[str, str]]:
     inputs = tmp / "in"
     inputs.mkdir()
-    text_pdf(inputs / "book.pdf", [[f"Page {n}"] for n in range(1, 10)])
-    for n in range(3):
-        text_page([f"Image {n}"], size=(300, 120)).save(inputs / f"image{n}.png")
+    tagged_pdf(inputs / "book.pdf", BOOK, size=(400, 300), resolution=100.0)
+    tagged_images(inputs, IMAGES, size=(320, 160))
     job = tmp / "job.toml"
     job.write_text(
         f'name = "kill"\n[source]\nurl = "{inputs}"\n'
@@ -82,6 +84,13 @@ def document_states(db: Path) -> dict[str, str]:
         return dict(conn.execute("SELECT key, status FROM documents").fetchall())
 
 
+def assert_each_output_is_its_own_input(out: Path) -> None:
+    """Every page came back in its place with its own text: none mixed up, none doubled."""
+    assert txt_pages(out, "book.pdf") == page_texts(out, "book.pdf") == echoed(BOOK)
+    for tag in IMAGES:
+        assert page_texts(out, f"{tag}.png") == echoed([tag])
+
+
 def billed_per_page(rows: list[tuple[str, int, str]]) -> dict[tuple[str, int], int]:
     counts: dict[tuple[str, int], int] = {}
     for doc, page, outcome in rows:
@@ -94,7 +103,7 @@ async def test_kill_9_mid_job_then_rerun_completes_without_double_billing(
     tmp_path: Path, server: FakeOcrServer
 ) -> None:
     job, env = make_job(tmp_path, server)
-    server.script(*[Reply.ok() for _ in range(5)])
+    server.script(*[Reply.echo() for _ in range(5)])
     server.default = Reply.hang(seconds=10)  # later calls never answer: in flight at the kill
     proc = await start(job, env)
     await wait_for_calls(server, 7, proc)  # 5 answered + 2 hanging (concurrency 2)
@@ -108,7 +117,7 @@ async def test_kill_9_mid_job_then_rerun_completes_without_double_billing(
     in_flight = [row for row in after_kill if row[2] == "pending"]
     assert len(billed_before) == 5 and len(in_flight) >= 2
 
-    server.default = Reply.ok()
+    server.default = Reply.echo()
     calls_before = server.call_count
     code, log = await finish(await start(job, env), job)
     assert code == 0, log
@@ -120,15 +129,19 @@ async def test_kill_9_mid_job_then_rerun_completes_without_double_billing(
     assert server.call_count - calls_before == PAGES - len(billed_before)  # none sent again
     unknown = [row for row in rows if row[2] == "unknown"]
     assert len(unknown) == len(in_flight)  # calls in flight at the kill: outcome unknown
-    assert (tmp_path / "out" / "book.pdf.txt").read_text().count("\f") == 8
+    assert_each_output_is_its_own_input(tmp_path / "out")
+    # what each call carried: the pages answered before the kill, then only the others
+    answered = server.echoed
+    assert len(answered) == len(set(answered)) == PAGES
+    assert set(answered) == set(echoed(BOOK + IMAGES))
 
 
 async def test_sigterm_finishes_calls_in_flight_then_exits_130_and_resumes(
     tmp_path: Path, server: FakeOcrServer
 ) -> None:
     job, env = make_job(tmp_path, server)
-    server.script(*[Reply.ok() for _ in range(3)])
-    server.default = Reply.ok(delay=2.0)  # slow answers: in flight when the signal comes
+    server.script(*[Reply.echo() for _ in range(3)])
+    server.default = Reply.echo(delay=2.0)  # slow answers: in flight when the signal comes
     proc = await start(job, env)
     await wait_for_calls(server, 5, proc)
     proc.send_signal(signal.SIGTERM)
@@ -144,9 +157,11 @@ async def test_sigterm_finishes_calls_in_flight_then_exits_130_and_resumes(
     # waiting for a call slot were not sent during the grace period
     assert server.call_count == 5
 
-    server.default = Reply.ok()
+    server.default = Reply.echo()
     code, log = await finish(await start(job, env), job)
     assert code == 0, log
     per_page = billed_per_page(ledger(tmp_path / "state.db"))
     assert len(per_page) == PAGES and set(per_page.values()) == {1}
     assert server.call_count == PAGES
+    assert_each_output_is_its_own_input(tmp_path / "out")
+    assert sorted(server.echoed) == sorted(echoed(BOOK + IMAGES))  # each page sent once

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.testing import free_port, tagged_pdf
 from tests.support.cli import base_env, ocrpipe, report
 from tests.support.inputs import bad_files, text_pdf
+from tests.support.outputs import echoed, txt_pages
 from tests.support.paths import SAMPLES_DIR
 
 SCAN = SAMPLES_DIR / "tess_phototest.tif"  # Apache-2.0, from tesseract-ocr/test
@@ -80,15 +81,10 @@ def test_embedded_run_good_and_bad_documents_then_rerun(workdir: Path) -> None:
     assert report(workdir, env)["finance"]["billed"] == 3  # nothing sent again
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """`ocrpipe serve` in a subprocess with an auth file; yields its URL and a client env."""
+    """`ocrpipe serve --engine scripted` (no models: each page answered with its tag) in a
+    subprocess with an auth file; yields its URL and a client env."""
     auth = workdir / "auth.toml"
     auth.write_text('[[credentials]]\nak = "E2EACCESSKEY"\nsk = "e2e-secret-key-0123456789"\n')
     port = free_port()
@@ -97,7 +93,7 @@ def served(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     with log.open("w") as log_file:
         server = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--workers", "1",
-             "--auth-file", str(auth)],
+             "--auth-file", str(auth), "--engine", "scripted", "--state", "none"],
             cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log_file,
         )
     url = f"http://127.0.0.1:{port}"
@@ -132,13 +128,17 @@ def test_rerun_sends_nothing_to_a_remote_service(
 ) -> None:
     url, env = served
     shutil.rmtree(workdir / "in" / "bad")
+    tags = ["tagged-p1", "tagged-p2", "tagged-p3"]
+    tagged_pdf(workdir / "in" / "tagged.pdf", tags)
     write_job(workdir, endpoint=url)
     first = ocrpipe("run", "job.toml", "--no-progress", cwd=workdir, env=env)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert recognized(url) == 3
+    assert recognized(url) == 6
+    # the service read each page of the PDF and the answers kept their places
+    assert txt_pages(workdir / "out", "tagged.pdf") == echoed(tags)
     second = ocrpipe("run", "job.toml", "--no-progress", cwd=workdir, env=env)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert recognized(url) == 3  # counted on the service: no call the second time
+    assert recognized(url) == 6  # counted on the service: no call the second time
     assert "e2e-secret-key" not in first.stdout + first.stderr + second.stdout + second.stderr
 
 

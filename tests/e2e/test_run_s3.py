@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.cli import ocrpipe, report
 from tests.support.inputs import text_page, text_pdf
+from tests.support.paths import REPO_ROOT
 from tests.support.s3server import Credentials, MotoS3
 
 CONTENT_TYPES = {
@@ -49,7 +50,7 @@ def run_env(workdir: Path, credentials: Credentials | None = None) -> dict[str, 
     }
     env.update(
         OCRPIPE_DB=str(workdir / "state.db"), HOME=str(workdir),
-        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        PYTHONPATH=str(REPO_ROOT),
         AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1",
         **(credentials or Credentials("testing", "testing")).env(),
     )

@@ -17,6 +17,7 @@ from pipeline.runner import run_job
 from pipeline.store import open_store
 from pipeline.testing import FakeOcrServer, Reply
 from tests.support.jobs import image_job
+from tests.support.outputs import echoed, page_texts
 
 DOCUMENTS = 8
 
@@ -24,6 +25,11 @@ DOCUMENTS = 8
 def setup(tmp: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch) -> str:
     return image_job(tmp, server, monkeypatch, name="storm", documents=DOCUMENTS,
                      ocr="concurrency = 3\nqps = 100\ntimeout = 1\n")
+
+
+def assert_each_output_is_its_own_input(out: Path) -> None:
+    for n in range(DOCUMENTS):
+        assert page_texts(out, f"doc{n}.png") == echoed([f"doc{n}"])
 
 
 async def usage_rows(tmp: Path) -> dict[str, int]:
@@ -63,13 +69,14 @@ async def test_storm_of_faults_every_document_done(
     assert usage["unknown"] == 2  # the dropped connection and the timed-out call
     assert usage["failed"] == len(faults) - 2
     assert usage["attempts"] == server.call_count == DOCUMENTS + len(faults)
+    assert_each_output_is_its_own_input(tmp_path / "out")
 
 
 async def test_401_after_some_calls_stops_the_job_cleanly(
     tmp_path: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job = setup(tmp_path, server, monkeypatch)
-    server.script(Reply.ok(), Reply.ok(), Reply.ok())
+    server.script(Reply.echo(), Reply.echo(), Reply.echo())
     server.default = Reply.error(401, "APIG.0301", "Incorrect IAM authentication information")
     with pytest.raises(AuthError, match="HUAWEICLOUD_SDK_AK"):
         await run_job(parse_job(job))
@@ -85,10 +92,12 @@ async def test_401_after_some_calls_stops_the_job_cleanly(
     assert "failed" not in statuses  # an auth problem is not the documents' fault
     assert (await usage_rows(tmp_path))["billed"] == 3  # the pages answered before the 401
 
-    server.default = Reply.ok()  # credentials fixed: the re-run finishes the rest
+    server.default = Reply.echo()  # credentials fixed: the re-run finishes the rest
     summary = await run_job(parse_job(job))
     assert summary.documents_done + summary.documents_skipped == DOCUMENTS
     assert summary.documents_failed == 0
     ok_calls = server.call_count - calls_at_stop
     assert ok_calls == DOCUMENTS - 3  # pages answered before the 401 are not sent again
+    assert_each_output_is_its_own_input(tmp_path / "out")
+    assert sorted(server.echoed) == echoed(sorted(f"doc{n}" for n in range(DOCUMENTS)))
     assert (await usage_rows(tmp_path))["pages"] == DOCUMENTS

@@ -4,8 +4,9 @@ import pytest
 
 from pipeline.config import load_job, parse_job
 from pipeline.errors import ConfigError
+from tests.support.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 
 MINIMAL = """
 name = "t"

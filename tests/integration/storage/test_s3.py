@@ -13,7 +13,6 @@ import pytest
 from pipeline.config import DEFAULT_INCLUDE, S3Options, parse_job
 from pipeline.errors import ConfigError, DocumentError
 from pipeline.storage import ObjectUnreadable, S3Storage, Storage, open_storage
-from pipeline.storage import s3 as s3_module
 from tests.support.s3server import MotoS3
 
 PNG = b"\x89PNG\r\n\x1a\n fake image bytes"
@@ -62,15 +61,14 @@ async def test_keys_with_spaces_and_non_ascii_are_listed_read_and_written(s3: Mo
 
 
 async def test_write_file_uploads_big_outputs_in_parts_and_small_ones_in_one_put(
-    s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3: MotoS3, tmp_path: Path
 ) -> None:
     await s3.create_bucket("outbox")
-    monkeypatch.setattr(s3_module, "PART_SIZE", 5 << 20)  # S3's smallest part
     big = tmp_path / "big.pdf"
     big.write_bytes(os.urandom(1 << 20) * 12)  # 12 MiB: parts of 5, 5 and 2 MiB
     small = tmp_path / "small.txt"
     small.write_bytes(b"small")
-    async with storage(s3, "s3://outbox/out") as output:
+    async with storage(s3, "s3://outbox/out", part_size=5 << 20) as output:
         assert await output.write_file("big.pdf", str(big), "application/pdf") == (
             "s3://outbox/out/big.pdf"
         )
@@ -91,10 +89,9 @@ async def test_a_failed_multipart_upload_is_aborted_and_leaves_no_object(
     s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await s3.create_bucket("outbox")
-    monkeypatch.setattr(s3_module, "PART_SIZE", 5 << 20)
     big = tmp_path / "big.pdf"
     big.write_bytes(b"x" * (11 << 20))
-    async with storage(s3, "s3://outbox/out") as output:
+    async with storage(s3, "s3://outbox/out", part_size=5 << 20) as output:
         real_upload_part = output.client.upload_part
         calls = 0
 
