@@ -63,11 +63,19 @@ def bad_files(folder: Path) -> dict[str, str]:
     return expected
 
 
-def encrypted_pdf(path: Path, *, user_password: str, owner_password: str = "owner") -> Path:
-    """A one-page PDF encrypted with AES-256: it opens only with `user_password` (an empty
-    one: anyone may open it, the owner restrictions alone are set)."""
+LOCKED_PAGE = ["Locked page"]
+"""The text of `encrypted_pdf`'s page: `text_pdf(path, [LOCKED_PAGE])` is its plain twin."""
+
+
+def encrypted_pdf(
+    path: Path, *, user_password: str, owner_password: str = "owner", revision: int = 6
+) -> Path:
+    """A one-page PDF (`LOCKED_PAGE`) encrypted with AES (revision 6: AES-256; 4: AES-128)
+    that opens only with `user_password`; with an empty one anyone may open it, and only
+    the owner restrictions are set."""
     plain = io.BytesIO()
-    text_page(["Locked page"]).convert("RGB").save(plain, "PDF", resolution=100.0)
+    text_page(LOCKED_PAGE).convert("RGB").save(plain, "PDF", resolution=100.0)
     with pikepdf.open(io.BytesIO(plain.getvalue())) as pdf:
-        pdf.save(path, encryption=pikepdf.Encryption(user=user_password, owner=owner_password))
+        pdf.save(path, encryption=pikepdf.Encryption(
+            user=user_password, owner=owner_password, R=revision, aes=True))
     return path

@@ -14,7 +14,8 @@ from pipeline.models import PageImage
 from pipeline.page_worker import PageSettings, prepare_page
 from pipeline.prepare import PageLimits
 from pipeline.workers import process_pool
-from tests.support.inputs import text_page, text_pdf
+from tests.support.inputs import LOCKED_PAGE, encrypted_pdf, text_page, text_pdf
+from tests.support.paths import SAMPLES_DIR
 
 
 def test_prepare_page_in_a_process_pool(tmp_path: Path) -> None:
@@ -78,20 +79,26 @@ def test_huge_pdf_page_is_prepared_quickly_within_limits(corpus_dir: Path) -> No
 
 
 @pytest.mark.parametrize("rasterizer", ["pypdfium2", "pdf2image"])
-def test_encrypted_pdf_with_its_password(corpus_dir: Path, rasterizer: str) -> None:
-    path = str(corpus_dir / "edge" / "ocrmypdf_skew_encrypted_pw-password.pdf")
+def test_encrypted_pdf_with_its_password(tmp_path: Path, rasterizer: str) -> None:
+    path = str(encrypted_pdf(tmp_path / "locked.pdf", user_password="password"))
+    plain = str(text_pdf(tmp_path / "plain.pdf", [LOCKED_PAGE]))
     with pytest.raises(EncryptedDocument, match="password"):
         prepare_page(path, "locked.pdf", 0, PageSettings(rasterizer=rasterizer))
     unlocked = PageSettings(rasterizer=rasterizer, password="password")
     page = prepare_page(path, "locked.pdf", 0, unlocked)
-    assert (page.width, page.height) == (1700, 2200)
+    twin = prepare_page(plain, "plain.pdf", 0, PageSettings(rasterizer=rasterizer))
+    assert (page.width, page.height) == (twin.width, twin.height)  # the same page, unlocked
 
 
-def test_corpus_edge_images(corpus_dir: Path) -> None:
-    alpha = prepare_page(str(corpus_dir / "edge" / "rapidocr_transparent_alpha_zh.png"), "a", 0)
+def test_edge_images_from_the_samples() -> None:
+    chinese = SAMPLES_DIR / "chinese"
+    alpha = prepare_page(str(chinese / "rapidocr_transparent_alpha_zh.png"), "a", 0)
     assert (alpha.width, alpha.height) == (1890, 503)
-    exif = prepare_page(str(corpus_dir / "edge" / "rapidocr_exif_orientation3_zh.jpg"), "e", 0)
+    exif = prepare_page(str(chinese / "rapidocr_exif_orientation3_zh.jpg"), "e", 0)
     assert exif.format == "jpeg"  # orientation 3 applied, so not passed through
+
+
+def test_multiframe_tiff_from_the_corpus(corpus_dir: Path) -> None:
     frames = [
         prepare_page(str(corpus_dir / "edge" / "docling_multiframe_2206.01062.tif"), "m", i)
         for i in range(2)

@@ -31,9 +31,7 @@ from pipeline.render import (
     render_page,
     sniff_format,
 )
-from tests.support.inputs import giant_png, text_page, text_pdf
-
-ENCRYPTED = "edge/ocrmypdf_skew_encrypted_pw-password.pdf"
+from tests.support.inputs import encrypted_pdf, giant_png, text_page, text_pdf
 
 
 def sizes_pdf(path: Path, sizes: list[tuple[int, int]]) -> Path:
@@ -138,22 +136,22 @@ def test_invalid_pdf_from_the_corpus_is_corrupt(corpus_dir: Path) -> None:
         inspect_document(str(corpus_dir / "edge" / "ocrmypdf_invalid.pdf"))
 
 
-def test_encrypted_pdf_needs_the_password(corpus_dir: Path) -> None:
-    path = str(corpus_dir / ENCRYPTED)
+def test_encrypted_pdf_needs_the_password(tmp_path: Path) -> None:
+    path = str(encrypted_pdf(tmp_path / "locked.pdf", user_password="password"))
     with pytest.raises(EncryptedDocument, match="needs a password"):
         inspect_document(path)
     with pytest.raises(EncryptedDocument, match="does not open it"):
         render_page(path, 0, password="wrong")
     assert inspect_document(path, password="password").page_count == 1
     sizes = {render_page(path, 0, password="password", rasterizer=r)[0].size for r in RASTERIZERS}
-    assert sizes == {(1700, 2200)}  # letter at 200 dpi
+    assert sizes == {(2000, 800)}  # 1000 x 400 px at 100 dpi, rendered at 200 dpi
 
 
-def test_owner_password_only_pdf_opens_without_one(corpus_dir: Path) -> None:
-    path = str(corpus_dir / "edge" / "ocrmypdf_encrypted_algo4_owner_only.pdf")
+def test_owner_password_only_pdf_opens_without_one(tmp_path: Path) -> None:
+    path = str(encrypted_pdf(tmp_path / "owner.pdf", user_password="", revision=4))  # AES-128
     assert inspect_document(path).page_count == 1
     image, _ = render_page(path, 0)
-    assert image.size == (667, 1014)
+    assert image.size == (2000, 800)
 
 
 def test_huge_pdf_page_renders_at_a_capped_dpi_quickly(corpus_dir: Path) -> None:

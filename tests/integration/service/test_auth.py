@@ -6,7 +6,7 @@ allowed), with the pipeline's own OCR client for the token flow end to end.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -21,6 +21,7 @@ from pipeline.service.app import ServiceLimits
 from pipeline.service.auth import load_auth
 from pipeline.service.authfile import hash_password, project_id_for
 from pipeline.service.server import ServiceConfig
+from pipeline.testing import make_page
 from tests.support.service import (
     ADMIN_KEY,
     PASSWORD,
@@ -31,6 +32,7 @@ from tests.support.service import (
     b64,
     call,
     get_token,
+    png,
     usage,
     words,
 )
@@ -64,6 +66,7 @@ def service(auth_file: Path) -> Iterator[OcrService]:
     config = ServiceConfig(
         port=0,
         workers=1,
+        engine="scripted",  # no models: each page is answered with its tag
         auth=load_auth(auth_file, {}),
         limits=ServiceLimits(rate_limit_per_minute=RATE_LIMIT, allow_private_urls=True),
     )
@@ -80,17 +83,17 @@ def as_ak(service: OcrService, ak: str, sk: str) -> OcrService:
 
 
 async def test_token_is_issued_and_accepted_then_expires(
-    service: OcrService, make_text_image: Callable[..., bytes]
+    service: OcrService,
 ) -> None:
     status, token, body = await get_token(service)
     assert status == 201 and token
     assert body["token"]["project"] == {"id": PROJECT_ID, "name": PROJECT,
                                         "domain": {"name": "acme"}}
     assert body["token"]["expires_at"].endswith("Z")
-    image = {"image": b64(make_text_image(["Token OK"]))}
+    image = {"image": b64(png(make_page("token-ok")))}
     answer = await call(service, image, sign=False, headers={"X-Auth-Token": token})
     assert answer.status == 200, answer.body
-    assert words(answer) == ["Token OK"]
+    assert words(answer) == ["page token-ok"]
     await asyncio.sleep(TTL_S)
     answer = await call(service, image, sign=False, headers={"X-Auth-Token": token})
     assert_error(answer, 401, "APIG.0307")
@@ -108,16 +111,16 @@ async def test_unscoped_token_and_bad_password(service: OcrService) -> None:
 
 
 async def test_pipeline_client_with_token_auth(
-    service: OcrService, make_text_image: Callable[..., bytes], monkeypatch: pytest.MonkeyPatch
+    service: OcrService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OCRPIPE_IAM_PASSWORD", PASSWORD)
-    request = OcrRequest("doc", 0, b64(make_text_image(["Via token"])), 1, 1)
+    request = OcrRequest("doc", 0, b64(png(make_page("via-token"))), 640, 480)
     async with aiohttp.ClientSession() as session:
         provider = TokenProvider(session, iam_endpoint=service.url, user="alice",
                                  domain="acme", project=PROJECT, password=load_iam_password())
         client = OcrClient(session, endpoint=service.url, project_id=PROJECT_ID, token=provider)
         result = await client.recognize(request)
-        assert [b.text for b in result.blocks] == ["Via token"]
+        assert [b.text for b in result.blocks] == ["page via-token"]
         await client.recognize(request)
         assert provider.fetches == 1  # cached
         await asyncio.sleep(TTL_S)  # expired: fetched again before sending
@@ -161,9 +164,9 @@ async def test_rate_limit_per_user_and_api(service: OcrService) -> None:
 
 
 async def test_usage_counts_2xx_calls_per_enterprise_project_and_api(
-    service: OcrService, make_text_image: Callable[..., bytes]
+    service: OcrService,
 ) -> None:
-    image = {"image": b64(make_text_image(["Bill me"]))}
+    image = {"image": b64(png(make_page("bill-me")))}
     for project in ("finance", "finance", "bad id!"):
         headers = {"Enterprise-Project-Id": project}
         assert (await call(service, image, headers=headers)).status == 200
@@ -185,9 +188,9 @@ async def test_usage_counts_2xx_calls_per_enterprise_project_and_api(
 
 
 @pytest.fixture
-async def image_server(make_text_image: Callable[..., bytes]) -> AsyncIterator[str]:
+async def image_server() -> AsyncIterator[str]:
     async def page(request: web.Request) -> web.Response:
-        return web.Response(body=make_text_image(["HELLO 2024"]), content_type="image/png")
+        return web.Response(body=png(make_page("hello-2024")), content_type="image/png")
 
     async def moved(request: web.Request) -> web.Response:
         raise web.HTTPFound("/page.png")
@@ -209,19 +212,19 @@ async def test_url_input_is_downloaded_when_private_urls_are_allowed(
     for path in ("/page.png", "/moved"):
         answer = await call(service, {"url": image_server + path})
         assert answer.status == 200, answer.body
-        assert words(answer) == ["HELLO 2024"]
+        assert words(answer) == ["page hello-2024"]
     assert_error(await call(service, {"url": image_server + "/absent"}), 400, "ModelArts.4603")
 
 
 def test_auth_file_errors_name_the_problem(tmp_path: Path) -> None:
-    from pipeline.errors import ConfigError
+    from pipeline.service.apierror import SetupError
 
     path = tmp_path / "auth.toml"
     path.write_text('[[users]]\nname = "bob"\ndomain = "d"\npassword_hash = "plain"\n')
-    with pytest.raises(ConfigError, match="never the password itself"):
+    with pytest.raises(SetupError, match="never the password itself"):
         load_auth(path, {})
     path.write_text("[tokens]\nttl_hours = -1\n")
-    with pytest.raises(ConfigError, match="ttl_hours"):
+    with pytest.raises(SetupError, match="ttl_hours"):
         load_auth(path, {})
 
 

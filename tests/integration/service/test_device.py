@@ -6,7 +6,7 @@ from __future__ import annotations
 import onnxruntime
 import pytest
 
-from pipeline.errors import ConfigError
+from pipeline.service.apierror import SetupError
 from pipeline.service.rapid import engine_params
 from pipeline.service.server import ServiceConfig, running_service
 
@@ -22,13 +22,13 @@ def test_engine_params_follow_the_device() -> None:
 @pytest.mark.skipif(HAS_CUDA, reason="this onnxruntime has a CUDA provider")
 async def test_cuda_without_a_cuda_provider_is_a_clear_error() -> None:
     config = ServiceConfig(port=0, workers=1, device="cuda", auth_required=False)
-    with pytest.raises(ConfigError, match="onnxruntime-gpu"):
+    with pytest.raises(SetupError, match="onnxruntime-gpu"):
         async with running_service(config):
             pass
 
 
 async def test_cuda_only_for_rapidocr() -> None:
     config = ServiceConfig(port=0, device="cuda", engine="tesseract", auth_required=False)
-    with pytest.raises(ConfigError, match="rapidocr"):
+    with pytest.raises(SetupError, match="rapidocr"):
         async with running_service(config):
             pass

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from pipeline.service.direction import to_sent, upright, vote_direction
 from pipeline.testing.cer import cer
+from tests.support.paths import DATA_DIR
 from tests.support.service import OcrService, assert_error, b64, call, png, words
 
 LINES = ["Invoice No. 4711", "Total 99.50 EUR"]
@@ -63,10 +63,12 @@ async def test_without_detect_direction_a_turned_page_is_misread(
     assert words(answer) != LINES
 
 
-async def test_rotated_corpus_pages_are_read_with_detect_direction(
-    ocr_service: OcrService, corpus_dir: Path
+async def test_rotated_phototest_pages_are_read_with_detect_direction(
+    ocr_service: OcrService,
 ) -> None:
-    for page in sorted((corpus_dir / "pages" / "rotated").glob("*.png")):
+    pages = sorted((DATA_DIR / "rotated").glob("*.png"))
+    assert len(pages) == 2
+    for page in pages:
         truth = page.with_suffix("").with_suffix(".gt.txt").read_text(encoding="utf-8")
         body = {"image": b64(page.read_bytes()), "detect_direction": True}
         answer = await call(ocr_service, body)

@@ -21,12 +21,13 @@ import aiohttp
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.errors import ConfigError
+from pipeline.service.apierror import SetupError
 from pipeline.service.auth import load_auth
 from pipeline.service.blocks import TextBlock, reading_order, to_corners, to_markdown
 from pipeline.service.images import render_scale, to_rgb
 from pipeline.service.server import ServiceConfig, running_service
 from pipeline.testing.cer import cer
+from tests.support.paths import SAMPLES_DIR
 from tests.support.service import (
     REQUEST_ID,
     Answer,
@@ -47,11 +48,9 @@ PHOTOTEST_MAX_CER = 0.01
 
 
 
-async def test_phototest_words_match_ground_truth(
-    ocr_service: OcrService, corpus_dir: Path
-) -> None:
-    page = corpus_dir / "pages" / "tess_phototest.tif"
-    truth = (corpus_dir / "pages" / "tess_phototest.gt.txt").read_text(encoding="utf-8")
+async def test_phototest_words_match_ground_truth(ocr_service: OcrService) -> None:
+    page = SAMPLES_DIR / "tess_phototest.tif"
+    truth = (SAMPLES_DIR / "tess_phototest.gt.txt").read_text(encoding="utf-8")
     answer = await call(ocr_service, {"image": b64(page.read_bytes())})
 
     assert answer.status == 200, answer.body
@@ -415,7 +414,7 @@ async def test_running_service_in_current_loop_without_auth_survives_a_dead_work
 
 
 async def test_service_refuses_to_start_without_credentials() -> None:
-    with pytest.raises(ConfigError, match="--no-auth"):
+    with pytest.raises(SetupError, match="--no-auth"):
         async with running_service(ServiceConfig(port=0, workers=1)):
             pass  # pragma: no cover
 
@@ -444,15 +443,15 @@ def test_load_credentials_from_file_and_environment(tmp_path: Path) -> None:
 def test_bad_auth_file_is_a_clear_config_error(tmp_path: Path, text: str) -> None:
     auth_file = tmp_path / "auth.toml"
     auth_file.write_text(text)
-    with pytest.raises(ConfigError, match="auth file") as caught:
+    with pytest.raises(SetupError, match="auth file") as caught:
         load_auth(auth_file, {})
     assert "TOPSECRET" not in str(caught.value)
 
 
 def test_missing_auth_file_and_half_set_environment_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="Cannot read"):
+    with pytest.raises(SetupError, match="Cannot read"):
         load_auth(tmp_path / "absent.toml", {})
-    with pytest.raises(ConfigError, match="HUAWEICLOUD_SDK_SK"):
+    with pytest.raises(SetupError, match="HUAWEICLOUD_SDK_SK"):
         load_auth(None, {"HUAWEICLOUD_SDK_AK": "AK"})
 
 

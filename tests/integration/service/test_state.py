@@ -1,6 +1,6 @@
 """The service's state file (`ocrpipe serve --state`): usage counts and tokens survive a
 restart; tokens are stored only as hashes; memory-only mode writes no file; a bad path is a
-ConfigError (exit 2 from the CLI). Real services, started and stopped on the same file.
+SetupError (exit 2 from the CLI). Real services, started and stopped on the same file.
 """
 
 from __future__ import annotations
@@ -9,18 +9,19 @@ import logging
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline.errors import ConfigError
+from pipeline.service.apierror import SetupError
 from pipeline.service.auth import load_auth
 from pipeline.service.authfile import hash_password, project_id_for
 from pipeline.service.server import ServiceConfig, running_service
 from pipeline.service.statedb import open_state
+from pipeline.testing import make_page
 from tests.support.service import (
     ADMIN_KEY,
     PASSWORD,
@@ -30,6 +31,7 @@ from tests.support.service import (
     b64,
     call,
     get_token,
+    png,
     usage,
 )
 
@@ -52,7 +54,8 @@ def auth_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextmanager
 def service(auth_file: Path, state: Path | None) -> Iterator[OcrService]:
-    config = ServiceConfig(port=0, workers=1, auth=load_auth(auth_file, {}), state=state)
+    config = ServiceConfig(port=0, workers=1, engine="scripted", auth=load_auth(auth_file, {}),
+                           state=state)
     thread = ServiceThread(config)
     url = thread.start()
     try:
@@ -66,11 +69,11 @@ def counts(body: Any) -> dict[tuple[str, str], int]:
 
 
 async def test_usage_and_tokens_survive_a_restart(
-    tmp_path: Path, auth_file: Path, make_text_image: Callable[..., bytes],
+    tmp_path: Path, auth_file: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     state = tmp_path / "new-folder" / "service.db"
-    image = {"image": b64(make_text_image(["Bill me"], size=20))}
+    image = {"image": b64(png(make_page("bill-me", (160, 80))))}
     finance = {"Enterprise-Project-Id": "finance"}
     with caplog.at_level(logging.INFO, "pipeline.service"), service(auth_file, state) as first:
         status, token, _ = await get_token(first)
@@ -101,11 +104,11 @@ async def test_usage_and_tokens_survive_a_restart(
 
 
 async def test_memory_only_state_still_counts_and_writes_no_file(
-    tmp_path: Path, auth_file: Path, make_text_image: Callable[..., bytes],
+    tmp_path: Path, auth_file: Path,
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    image = {"image": b64(make_text_image(["Once"], size=20))}
+    image = {"image": b64(png(make_page("once", (160, 80))))}
     with caplog.at_level(logging.INFO, "pipeline.service"), service(auth_file, None) as memory:
         _, token, _ = await get_token(memory)
         assert (await call(memory, image, sign=False, headers={"X-Auth-Token": token})
@@ -130,11 +133,11 @@ async def test_a_bad_state_path_is_a_config_error(tmp_path: Path) -> None:
         (tmp_path, "unable to open"),
         (newer, "newer ocrpipe"),
     ]:
-        with pytest.raises(ConfigError, match=reason) as caught:
+        with pytest.raises(SetupError, match=reason) as caught:
             open_state(bad)
         assert "--state none" in str(caught.value)
     config = ServiceConfig(port=0, auth_required=False, state=not_sqlite)
-    with pytest.raises(ConfigError, match="not a database"):
+    with pytest.raises(SetupError, match="not a database"):
         async with running_service(config):
             pass  # pragma: no cover
 

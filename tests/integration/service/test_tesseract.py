@@ -12,6 +12,7 @@ import pytest
 from pipeline.service.server import ServiceConfig
 from pipeline.service.tess import tessdata_path
 from pipeline.testing.cer import cer
+from tests.support.paths import DATA_DIR, SAMPLES_DIR
 from tests.support.service import (
     TEST_AK,
     TEST_PROJECT_ID,
@@ -52,15 +53,15 @@ def tesseract_service() -> Iterator[OcrService]:
 @pytest.mark.parametrize(
     ("page", "direction"),
     [
-        ("tess_phototest.tif", -1),
-        ("rotated/tess_phototest_rotated_180.png", 180),
-        ("rotated/tess_phototest_rotated_L.png", 90),
+        (SAMPLES_DIR / "tess_phototest.tif", -1),
+        (DATA_DIR / "rotated" / "tess_phototest_rotated_180.png", 180),
+        (DATA_DIR / "rotated" / "tess_phototest_rotated_L.png", 90),
     ],
 )
 async def test_tesseract_reads_english_pages_upright_or_turned(
-    tesseract_service: OcrService, corpus_dir: Path, page: str, direction: int
+    tesseract_service: OcrService, page: Path, direction: int
 ) -> None:
-    path = corpus_dir / "pages" / page
+    path = page
     truth = path.with_suffix(".gt.txt").read_text(encoding="utf-8")
     body = {"image": b64(path.read_bytes()), "language": "en", "character_mode": True,
             "detect_direction": direction != -1}

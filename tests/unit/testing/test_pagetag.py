@@ -66,7 +66,7 @@ def test_tags_are_short_ascii_and_pages_big_enough() -> None:
     assert read_tag(make_page("")) == ""
     with pytest.raises(ValueError, match="at most"):
         make_page("x" * (MAX_TAG_LENGTH + 1))
-    with pytest.raises(ValueError, match="ASCII|ascii"):
+    with pytest.raises(ValueError, match="ascii"):
         make_page("page-é")
     with pytest.raises(ValueError, match="at least"):
         make_page("tiny", (60, 40))

@@ -17,6 +17,7 @@ from pipeline.page_worker import PageSettings, prepare_page
 from pipeline.writers import WRITERS, WriteOptions
 from pipeline.writers.pdf import DEFAULT_IMAGE_DPI
 from pipeline.writers.pdf_font import TextFont, glyphless_truetype
+from tests.support.paths import DATA_DIR, SAMPLES_DIR
 from tests.support.pdfcheck import (
     Word,
     block,
@@ -176,11 +177,10 @@ def test_chinese_extracts_as_chinese(tmp_path: Path, corpus_dir: Path) -> None:
     assert "常熟银行" in text
 
 
-def test_senate_rotate_90_layer_matches_the_original_text(tmp_path: Path,
-                                                          corpus_dir: Path) -> None:
+def test_senate_rotate_90_layer_matches_the_original_text(tmp_path: Path) -> None:
     """pdfplumber_senate_expenditures.pdf has /Rotate 90 and its own text layer: OCR blocks
     placed where its words are must come out at those words' boxes."""
-    source = corpus_dir / "pdfs" / "pdfplumber_senate_expenditures.pdf"
+    source = SAMPLES_DIR / "pdfs" / "pdfplumber_senate_expenditures.pdf"
     original: list[Word] = []  # words well apart, so that pdftotext keeps them apart
     for word in (w for w in words(source) if w.page == 0 and w.box[2] - w.box[0] > 8):
         if len(original) < 30 and not any(inside(word.box, w.box, 0) or overlap(word, w, 4)
@@ -207,11 +207,11 @@ def overlap(a: Word, b: Word, margin: float) -> bool:
                 or a.box[3] + margin < b.box[1] or b.box[3] + margin < a.box[1])
 
 
-def test_rotate_270_scan_layer_sits_on_the_ink(tmp_path: Path, corpus_dir: Path) -> None:
+def test_rotate_270_scan_layer_sits_on_the_ink(tmp_path: Path) -> None:
     """docling_ocr_test_rotated_270.pdf (/Rotate 270): blocks around the ink of the page
     as sent to OCR must come out, mapped into the rotated page, around the ink that
     poppler draws for it."""
-    source = corpus_dir / "pdfs" / "docling_ocr_test_rotated_270.pdf"
+    source = DATA_DIR / "docling_ocr_test_rotated_270.pdf"
     sent = prepare_page(str(source), source.name, 0, PageSettings(dpi=72))
     dark = np.asarray(Image.open(io.BytesIO(sent.data)).convert("L")) < 128
     rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
