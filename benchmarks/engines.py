@@ -65,7 +65,7 @@ async def run(engine: str, workers: int, threads: int, pages: list[Path], detect
     # The engine gives each worker cores // workers threads: fake the core count for layouts
     # that use fewer threads than cores.
     cores = engine_module.available_cores
-    engine_module.available_cores = lambda: workers * threads  # type: ignore[assignment]
+    engine_module.available_cores = lambda: workers * threads
     config = ServiceConfig(port=0, workers=workers, auth_required=False, engine=engine)
     try:
         async with running_service(config) as url, aiohttp.ClientSession(
@@ -81,7 +81,7 @@ async def run(engine: str, workers: int, threads: int, pages: list[Path], detect
             texts = await asyncio.gather(*(bounded(page) for page in pages))
             elapsed = time.perf_counter() - started
     finally:
-        engine_module.available_cores = cores  # type: ignore[assignment]
+        engine_module.available_cores = cores
     total_chars = total_errors = total_bag = 0.0
     print(f"\n{engine} {workers}x{threads}: {len(pages)} pages in {elapsed:.1f} s = "
           f"{len(pages) / elapsed:.3f} pages/s")

@@ -20,6 +20,7 @@ from benchmarks.harness import (
     BENCH_AK,
     BENCH_SK,
     PROJECT_ID,
+    Kind,
     Scenario,
     TreeMemory,
     fake_service,
@@ -76,7 +77,7 @@ def test_tree_memory_sees_this_process() -> None:
 
 
 @pytest.mark.parametrize(("kind", "pages"), [("images", 20), ("pdf", 12)])
-async def test_one_scenario_end_to_end(tmp_path: Path, kind: str, pages: int) -> None:
+async def test_one_scenario_end_to_end(tmp_path: Path, kind: Kind, pages: int) -> None:
     scenario = Scenario(f"tiny-{kind}", kind, pages, qps=100.0, concurrency=4, latency=0.01)
     figures = await run_scenario(scenario, tmp_path / "work")
     assert figures.exit_code == 0

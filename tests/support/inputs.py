@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zlib
 from pathlib import Path
+from typing import Literal
 
 import pikepdf
 from PIL import Image, ImageDraw, ImageFont
@@ -68,7 +69,8 @@ LOCKED_PAGE = ["Locked page"]
 
 
 def encrypted_pdf(
-    path: Path, *, user_password: str, owner_password: str = "owner", revision: int = 6
+    path: Path, *, user_password: str, owner_password: str = "owner",
+    revision: Literal[4, 6] = 6,
 ) -> Path:
     """A one-page PDF (`LOCKED_PAGE`) encrypted with AES (revision 6: AES-256; 4: AES-128)
     that opens only with `user_password`; with an empty one anyone may open it, and only

@@ -1,10 +1,11 @@
 import csv
 import io
 import json
+from typing import Any
 
 from pipeline.ledger import format_report
 
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {"enterprise_project": "default", "api": "general-text", "billed": 3, "failed": 1,
      "unknown": 0, "pages": 3, "attempts": 4},
     {"enterprise_project": "finance", "api": "general-text", "billed": None, "failed": 0,

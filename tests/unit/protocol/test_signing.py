@@ -117,7 +117,7 @@ def test_signature_made_by_the_official_sdk_verifies(
         ),
     ],
 )
-def test_tampered_requests_fail(tamper) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_requests_fail(tamper) -> None:
     signed = sign_request("POST", URL, HEADERS, BODY, AK, SK, now=NOW)
     headers, body = tamper(signed, BODY)
     with pytest.raises(SignatureError):
