@@ -29,7 +29,7 @@ from tests.support.paths import CORPUS_DIR
 from tests.support.s3server import DUMMY_ENV, MotoS3
 from tests.support.service import TEST_AK, TEST_PROJECT_ID, TEST_SK, OcrService, ServiceThread
 
-SLOW_FIXTURES = frozenset({"ocr_service", "tesseract_service"})
+SLOW_FIXTURES = frozenset({"ocr_service", "tesseract_service", "tls_service"})
 """Fixtures that run the real OCR engine: a test that uses one is `slow`."""
 SLOW_TIERS = frozenset({"e2e"})
 """Test folders whose every test is `slow` (the end-to-end tier runs the CLI in subprocesses)."""

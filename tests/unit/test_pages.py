@@ -70,6 +70,7 @@ def test_pdf_pages_are_rendered_no_larger_than_sent(tmp_path: Path) -> None:
     assert page.width == 1500 and page.dpi == pytest.approx(150)
 
 
+@pytest.mark.slow  # a 35,000 px page
 def test_huge_pdf_page_is_prepared_quickly_within_limits(corpus_dir: Path) -> None:
     path = str(corpus_dir / "edge" / "ocrmypdf_hugemono_35000px.pdf")
     limits = PageLimits()

@@ -154,6 +154,7 @@ def test_owner_password_only_pdf_opens_without_one(tmp_path: Path) -> None:
     assert image.size == (2000, 800)
 
 
+@pytest.mark.slow  # a 35,000 px page
 def test_huge_pdf_page_renders_at_a_capped_dpi_quickly(corpus_dir: Path) -> None:
     path = str(corpus_dir / "edge" / "ocrmypdf_hugemono_35000px.pdf")  # 8400 pt, 35000 px
     start = time.perf_counter()

@@ -26,6 +26,7 @@ from pipeline.service.auth import load_auth
 from pipeline.service.blocks import TextBlock, reading_order, to_corners, to_markdown
 from pipeline.service.images import render_scale, to_rgb
 from pipeline.service.server import ServiceConfig, running_service
+from pipeline.testing import make_page
 from pipeline.testing.cer import cer
 from tests.support.paths import SAMPLES_DIR
 from tests.support.service import (
@@ -391,18 +392,16 @@ async def test_health_counts_requests_and_recognized_calls(
 # ---- running_service in the current loop, configuration ----------------------------------
 
 
-async def test_running_service_in_current_loop_without_auth_survives_a_dead_worker(
-    make_text_image: Callable[..., bytes],
-) -> None:
-    config = ServiceConfig(port=0, workers=1, auth_required=False)
+async def test_running_service_in_current_loop_without_auth_survives_a_dead_worker() -> None:
+    config = ServiceConfig(port=0, workers=1, auth_required=False, engine="scripted")
     children_before = {child.pid for child in multiprocessing.active_children()}
     async with running_service(config) as url:
         assert re.match(r"^http://127\.0\.0\.1:\d+$", url)
         service = OcrService(url=url, ak="", sk="", project_id="p")
-        body = {"image": b64(make_text_image(["No auth here"]))}
+        body = {"image": b64(png(make_page("no-auth")))}
         answer = await call(service, body, sign=False)
         assert answer.status == 200, answer.body
-        assert words(answer) == ["No auth here"]
+        assert words(answer) == ["page no-auth"]
 
         workers = [c for c in multiprocessing.active_children() if c.pid not in children_before]
         assert len(workers) == 1 and workers[0].pid is not None
@@ -411,6 +410,7 @@ async def test_running_service_in_current_loop_without_auth_survives_a_dead_work
         assert_error(await call(service, body, sign=False), 503, "ModelArts.4503")
         answer = await call(service, body, sign=False)  # a fresh pool took over
         assert answer.status == 200, answer.body
+        assert words(answer) == ["page no-auth"]
 
 
 async def test_service_refuses_to_start_without_credentials() -> None:

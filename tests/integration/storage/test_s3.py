@@ -60,6 +60,7 @@ async def test_keys_with_spaces_and_non_ascii_are_listed_read_and_written(s3: Mo
         assert head["ContentType"] == "text/plain; charset=utf-8"
 
 
+@pytest.mark.slow  # 12 MiB through moto
 async def test_write_file_uploads_big_outputs_in_parts_and_small_ones_in_one_put(
     s3: MotoS3, tmp_path: Path
 ) -> None:
@@ -85,6 +86,7 @@ async def test_write_file_uploads_big_outputs_in_parts_and_small_ones_in_one_put
         assert not uploads.get("Uploads")  # none left open
 
 
+@pytest.mark.slow  # 11 MiB through moto
 async def test_a_failed_multipart_upload_is_aborted_and_leaves_no_object(
     s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -120,10 +122,10 @@ async def test_listing_streams_page_by_page(s3: MotoS3) -> None:
             async with limit:
                 await client.put_object(Bucket="big", Key=f"docs/{n:05d}.png", Body=b"x")
 
-        await asyncio.gather(*(put(n) for n in range(1200)))
+        await asyncio.gather(*(put(n) for n in range(120)))
 
     requests: list[dict[str, Any]] = []
-    async with storage(s3, "s3://big/docs", page_size=100) as source:
+    async with storage(s3, "s3://big/docs", page_size=10) as source:
         source.client.meta.events.register(
             "provide-client-params.s3.ListObjectsV2",
             lambda params, **_: requests.append(dict(params)),
@@ -133,9 +135,9 @@ async def test_listing_streams_page_by_page(s3: MotoS3) -> None:
         assert first.key == "00000.png"
         assert len(requests) == 1  # the first document is out after one page, not 12
         rest = [obj.key async for obj in listing]
-    assert len(rest) == 1199 and rest[-1] == "01199.png"
+    assert len(rest) == 119 and rest[-1] == "00119.png"
     assert len(requests) == 12
-    assert all(r["MaxKeys"] == 100 and r["Prefix"] == "docs/" for r in requests)
+    assert all(r["MaxKeys"] == 10 and r["Prefix"] == "docs/" for r in requests)
 
 
 async def test_missing_bucket_is_a_config_error_on_open(s3: MotoS3) -> None:
