@@ -6,7 +6,7 @@
 For each engine and layout (worker processes x threads each) it starts the service on
 loopback (no auth), sends every page of ../shared/corpus/pages that has a `.gt.txt`
 (the 12 MP phone photos left out unless --pages says otherwise) with `workers * 2` calls in
-flight, and prints the wall-clock pages/s and the CER of each page (tests/cer.py
+flight, and prints the wall-clock pages/s and the CER of each page (pipeline/testing/cer.py
 normalisation) with the character-weighted mean; "bag CER" compares the characters
 sorted, so reading-order differences do not count. Pages named `*_zh_*` are sent with
 language "zh", the others with "en" (RapidOCR reads both with one model; Tesseract picks

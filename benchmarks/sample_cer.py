@@ -3,7 +3,7 @@
     make run && .venv/bin/python -m benchmarks.sample_cer [OUTPUT_DIR]
 
 Pages are compared one by one (form-feed separated); CER = edit distance / reference
-characters after the normalisation in tests/cer.py. "bag CER" compares the words
+characters after the normalisation in pipeline/testing/cer.py. "bag CER" compares the words
 sorted, so reading-order differences (table cells listed column by column in a
 pdftotext ground truth) do not count. Prints a table and character-weighted means.
 """

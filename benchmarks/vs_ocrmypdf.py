@@ -11,7 +11,7 @@ OCRmyPDF (Tesseract; install it in a scratch venv, it is not a dependency:
 `apt-get install tesseract-ocr ghostscript`) with `--output-type pdf -j JOBS`. Reported:
 wall time (ocrpipe's includes starting its OCR service), output size against the input,
 and the CER of `pdftotext` of each output against the ground truth, page by page
-(tests/cer.py normalisation; "bag CER" ignores reading order).
+(pipeline/testing/cer.py normalisation; "bag CER" ignores reading order).
 """
 
 from __future__ import annotations
