@@ -47,8 +47,6 @@ PHOTOTEST_MAX_CER = 0.01
 (8 lines, all exact); 0.01 leaves room for a model update changing a character or two."""
 
 
-
-
 async def test_phototest_words_match_ground_truth(ocr_service: OcrService) -> None:
     page = SAMPLES_DIR / "tess_phototest.tif"
     truth = (SAMPLES_DIR / "tess_phototest.gt.txt").read_text(encoding="utf-8")
