@@ -193,7 +193,7 @@ async def test_timeout_after_sending_is_outcome_unknown(
 ) -> None:
     server.script(Reply.hang())
     with pytest.raises(OutcomeUnknown, match="may have been processed and billed"):
-        await make_client(session, server.url, timeout=0.2).recognize(REQUEST)
+        await make_client(session, server.url, timeout=0.5).recognize(REQUEST)
     assert server.call_count == 1
 
 

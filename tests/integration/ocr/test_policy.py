@@ -210,7 +210,7 @@ async def test_total_timeout_cuts_a_hanging_call_short(
 ) -> None:
     server.script(Reply.hang())
     hook = Recorder()
-    retry = RetryPolicy(total_timeout=0.2, jitter=0.0)
+    retry = RetryPolicy(total_timeout=0.5, jitter=0.0)
     client = limited(session, server.url, hook=hook, retry=retry, timeout=30.0)
     with pytest.raises(OutcomeUnknown, match=r"gave up after 1 attempts.*may have been billed"):
         await client.recognize(REQUEST)
@@ -222,7 +222,7 @@ async def test_timeout_is_recorded_unknown_then_retried(
 ) -> None:
     server.script(Reply.hang(), Reply.ok())
     hook = Recorder()
-    client = limited(session, server.url, hook=hook, timeout=0.2)
+    client = limited(session, server.url, hook=hook, timeout=0.5)
     result = await client.recognize(REQUEST)
     assert result.blocks and server.call_count == 2
     assert hook.outcomes == ["unknown", "billed"]
