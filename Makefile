@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOB    ?= jobs/sample.toml
 
-.PHONY: install system-deps run test lint bench clean
+.PHONY: install system-deps run test check lint bench clean
 
 install: $(VENV)/.installed system-deps
 
@@ -24,17 +24,23 @@ system-deps:
 run: install
 	$(BIN)/ocrpipe run $(JOB)
 
+# Every tier (unit, integration, e2e), real engines included: what CI runs.
 test: install
 	$(BIN)/pytest -q
 
+# The fast part (no real OCR engine, no CLI subprocess): under a minute on 2 cores.
+check: install
+	$(BIN)/pytest -q -m "not slow"
+
 lint: install
-	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff check pipeline tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # BENCH_ARGS=--quick for the small scale (200 / 2,000 / 200-page PDF)
 bench: install
-	$(BIN)/python benchmarks/rasterizers.py
-	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.rasterizers
+	$(BIN)/python -m benchmarks.throughput $(BENCH_ARGS)
 
 clean:
 	rm -rf out .ocrpipe .pytest_cache .mypy_cache .ruff_cache

@@ -1,12 +1,12 @@
 """Pages/s and CER of the embedded service, per engine, on the same corpus pages.
 
-    .venv/bin/python benchmarks/engines.py [--engines rapidocr,tesseract]
+    .venv/bin/python -m benchmarks.engines [--engines rapidocr,tesseract]
         [--layouts 2x1,1x2] [--pages GLOB] [--detect-direction]
 
 For each engine and layout (worker processes x threads each) it starts the service on
 loopback (no auth), sends every page of ../shared/corpus/pages that has a `.gt.txt`
 (the 12 MP phone photos left out unless --pages says otherwise) with `workers * 2` calls in
-flight, and prints the wall-clock pages/s and the CER of each page (tests/cer.py
+flight, and prints the wall-clock pages/s and the CER of each page (pipeline/testing/cer.py
 normalisation) with the character-weighted mean; "bag CER" compares the characters
 sorted, so reading-order differences do not count. Pages named `*_zh_*` are sent with
 language "zh", the others with "en" (RapidOCR reads both with one model; Tesseract picks
@@ -23,14 +23,13 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
+
+from pipeline.service import engine as engine_module
+from pipeline.service.server import ServiceConfig, running_service
+from pipeline.testing.cer import cer, normalize
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import aiohttp  # noqa: E402
-
-from pipeline.service import engine as engine_module  # noqa: E402
-from pipeline.service.server import ServiceConfig, running_service  # noqa: E402
-from tests.cer import cer, normalize  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "pages"
 SKIP = ("photo_svt_",)
@@ -66,7 +65,7 @@ async def run(engine: str, workers: int, threads: int, pages: list[Path], detect
     # The engine gives each worker cores // workers threads: fake the core count for layouts
     # that use fewer threads than cores.
     cores = engine_module.available_cores
-    engine_module.available_cores = lambda: workers * threads  # type: ignore[assignment]
+    engine_module.available_cores = lambda: workers * threads
     config = ServiceConfig(port=0, workers=workers, auth_required=False, engine=engine)
     try:
         async with running_service(config) as url, aiohttp.ClientSession(
@@ -82,7 +81,7 @@ async def run(engine: str, workers: int, threads: int, pages: list[Path], detect
             texts = await asyncio.gather(*(bounded(page) for page in pages))
             elapsed = time.perf_counter() - started
     finally:
-        engine_module.available_cores = cores  # type: ignore[assignment]
+        engine_module.available_cores = cores
     total_chars = total_errors = total_bag = 0.0
     print(f"\n{engine} {workers}x{threads}: {len(pages)} pages in {elapsed:.1f} s = "
           f"{len(pages) / elapsed:.3f} pages/s")

@@ -1,6 +1,6 @@
 """Pages/s and CER of RapidOCR under different detection and recognition settings.
 
-    .venv/bin/python benchmarks/rapid_tuning.py [--threads 1] [--rounds 1] [--pages GLOB]
+    .venv/bin/python -m benchmarks.rapid_tuning [--threads 1] [--rounds 1] [--pages GLOB]
         [--settings NAME,NAME...]
 
 One engine per setting in this process (`threads` onnxruntime threads, as one service
@@ -23,14 +23,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.engines import _sorted_chars, corpus_pages
+from pipeline.service.backend import EngineRequest, to_blocks
+from pipeline.service.images import load_page, to_bgr_array
+from pipeline.service.rapid import RapidBackend
+from pipeline.testing.cer import cer, normalize
 
-from benchmarks.engines import _sorted_chars, corpus_pages  # noqa: E402
-from pipeline.service.backend import EngineRequest, to_blocks  # noqa: E402
-from pipeline.service.images import load_page, to_bgr_array  # noqa: E402
-from pipeline.service.rapid import RapidBackend  # noqa: E402
-from tests.cer import cer, normalize  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SETTINGS: dict[str, Any] = {
     "shipped": {},

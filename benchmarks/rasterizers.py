@@ -5,8 +5,8 @@ Renders every page of the corpus PDFs (../shared/corpus/pdfs/*.pdf) through
 opened afresh each time), with each rasterizer at each DPI, and prints seconds per page
 and the ratio. Rasterizers alternate page by page so that both see the same cache state.
 
-    .venv/bin/python benchmarks/rasterizers.py                 # 200 and 300 dpi, 1 round
-    .venv/bin/python benchmarks/rasterizers.py --rounds 3 --per-file
+    .venv/bin/python -m benchmarks.rasterizers                 # 200 and 300 dpi, 1 round
+    .venv/bin/python -m benchmarks.rasterizers --rounds 3 --per-file
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """CER of `make run`'s outputs against the ground truth shipped beside the samples.
 
-    make run && .venv/bin/python benchmarks/sample_cer.py [OUTPUT_DIR]
+    make run && .venv/bin/python -m benchmarks.sample_cer [OUTPUT_DIR]
 
 Pages are compared one by one (form-feed separated); CER = edit distance / reference
-characters after the normalisation in tests/cer.py. "bag CER" compares the words
+characters after the normalisation in pipeline/testing/cer.py. "bag CER" compares the words
 sorted, so reading-order differences (table cells listed column by column in a
 pdftotext ground truth) do not count. Prints a table and character-weighted means.
 """
@@ -13,10 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pipeline.testing.cer import cer, normalize
 
-from tests.cer import cer, normalize  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

@@ -1,14 +1,15 @@
 """Does the pipeline reach the configured QPS, at what CPU cost, in flat memory?
 
 Runs `ocrpipe run` in a subprocess against a fake OCR service on loopback (fixed
-latency, no engine: see `pipeline/bench.py`) for three inputs: 1,000 page images,
-10,000 page images, and one 1,000-page PDF. Prints one table and writes the figures to
-a JSON file: achieved/configured QPS, CPU seconds per page, peak RSS (ocrpipe, its
-largest worker, the whole tree) and the 10,000 / 1,000 image-run RSS ratio.
+latency, no engine: the testing kit's `FakeOcrServer`, see `benchmarks/harness.py`) for
+three inputs: 1,000 page images, 10,000 page images, and one 1,000-page PDF. Prints one
+table and writes the figures to a JSON file: achieved/configured QPS, CPU seconds per
+page, peak RSS (ocrpipe, its largest worker, the whole tree) and the 10,000 / 1,000
+image-run RSS ratio.
 
-    .venv/bin/python benchmarks/throughput.py            # 1,000 / 10,000 / 1,000-page PDF
-    .venv/bin/python benchmarks/throughput.py --quick    # 200 / 2,000 / 200-page PDF
-    .venv/bin/python benchmarks/throughput.py --qps 20 --pdf-qps 10 --latency 0.2
+    .venv/bin/python -m benchmarks.throughput            # 1,000 / 10,000 / 1,000-page PDF
+    .venv/bin/python -m benchmarks.throughput --quick    # 200 / 2,000 / 200-page PDF
+    .venv/bin/python -m benchmarks.throughput --qps 20 --pdf-qps 10 --latency 0.2
 
 Targets (issue #3): QPS ratio >= 0.97 while the service is not the bottleneck (it
 allows concurrency / latency calls per second: 160 with the defaults), and peak RSS at
@@ -27,7 +28,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from pipeline.bench import Figures, Scenario, memory_ratio, run_scenario, table
+from benchmarks.harness import Figures, Scenario, memory_ratio, run_scenario, table
 
 QPS_TARGET, RSS_TARGET = 0.97, 1.1
 

@@ -1,6 +1,6 @@
 """Searchable PDF: ocrpipe against OCRmyPDF on one multi-page scanned PDF.
 
-    .venv/bin/python benchmarks/vs_ocrmypdf.py [--ocrmypdf PATH] [--jobs 2] [--dpi 200]
+    .venv/bin/python -m benchmarks.vs_ocrmypdf [--ocrmypdf PATH] [--jobs 2] [--dpi 200]
 
 The scan is made here from a born-digital corpus PDF with ground truth
 (docling_multi_page.pdf, 5 pages): each page rendered at --dpi in grey and stored as a
@@ -11,7 +11,7 @@ OCRmyPDF (Tesseract; install it in a scratch venv, it is not a dependency:
 `apt-get install tesseract-ocr ghostscript`) with `--output-type pdf -j JOBS`. Reported:
 wall time (ocrpipe's includes starting its OCR service), output size against the input,
 and the CER of `pdftotext` of each output against the ground truth, page by page
-(tests/cer.py normalisation; "bag CER" ignores reading order).
+(pipeline/testing/cer.py normalisation; "bag CER" ignores reading order).
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from pathlib import Path
 import pikepdf
 import pypdfium2 as pdfium
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pipeline.testing.cer import cer, normalize
 
-from tests.cer import cer, normalize  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 SOURCE = CORPUS / "pdfs" / "docling_multi_page.pdf"

@@ -103,9 +103,11 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
               help="TOML: AK/SK pairs, IAM users (token auth), admin key, token lifetime "
                    "(see README). HUAWEICLOUD_SDK_AK/SK are accepted too.")
 @click.option("--no-auth", is_flag=True, help="Accept unsigned requests (local testing only).")
-@click.option("--engine", type=click.Choice(["rapidocr", "tesseract"]), default="rapidocr",
-              show_default=True, envvar="OCRPIPE_SERVE_ENGINE", show_envvar=True,
-              help="OCR engine; tesseract needs the [tesseract] extra and Debian's language data.")
+@click.option("--engine", type=click.Choice(["rapidocr", "tesseract", "scripted"]),
+              default="rapidocr", show_default=True, envvar="OCRPIPE_SERVE_ENGINE",
+              show_envvar=True,
+              help="OCR engine; tesseract needs the [tesseract] extra and Debian's language "
+              "data; scripted has no models and answers text derived from each page (tests).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               envvar="OCRPIPE_SERVE_DEVICE", show_envvar=True,
               help="Where RapidOCR runs; cuda needs an NVIDIA GPU and onnxruntime-gpu.")

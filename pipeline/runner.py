@@ -60,7 +60,7 @@ async def _run(
     stopping: asyncio.Event,
 ) -> RunSummary:
     async with open_job(spec, store, run_id, observer=observer, stopping=stopping) as ctx:
-        await _process_listing(ctx)
+        await process_listing(ctx)
         if ctx.stopping.is_set():
             raise JobInterrupted(
                 f"stopped on request after {ctx.counts.pages_sent} pages; finished pages are "
@@ -82,7 +82,7 @@ async def _run(
     )
 
 
-async def _process_listing(ctx: JobContext) -> None:
+async def process_listing(ctx: JobContext) -> None:
     """Every listed document through `process_document`, a bounded number at a time."""
     spec = ctx.spec
     documents = asyncio.Semaphore(max(2, spec.ocr.concurrency))

@@ -1,120 +1,66 @@
-"""Shared fixtures.
+"""Shared fixtures (helpers live in tests/support/, the fakes in `pipeline.testing`).
 
 - `ocr_service`: the embedded OCR service (real RapidOCR, one worker), started once per
   test session in a background thread with its own event loop, so that tests on any event
   loop, and synchronous code such as the Huawei SDK, can call it. It checks AK/SK
-  signatures with the pair it exposes (`.ak`, `.sk`).
+  signatures with the pair it exposes (`.ak`, `.sk`). A test that uses it is marked
+  `slow` automatically.
+- `scripted_service`: the same service on the model-free "scripted" engine (answers
+  "page <tag>" / "page #<hash>"), for fast tests of everything but recognition.
 - `corpus_dir`: ../shared/corpus beside the repository; tests that use it skip when absent.
 - `make_text_image`: draws lines of text on a white page (PIL default font, scaled up).
+- `server`: the testing kit's fault-injecting fake OCR server, accepting FAKE_AK/FAKE_SK.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import io
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.protocol.signing import sign_request
-from pipeline.service.server import ServiceConfig, running_service
-from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer
-from tests.s3server import DUMMY_ENV, MotoS3
+from pipeline.service.server import ServiceConfig
+from pipeline.testing import FakeOcrServer
+from tests.support.jobs import FAKE_AK, FAKE_SK
+from tests.support.paths import CORPUS_DIR
+from tests.support.s3server import DUMMY_ENV, MotoS3
+from tests.support.service import TEST_AK, TEST_PROJECT_ID, TEST_SK, OcrService, ServiceThread
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
-
-TEST_AK = "OCRPIPETESTAK000001"
-TEST_SK = "test-only-secret-0123456789"
-TEST_PROJECT_ID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-
-
-@dataclass(frozen=True)
-class OcrService:
-    """A running embedded OCR service and the credentials it accepts."""
-
-    url: str
-    ak: str
-    sk: str
-    project_id: str
-
-    def api_url(self, api: str = "general-text") -> str:
-        return f"{self.url}/v2/{self.project_id}/ocr/{api}"
-
-    def signed_headers(
-        self,
-        body: bytes,
-        *,
-        url: str | None = None,
-        method: str = "POST",
-        headers: Mapping[str, str] | None = None,
-        sk: str | None = None,
-        now: datetime | None = None,
-    ) -> dict[str, str]:
-        """Headers for a JSON request to `url` (default: general-text), signed as the SDK
-        signs (Content-Type, X-Project-Id, Host, X-Sdk-Date, Authorization)."""
-        base = {
-            "Content-Type": "application/json;charset=UTF-8",
-            "X-Project-Id": self.project_id,
-            **(headers or {}),
-        }
-        return sign_request(
-            method, url or self.api_url(), base, body, self.ak, sk or self.sk, now=now
-        )
+SLOW_FIXTURES = frozenset({"ocr_service", "tesseract_service", "tls_service"})
+"""Fixtures that run the real OCR engine: a test that uses one is `slow`."""
+SLOW_TIERS = frozenset({"e2e"})
+"""Test folders whose every test is `slow` (the end-to-end tier runs the CLI in subprocesses)."""
+TESTS_DIR = Path(__file__).parent
 
 
-class ServiceThread:
-    """`running_service(config)` in a daemon thread with its own event loop."""
-
-    def __init__(self, config: ServiceConfig) -> None:
-        self._config = config
-        self._started: concurrent.futures.Future[str] = concurrent.futures.Future()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="ocr-service", daemon=True)
-
-    def start(self, timeout: float = 120.0) -> str:
-        self._thread.start()
-        return self._started.result(timeout=timeout)
-
-    def stop(self, timeout: float = 60.0) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:
-            if not self._started.done():
-                self._started.set_exception(exc)
-            else:
-                raise
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with running_service(self._config) as url:
-            self._started.set_result(url)
-            await self._stop.wait()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.relative_to(TESTS_DIR).parts[0]
+        if tier in SLOW_TIERS or SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(scope="session")
-def ocr_service() -> Iterator[OcrService]:
-    config = ServiceConfig(port=0, workers=1, credentials={TEST_AK: TEST_SK})
+def _service(engine: str) -> Iterator[OcrService]:
+    config = ServiceConfig(port=0, workers=1, credentials={TEST_AK: TEST_SK}, engine=engine)
     thread = ServiceThread(config)
     url = thread.start()
     try:
         yield OcrService(url=url, ak=TEST_AK, sk=TEST_SK, project_id=TEST_PROJECT_ID)
     finally:
         thread.stop()
+
+
+@pytest.fixture(scope="session")
+def ocr_service() -> Iterator[OcrService]:
+    yield from _service("rapidocr")
+
+
+@pytest.fixture(scope="session")
+def scripted_service() -> Iterator[OcrService]:
+    yield from _service("scripted")
 
 
 @pytest.fixture(scope="session")
@@ -155,7 +101,7 @@ def two_page_pdf() -> bytes:
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeOcrServer]:
-    """A fault-injecting fake OCR service (tests/faults.py) accepting FAKE_AK/FAKE_SK."""
+    """The testing kit's fault-injecting fake OCR server, accepting FAKE_AK/FAKE_SK."""
     async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}) as fake:
         yield fake
 
@@ -168,7 +114,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[MotoS3]:
-    """moto's S3 server on 127.0.0.1 (tests/s3server.py), started once per session."""
+    """moto's S3 server on 127.0.0.1 (tests/support/s3server.py), started once per session."""
     server = MotoS3()
     server.start()
     try:

@@ -200,7 +200,7 @@ class AdjustableLimiter(AsyncLimiter):
 
     aiolimiter 1.x drains `_rate_per_sec`, computed once in `__init__`; `set_rate` first
     drains the bucket at the old rate up to now, then switches the rate and reschedules
-    the waker of the first waiting task (tested in tests/test_ocr_policy.py, so a change
+    the waker of the first waiting task (tested in tests/integration/ocr/test_policy.py, so a change
     of those internals shows up there).
     """
 

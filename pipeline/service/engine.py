@@ -26,6 +26,7 @@ import importlib
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -72,9 +73,11 @@ class PageText:
 ENGINES: dict[str, str] = {
     "rapidocr": "pipeline.service.rapid:RapidBackend",
     "tesseract": "pipeline.service.tess:TesseractBackend",
+    "scripted": "pipeline.service.scripted:ScriptedBackend",
 }
 """Engine name -> the backend class (`module:Class`), imported in the worker that builds it:
-a worker loads only its own engine's libraries. Each class takes `(threads, device)`."""
+a worker loads only its own engine's libraries. Each class takes `(threads, device)`.
+"scripted" (scripted.py) has no models: it answers text derived from each page, for tests."""
 
 
 def make_backend(name: str, threads: int, device: str = "cpu") -> Backend:
@@ -115,21 +118,28 @@ def _warm_up(backend: Backend) -> None:
     backend.recognize(to_bgr_array(image), EngineRequest(detect_direction=True))
 
 
-def _probe() -> int:
+def _probe() -> tuple[int, int]:
+    """Which worker answered: (process id, thread id)."""
     time.sleep(0.05)
-    return os.getpid()
+    return os.getpid(), threading.get_ident()
 
 
 def recognize_page(image: str | bytes, options: RecognizeOptions) -> PageText:
-    """Decode, check and recognise one page: `image` is Base64 text or the file's bytes
-    (runs in a worker; also callable in-process after `_init_worker`)."""
-    started = time.perf_counter()
+    """Decode, check and recognise one page with this worker's engine: `image` is Base64
+    text or the file's bytes (runs in a worker; also callable in-process after
+    `_init_worker`)."""
     if _backend is None:
         raise RuntimeError("the OCR worker has no engine")
-    _backend.check_language(options.engine.language)
+    return recognize_with(_backend, image, options)
+
+
+def recognize_with(backend: Backend, image: str | bytes, options: RecognizeOptions) -> PageText:
+    """Decode, check and recognise one page with `backend`."""
+    started = time.perf_counter()
+    backend.check_language(options.engine.language)
     data = image if isinstance(image, bytes) else decode_base64(image)
     page = load_page(data, options.pdf_page_number)
-    recognized = _backend.recognize(to_bgr_array(page), options.engine)
+    recognized = backend.recognize(to_bgr_array(page), options.engine)
     blocks = tuple(to_blocks(recognized, page.width, page.height))
     markdown = to_markdown(blocks) if options.return_markdown else None
     return PageText(
@@ -150,6 +160,10 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) ->
 # ---- in the service process --------------------------------------------------------------
 
 
+Work = Callable[[str | bytes, RecognizeOptions], PageText]
+"""What runs in the pool for one page: `recognize_page` in the spawned workers."""
+
+
 class OcrEngine:
     """The OCR workers. `start()` before use, `close()` after.
 
@@ -157,6 +171,10 @@ class OcrEngine:
     takes down its own page only. That page is tried once more on another worker (it
     may have been an accident); if that worker dies too, the call answers ModelArts.4503.
     A dead worker is replaced by a fresh one.
+
+    `executor` and `work` replace a worker's pool and what runs in it for one page
+    (default: a spawned process that builds engine `engine`, and `recognize_page`);
+    `scripted.in_thread_engine` uses them to run a model-free engine in threads.
     """
 
     def __init__(
@@ -166,6 +184,8 @@ class OcrEngine:
         engine: str = "rapidocr",
         queue_size: int = 16,
         device: str = "cpu",
+        executor: Callable[[], Executor] | None = None,
+        work: Work | None = None,
     ) -> None:
         cores = available_cores()
         self.name = engine
@@ -179,10 +199,13 @@ class OcrEngine:
         """A moving average of recognition time, for Retry-After."""
         self._pools: list[Executor] = []
         self._idle: asyncio.Queue[Executor] | None = None
-        self._work: Callable[[str | bytes, RecognizeOptions], PageText] = recognize_page
+        self._executor = executor
+        self._work: Work = work or recognize_page
 
     def _new_pool(self) -> Executor:
-        """One worker (a pool of one process)."""
+        """One worker: a pool of one process (or what `executor` makes)."""
+        if self._executor is not None:
+            return self._executor()
         return process_pool(1, _init_worker, (self.name, self.threads, self.device))
 
     async def start(self) -> None:
@@ -192,7 +215,7 @@ class OcrEngine:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(STARTUP_TIMEOUT_S):
-                pids = await asyncio.gather(
+                workers = await asyncio.gather(
                     *(loop.run_in_executor(pool, _probe) for pool in self._pools)
                 )
         except (BrokenProcessPool, TimeoutError) as exc:
@@ -210,7 +233,7 @@ class OcrEngine:
             self.name,
             self.workers,
             self.threads,
-            ",".join(str(pid) for pid in sorted(pids)),
+            ",".join(str(pid) for pid in sorted({pid for pid, _ in workers})),
         )
 
     def retry_after(self) -> float:

@@ -41,8 +41,12 @@ def matches(key: str, include: Sequence[str], exclude: Sequence[str] = ()) -> bo
 class LocalStorage:
     """A folder on this machine. Keys are '/'-separated paths relative to `root`."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(
+        self, root: str, *, hasher: Callable[[str], str | None] | None = None
+    ) -> None:
         self.root = Path(root)
+        self.hasher = hasher or content_hash
+        """Path -> content hash (the change token); tests count calls through it."""
 
     def __repr__(self) -> str:
         return f"LocalStorage({str(self.root)!r})"
@@ -115,7 +119,7 @@ class LocalStorage:
     async def change_token(self, obj: SourceObject) -> str | None:
         """The content hash (None when the file cannot be read: the document then fails
         with the real reason when it is opened)."""
-        return obj.change_token or await asyncio.to_thread(_content_hash, obj.url)
+        return obj.change_token or await asyncio.to_thread(self.hasher, obj.url)
 
     @asynccontextmanager
     async def local_path(self, obj: SourceObject) -> AsyncIterator[str]:
@@ -171,7 +175,7 @@ def write_atomically(target: Path, fill: Callable[[BinaryIO], object]) -> str:
     return str(target)
 
 
-def _content_hash(path: str) -> str | None:
+def content_hash(path: str) -> str | None:
     """BLAKE2b of the file's bytes, read in 1 MiB chunks; None when it cannot be read
     (the document then fails with the real reason when it is opened)."""
     digest = hashlib.blake2b(digest_size=20)

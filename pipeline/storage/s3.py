@@ -81,6 +81,7 @@ class S3Storage:
         page_size: int = 1000,
         downloads: int = 4,
         max_attempts: int = 4,
+        part_size: int = PART_SIZE,
     ) -> None:
         self.url = url
         self.bucket, self.prefix = parse_s3_url(url)
@@ -89,6 +90,8 @@ class S3Storage:
         self.addressing_style = addressing_style
         self.page_size = page_size
         self.max_attempts = max_attempts
+        self.part_size = part_size
+        """Outputs above this size are uploaded in parts of this size (S3: at least 5 MiB)."""
         self._downloads = asyncio.Semaphore(downloads)
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
@@ -283,12 +286,12 @@ class S3Storage:
         return self._object_url(full_key)
 
     async def write_file(self, key: str, path: str, content_type: str = "") -> str:
-        """Upload a local file: one PUT up to `PART_SIZE`, else a multipart upload read a
+        """Upload a local file: one PUT up to `part_size`, else a multipart upload read a
         part at a time (memory: one part), aborted if any part fails. Either way the
         object appears only once complete."""
         size = (await asyncio.to_thread(os.stat, path)).st_size
-        if size <= PART_SIZE:
-            data = await asyncio.to_thread(_read_part, path, 0)
+        if size <= self.part_size:
+            data = await asyncio.to_thread(_read_part, path, 0, self.part_size)
             return await self.write(key, data, content_type)
         full_key = self.prefix + key
         extra = {"ContentType": content_type} if content_type else {}
@@ -301,8 +304,8 @@ class S3Storage:
         upload_id = upload["UploadId"]
         try:
             parts = []
-            for number, offset in enumerate(range(0, size, PART_SIZE), start=1):
-                data = await asyncio.to_thread(_read_part, path, offset)
+            for number, offset in enumerate(range(0, size, self.part_size), start=1):
+                data = await asyncio.to_thread(_read_part, path, offset, self.part_size)
                 answer = await self.client.upload_part(
                     Bucket=self.bucket, Key=full_key, UploadId=upload_id,
                     PartNumber=number, Body=data,
@@ -323,10 +326,10 @@ class S3Storage:
         return self._object_url(full_key)
 
 
-def _read_part(path: str, offset: int) -> bytes:
+def _read_part(path: str, offset: int, size: int) -> bytes:
     with open(path, "rb") as handle:
         handle.seek(offset)
-        return handle.read(PART_SIZE)
+        return handle.read(size)
 
 
 def _code(exc: ClientError) -> str:
