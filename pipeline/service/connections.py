@@ -12,6 +12,9 @@ of connections. `ConnectionGuard` does, below the HTTP layer:
 
 The body's own deadline is the body timeout of `limits.read_body`.
 
+Requests aiohttp's parser refuses itself (a duplicate Content-Type or Host, an invalid
+request line) get its plain 400 and an INFO line on HTTP_LOGGER, not a traceback.
+
 `GuardedSite` is aiohttp's TCP site with each connection's protocol wrapped by the guard;
 `middleware` tells the guard when a request's headers are in and when it is answered.
 """
@@ -20,15 +23,37 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from .lockout import address_key
+from .logsafe import escape
+
+HTTP_LOGGER = logging.getLogger("pipeline.service.http")
+"""aiohttp's protocol logs here (server.py passes it): a malformed request (a duplicate
+Content-Type, a bad request line) is one INFO line, not an ERROR with a traceback."""
+
+
+class _QuietMalformed(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "malformed request refused: %s", (
+                escape(str(error).replace("\n", " "), 200),
+            )
+            record.exc_info = record.exc_text = None
+        return True
+
+
+HTTP_LOGGER.addFilter(_QuietMalformed())
 
 _NEW, _HEADERS, _BUSY, _IDLE = range(4)
 

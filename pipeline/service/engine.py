@@ -21,6 +21,7 @@ it had, which is tried once more on another worker; a fresh process replaces it.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import logging
 import os
@@ -31,6 +32,7 @@ from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.workers import process_pool
@@ -38,7 +40,7 @@ from pipeline.workers import process_pool
 from .backend import Backend, EngineRequest, make_backend, to_blocks
 from .errors import BACKEND_UNAVAILABLE, MAX_CONCURRENCY, RECOGNITION_FAILED, ApiError
 from .images import decode_base64, load_page, to_bgr_array
-from .layout import TextBlock, to_markdown
+from .layout import TextBlock, scale_blocks, to_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def _init_worker(engine: str, threads: int, device: str = "cpu") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _backend = make_backend(engine, threads, device)
     _warm_up(_backend)
+    _release_memory()
 
 
 def _warm_up(backend: Backend) -> None:
@@ -101,22 +104,49 @@ def _probe() -> int:
     return os.getpid()
 
 
+def _release_memory() -> None:
+    """Hand the heap freed by a page back to the system (glibc keeps it otherwise, and a
+    worker's size would be its largest page's, for good)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
+
+
 def recognize_page(image: str | bytes, options: RecognizeOptions) -> PageText:
     """Decode, check and recognise one page: `image` is Base64 text or the file's bytes
     (runs in a worker; also callable in-process after `_init_worker`)."""
+    try:
+        return _recognize_page(image, options)
+    finally:
+        _release_memory()
+
+
+def _recognize_page(image: str | bytes, options: RecognizeOptions) -> PageText:
     started = time.perf_counter()
     if _backend is None:
         raise RuntimeError("the OCR worker has no engine")
     _backend.check_language(options.engine.language)
     data = image if isinstance(image, bytes) else decode_base64(image)
-    page = load_page(data, options.pdf_page_number)
+    page, (width, height) = load_page(
+        data, options.pdf_page_number, getattr(_backend, "max_side", None)
+    )
     recognized = _backend.recognize(to_bgr_array(page), options.engine)
     blocks = tuple(to_blocks(recognized, page.width, page.height))
+    if (width, height) != page.size:  # recognised smaller: boxes back to the page as sent
+        blocks = scale_blocks(blocks, width / page.width, height / page.height)
     markdown = to_markdown(blocks) if options.return_markdown else None
     return PageText(
         blocks,
-        page.width,
-        page.height,
+        width,
+        height,
         markdown,
         recognized.direction,
         time.perf_counter() - started,

@@ -75,6 +75,8 @@ def check_device(device: str) -> None:
 
 class RapidBackend:
     name = "rapidocr"
+    max_side = PREPROCESS_MAX_SIDE
+    """RapidOCR works on pages scaled to this: a larger one is scaled down on load."""
 
     def __init__(
         self,

@@ -33,7 +33,7 @@ from . import auth
 from .app import CONNECTIONS, Limits, create_app
 from .authfile import AuthConfig
 from .backend import ENGINES
-from .connections import GuardedSite
+from .connections import HTTP_LOGGER, GuardedSite
 from .engine import OcrEngine
 from .limits import MAX_BODY_BYTES
 from .rapid import check_device
@@ -177,6 +177,7 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[str]:
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
             keepalive_timeout=config.limits.idle_timeout,
             lingering_time=2.0,
+            logger=HTTP_LOGGER,
         )
         await runner.setup()  # starts the OCR workers (cleanup_ctx)
         try:
