@@ -17,6 +17,7 @@ A refused URL answers 400 ModelArts.4601; a download that fails answers 400 Mode
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from typing import Any
 
@@ -37,6 +38,7 @@ class RefusedAddress(OSError):
     """The URL's host resolves to an address the service may not fetch from."""
 
 
+_NUMERIC_LABEL = re.compile(r"0[xX][0-9a-fA-F]*|[0-9]+")
 _IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
 """SIIT's IPv4-translated addresses (RFC 2765): ::ffff:0:a.b.c.d."""
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
@@ -134,6 +136,10 @@ class Fetcher:
         except ValueError:
             if host.lower() == "localhost" or host.lower().endswith(".localhost"):
                 raise ApiError(URL_INVALID, _refused(host)) from None
+            if all(_NUMERIC_LABEL.fullmatch(label) for label in host.split(".")):
+                raise ApiError(  # 127.1, 0x7f000001, 2130706433: IPv4 in disguise
+                    URL_INVALID, f"url refused: {host} is not a canonical IP address"
+                ) from None
             return  # a name: the resolver checks its addresses
         if not public_address(host):
             raise ApiError(URL_INVALID, _refused(host))
