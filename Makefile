@@ -31,10 +31,12 @@ lint: install
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/mypy
 
-# BENCH_ARGS=--quick for the small scale (200 / 2,000 / 200-page PDF)
+# BENCH_ARGS=--quick for the small scale (200 / 2,000 / 200-page PDF; soak: 50 + 50
+# clients for 15 s instead of 200 + 200 for 60 s)
 bench: install
 	$(BIN)/python benchmarks/rasterizers.py
 	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/service_soak.py $(BENCH_ARGS)
 
 clean:
 	rm -rf out .ocrpipe .pytest_cache .mypy_cache .ruff_cache
