@@ -49,6 +49,7 @@ def serve(port_file: Path, latency: float, workers: int, clients: int) -> None:
     from pipeline.service.authfile import AuthConfig
     from pipeline.service.connections import HTTP_LOGGER, GuardedSite
     from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
+    from pipeline.service.server import LINGERING_S
 
     class FakeEngine(OcrEngine):
         def __init__(self) -> None:
@@ -67,7 +68,7 @@ def serve(port_file: Path, latency: float, workers: int, clients: int) -> None:
                         max_connections_per_address=max(128, clients + 16))
         app = create_app(FakeEngine(), AuthConfig(credentials={AK: SK}), limits=limits)
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.idle_timeout,
-                               logger=HTTP_LOGGER)
+                               logger=HTTP_LOGGER, lingering_time=LINGERING_S)
         await runner.setup()
         site = GuardedSite(runner, app[CONNECTIONS], host="127.0.0.1", port=0)
         await site.start()

@@ -23,6 +23,7 @@ from pipeline.service.authfile import AuthConfig
 from pipeline.service.connections import HTTP_LOGGER, ConnectionGuard, GuardedSite
 from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
 from pipeline.service.layout import TextBlock
+from pipeline.service.server import LINGERING_S
 
 AK, SK = "HARDENAK", "harden-secret"
 PROJECT = "p0123"
@@ -84,7 +85,8 @@ async def serve(
     auth = auth or AuthConfig(credentials={AK: SK})
     app = create_app(engine or EchoEngine(), auth, auth_required=required, limits=limits)
     runner = web.AppRunner(
-        app, access_log=None, keepalive_timeout=limits.idle_timeout, logger=HTTP_LOGGER
+        app, access_log=None, keepalive_timeout=limits.idle_timeout, logger=HTTP_LOGGER,
+        lingering_time=LINGERING_S,
     )
     await runner.setup()
     site = GuardedSite(runner, app[CONNECTIONS], host="127.0.0.1", port=0)
