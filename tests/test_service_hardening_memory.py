@@ -17,6 +17,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -133,3 +134,72 @@ def test_a_worker_stays_under_800_mb_on_the_worst_inputs(tmp_path: Path) -> None
     assert outcomes["i_strip_15x30000.png"] == "AIS.0103"
     worst = max(rows, key=lambda row: row["peak_mb"])
     assert worst["peak_mb"] < WORKER_LIMIT_MB, worst
+
+
+# ---- the service process: bodies of requests not yet authenticated ----------------------
+
+
+def start_soak_service() -> tuple[subprocess.Popen[bytes], int]:
+    """The soak benchmark's service (the real HTTP layer over a fake engine) in a
+    subprocess; and its port."""
+    soak = REPO_ROOT / "benchmarks" / "service_soak.py"
+    port_file = REPO_ROOT / "out" / f"soak-port-{os.getpid()}"
+    port_file.parent.mkdir(exist_ok=True)
+    port_file.unlink(missing_ok=True)
+    service = subprocess.Popen([sys.executable, str(soak), "--serve", str(port_file),
+                                "--clients", "10"])
+    deadline = time.monotonic() + 60
+    while not port_file.exists() or not port_file.read_text():
+        if service.poll() is not None or time.monotonic() > deadline:
+            service.kill()
+            raise RuntimeError("the soak service did not start")
+        time.sleep(0.1)
+    port = int(port_file.read_text())
+    port_file.unlink()
+    return service, port
+
+
+async def test_sixty_unauthenticated_12_mb_bodies_do_not_grow_the_service() -> None:
+    """60 connections send 12 MB bodies signed with a wrong secret for a known AK (which
+    passes every check the headers allow): the service holds at most its pre-auth buffer
+    (128 MB), not 60 x 12 MB; the others answer 429 before their body is read."""
+    import asyncio
+
+    from pipeline.ocr.signing import sign_request
+
+    service, port = start_soak_service()
+    try:
+        body = b'{"image": "' + b"A" * (12 * 1024 * 1024 - 20) + b'"}'
+        url = f"http://127.0.0.1:{port}/v2/soakproject/ocr/general-text"
+        headers = sign_request("POST", url, {"Content-Type": "application/json"}, body,
+                               "SOAKAK", "wrong-secret")
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = (f"POST /v2/soakproject/ocr/general-text HTTP/1.1\r\n{head}"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode()
+
+        async def one(number: int) -> int:
+            source = f"127.0.{number // 5 + 1}.{number % 5 + 2}"  # 5 per address
+            reader, writer = await asyncio.open_connection("127.0.0.1", port,
+                                                           local_addr=(source, 0))
+            try:
+                writer.write(request)
+                writer.write(body)
+                await writer.drain()
+                status = await asyncio.wait_for(reader.readline(), 60)
+            except (ConnectionError, TimeoutError):
+                return 0  # answered and closed before the body was all sent
+            finally:
+                writer.close()
+            return int(status.split()[1])
+
+        statuses = await asyncio.gather(*(one(n) for n in range(60)))
+        peak = int(next(line.split()[1] for line in
+                        Path(f"/proc/{service.pid}/status").read_text().splitlines()
+                        if line.startswith("VmHWM"))) // 1024
+    finally:
+        service.terminate()
+        service.wait(30)
+    print(f"statuses {sorted(statuses)}; service peak {peak} MB")
+    assert set(statuses) <= {401, 429, 0}, statuses
+    assert statuses.count(401) >= 1
+    assert peak < 128 + 200, peak  # the buffer plus the process itself
