@@ -3,7 +3,12 @@
 points.
 
     app.py           routes, request ids, error answers, metrics/usage hooks, the log line
-    auth.py          AK/SK from the auth file and environment, the auth middleware, lockout
+    auth.py          AK/SK from the auth file and environment, the auth middleware
+    guard.py         what the headers alone refuse, before the body (duplicates, Host, AK, date)
+    lockout.py       failed signatures per AK and address with back-off; attempts per address
+    passwords.py     password and admin-key checks off the event loop, limited, equal cost
+    connections.py   connection caps per address and in all, the header deadline
+    logsafe.py       client text escaped for log lines
     authfile.py      the auth file's users, projects, admin key; password hashing
     iam.py           POST /v3/auth/tokens and the token store
     general_text.py  the text APIs' request and response bodies, the API names
@@ -14,7 +19,7 @@ points.
     images.py        Base64 / image / PDF page decoding and the size limits (in the workers)
     fetch.py         `url` inputs, SSRF-safe
     layout.py        text blocks, reading order, markdown
-    limits.py        the protocol's size limits, the capped body reader, the rate limit
+    limits.py        size limits, timeouts, the capped body reader and buffer, the rate limit
     metrics.py       Prometheus exposition; usage.py: billed calls and GET /v1/usage
     errors.py        Huawei error codes and bodies
     server.py        ServiceConfig, load_auth, serve, running_service
