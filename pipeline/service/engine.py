@@ -270,6 +270,7 @@ class OcrEngine:
             index = self._pools.index(pool)
             pool.shutdown(wait=False, cancel_futures=True)
             pool = self._new_pool()
+            pool.submit(_probe)  # start it (and load its models) now, not on the next page
             self._pools[index] = pool
             logger.error("an OCR worker process died; a fresh one replaces it")
         self._idle.put_nowait(pool)
