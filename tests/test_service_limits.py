@@ -21,12 +21,12 @@ import pytest
 from aiohttp import web
 
 from pipeline.service.app import Limits, create_app
-from pipeline.service.lockout import BASE_DELAY_S, Lockout
 from pipeline.service.authfile import AuthConfig
 from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
 from pipeline.service.errors import ApiError
 from pipeline.service.iam import KEEP_EXPIRED_S, TokenStore
 from pipeline.service.limits import RateLimiter
+from pipeline.service.lockout import BASE_DELAY_S, Lockout
 from pipeline.service.statedb import open_state
 
 BODY = {"image": "aGVsbG8="}
