@@ -39,6 +39,8 @@ from pipeline.ocr.credentials import Credentials, load_credentials
 from pipeline.ocr.policy import LimitedClient
 from pipeline.ocr.token import token_provider_for
 from pipeline.progress import ProgressBar
+from pipeline.service.app import Limits
+from pipeline.service.limits import MAX_CONNECTIONS
 from pipeline.service.server import ServiceConfig, running_service
 from pipeline.storage import open_storage
 from pipeline.store import Store, open_store
@@ -73,9 +75,11 @@ async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | 
         yield spec.ocr.endpoint, None if spec.ocr.auth == "token" else load_credentials()
         return
     creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
+    # Its one client is this job, on loopback: no cap per address below the total.
     config = ServiceConfig(
         host="127.0.0.1", port=0, workers=spec.ocr.embedded_workers,
         credentials={creds.ak: creds.sk},
+        limits=Limits(max_connections_per_address=MAX_CONNECTIONS),
     )
     async with running_service(config) as url:
         yield url, creds
