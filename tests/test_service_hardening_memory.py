@@ -6,7 +6,8 @@ The inputs are the worst cases of each kind: a 160 Mpx bilevel PNG (35 KB of fil
 160 Mpx grey PNG, an RGB PNG just inside the decoding budget, a 30000 x 5000 JPEG (decoded
 at 1/8 scale), a JPEG whose header lies about its size (Pillow decodes what there is: at 1/8 scale,
 it costs nothing), a 200-inch PDF page, a dense 2000 px
-text page (the engine's own peak); and, refused, a 160 Mpx colour PNG and a 15 x 30000 strip.
+text page (the engine's own peak), a 1990 x 20 strip (detected at 1.6 Mpx, not at RapidOCR's
+73,000 x 736); and, refused, a 160 Mpx colour PNG and a 15 x 30000 strip.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ def make_inputs(folder: Path) -> None:
     _save(_text_page(2000), folder / "g_dense_2000.png", "PNG")
     (folder / "h_rgb_160mpx_header.png").write_bytes(_png_header(12_649, 12_649, 2))
     _save(Image.new("L", (15, 30_000), 255), folder / "i_strip_15x30000.png", "PNG")
+    strip = Image.new("L", (1990, 20), 255)  # 1:99.5: RapidOCR's own rule: 73,000 x 736
+    ImageDraw.Draw(strip).text((4, 4), "a strip " * 40, fill=0)
+    _save(strip, folder / "j_wide_strip_1990x20.png", "PNG")
 
 
 def test_a_worker_stays_under_800_mb_on_the_worst_inputs(tmp_path: Path) -> None:
@@ -121,9 +125,9 @@ def test_a_worker_stays_under_800_mb_on_the_worst_inputs(tmp_path: Path) -> None
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     outcomes = {row["name"]: row["outcome"] for row in rows}
     print("\n".join(f"{r['name']:28} {r['outcome']:36} peak {r['peak_mb']} MB" for r in rows))
-    assert len(rows) == 10, done.stdout
+    assert len(rows) == 11, done.stdout
     for name in ("a_bilevel_160mpx.png", "b_grey_160mpx.png", "c_rgb_81mpx.png",
-                 "d_jpeg_30000x5000.jpg", "f_200inch_page.pdf"):
+                 "d_jpeg_30000x5000.jpg", "f_200inch_page.pdf", "j_wide_strip_1990x20.png"):
         assert outcomes[name].startswith("ok"), (name, outcomes[name])
     assert outcomes["a_bilevel_160mpx.png"].startswith("ok 12649x12649")  # size as sent
     assert outcomes["d_jpeg_30000x5000.jpg"].startswith("ok 30000x5000")
