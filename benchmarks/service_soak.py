@@ -10,7 +10,9 @@ measure nothing but it) in a subprocess on loopback, twice for `--seconds`:
    with bad signatures, deeply nested JSON, duplicated headers, made-up API paths.
 
 It prints, and writes to a JSON file, the valid clients' p50/p95 latency, error rate and
-calls per second in both runs, the ratios (hostile / quiet), and the service's peak RSS.
+calls per second in both runs, the ratios (hostile / quiet), and the service's peak RSS
+and CPU time. All three processes share the machine's cores: on a small machine the
+attackers' own CPU slows the valid clients too, which the service's CPU time tells apart.
 
     .venv/bin/python benchmarks/service_soak.py                  # 200 + 200 clients, 60 s
     .venv/bin/python benchmarks/service_soak.py --quick          # 50 + 50 clients, 15 s
@@ -79,6 +81,12 @@ def serve(port_file: Path, latency: float, workers: int, clients: int) -> None:
         await runner.cleanup()
 
     asyncio.run(main())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -230,6 +238,7 @@ def run(args: argparse.Namespace, hostile: bool) -> dict[str, Any]:
                 out, _ = attackers.communicate(timeout=120)
                 figures["hostile"] = json.loads(out or "{}")
             figures["service_peak_rss_mb"] = round(peak_rss_mb(service.pid), 1)
+            figures["service_cpu_s"] = round(cpu_seconds(service.pid), 1)
         finally:
             service.terminate()
             service.wait(30)
@@ -268,11 +277,11 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"{'run':8} {'calls':>7} {'calls/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
-          f"{'errors':>7} {'peak RSS MB':>11}")
+          f"{'errors':>7} {'peak RSS MB':>11} {'service CPU s':>13}")
     for name, fig in (("quiet", quiet), ("hostile", attacked)):
         print(f"{name:8} {fig['calls']:7d} {fig['calls_per_s']:8.1f} {fig['p50_s'] * 1000:7.1f} "
               f"{fig['p95_s'] * 1000:7.1f} {fig['error_rate']:7.2%} "
-              f"{fig['service_peak_rss_mb']:11.1f}")
+              f"{fig['service_peak_rss_mb']:11.1f} {fig['service_cpu_s']:13.1f}")
     print(f"p95 ratio {ratios['p95_ratio']:.2f}, calls/s ratio {ratios['calls_per_s_ratio']:.2f}, "
           f"error rate +{ratios['error_rate_hostile_minus_quiet']:.2%}; hostile: "
           f"{attacked.get('hostile')}; figures in {args.out}")
