@@ -155,8 +155,8 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
               help="Open connections per client address (an IPv6 client: its /64).")
 @click.option("--preauth-buffer-mb", type=click.IntRange(min=12), default=128,
               show_default=True, envvar="OCRPIPE_SERVE_PREAUTH_BUFFER_MB", show_envvar=True,
-              help="MiB of request bodies held, in all, before their signatures are "
-                   "checked; more answer 429 APIG.0308.")
+              help="MiB of request bodies held, in all (a quarter per client address), "
+                   "before their signatures are checked; more answer 429 APIG.0308.")
 @click.option("-v", "--verbose", count=True, help="More logging.")
 def serve(host: str, port: int, workers: int | None, auth_file: Path | None, no_auth: bool,
           engine: str, device: str, queue_size: int, rate_limit: int, request_timeout: float,

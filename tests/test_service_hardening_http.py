@@ -192,3 +192,33 @@ async def test_the_host_must_be_the_public_host_when_set() -> None:
         health = await raw_request(service, [("Host", "10.1.2.3")], method="GET",
                                    path="/health")
         assert health.status == 200  # health checks come by any name
+
+
+async def test_one_address_gets_only_its_share_of_the_buffer() -> None:
+    async with serve(Limits(preauth_buffer_bytes=200_000)) as service:
+        service.state.bodies.per_owner = 60_000  # the default is a quarter, at least 12 MB
+        body = json.dumps({"image": "A" * 54_980}).encode()
+        _, holder = await connect(service, OTHER)
+        holder.write(head("POST", PATH, signed(service, body)) + body[:50_000])
+        await until(lambda: service.state.bodies.held >= 50_000)
+
+        second = json.dumps({"image": "B" * 29_980}).encode()
+        answer = await raw_request(service, signed(service, second), second, source=OTHER)
+        assert answer.status == 429 and error_code(answer.body) == "APIG.0308"
+        answer = await raw_request(service, signed(service, second), second)  # 127.0.0.1
+        assert answer.status == 200, answer.body
+        holder.close()
+        await until(lambda: service.state.bodies.held == 0)
+
+
+async def test_bodies_that_never_finish_back_their_address_off() -> None:
+    async with serve(Limits(body_timeout=0.3)) as service:
+        for _ in range(5):  # headers that pass every check, then a body that stalls
+            reader, writer = await connect(service, OTHER)
+            writer.write(head("POST", PATH, signed(service, BODY)) + BODY[:3])
+            answer = await asyncio.wait_for(read_answer(reader), 10)
+            writer.close()
+            assert answer.status == 408
+        answer = await raw_request(service, signed(service, BODY), BODY, source=OTHER)
+        assert answer.status == 401 and "reach the limit" in answer.body["error_msg"]
+        assert (await raw_request(service, signed(service, BODY), BODY)).status == 200

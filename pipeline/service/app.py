@@ -79,6 +79,7 @@ from .limits import (
     RateLimiter,
     read_body,
 )
+from .lockout import address_key
 from .logsafe import escape, printable
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics
@@ -258,15 +259,17 @@ async def recognize(request: web.Request) -> web.Response:
 
 async def tokens(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    owner = address_key(request.remote or "")
     body = await read_body(
-        request, MAX_SMALL_BODY_BYTES, seconds=state.limits.body_timeout, budget=state.bodies
+        request, MAX_SMALL_BODY_BYTES, seconds=state.limits.body_timeout, budget=state.bodies,
+        owner=owner,
     )
     try:
         return await issue_token(
             request, state.auth, state.tokens, passwords=state.passwords, body=body
         )
     finally:
-        state.bodies.give_back(len(body))
+        state.bodies.give_back(len(body), owner)
 
 
 async def usage(request: web.Request) -> web.Response:
