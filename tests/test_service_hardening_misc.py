@@ -1,11 +1,13 @@
-"""Smaller holes (issue 11, class 8) and worker deaths (class 5): the SSRF guard and IPv6
+"""Smaller holes (issue 11, class 8) and the engine (class 5): the SSRF guard and IPv6
 transition addresses, `--no-auth` off loopback, the OCR client's answer cap, credentials
-files holding a password, and an engine worker dying under one page of several.
+files holding a password; an engine worker dying under one page of several, and pages
+recognised smaller than sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from PIL import Image
 
 from pipeline.errors import ConfigError, PageOcrError
 from pipeline.ocr.client import MAX_ANSWER_BYTES
@@ -23,6 +26,8 @@ from pipeline.ocr.token import load_iam_password
 from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
 from pipeline.service.errors import ApiError
 from pipeline.service.fetch import Fetcher, public_address
+from pipeline.service.images import load_page, load_page_sized
+from pipeline.service.layout import CharBox, TextBlock, scale_blocks
 from pipeline.service.server import ServiceConfig, check_config
 from pipeline.workers import process_pool
 from tests.test_ocr_client import REQUEST, make_client
@@ -176,3 +181,35 @@ async def test_a_dying_worker_fails_only_its_own_page() -> None:
         assert engine.depth == 0
     finally:
         await engine.close()
+
+
+# ---- pages recognised smaller than sent: boxes back in the pixels sent ------------------
+
+
+def _encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def test_a_large_page_is_recognised_at_the_engines_size_and_keeps_its_sent_size() -> None:
+    page, sent = load_page_sized(_encoded(Image.new("RGB", (4000, 3000), "white"), "PNG"),
+                                 max_side=2000)
+    assert (page.size, sent) == ((2000, 1500), (4000, 3000))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned by 90 degrees
+    turned = _encoded(Image.new("RGB", (4000, 3000), "white"), "JPEG", exif=exif)
+    page, sent = load_page_sized(turned, max_side=2000)
+    assert (page.size, sent) == ((1500, 2000), (3000, 4000))
+    small = _encoded(Image.new("RGB", (800, 600), "white"), "PNG")
+    assert load_page_sized(small, max_side=2000)[0].size == (800, 600)
+    assert load_page(small).size == (800, 600)
+
+
+def test_boxes_found_on_the_smaller_page_are_scaled_back() -> None:
+    char = CharBox("a", ((1, 2), (3, 2), (3, 4), (1, 4)), 0.9)
+    block = TextBlock("ab", ((10, 20), (30, 20), (30, 40), (10, 40)), 0.8, (char,))
+    (scaled,) = scale_blocks([block], 2.0, 2.5)
+    assert scaled.location == ((20, 50), (60, 50), (60, 100), (20, 100))
+    assert scaled.chars[0].location == ((2, 5), (6, 5), (6, 10), (2, 10))
+    assert (scaled.words, scaled.confidence) == ("ab", 0.8)

@@ -39,7 +39,7 @@ from pipeline.workers import process_pool
 
 from .backend import Backend, EngineRequest, make_backend, to_blocks
 from .errors import BACKEND_UNAVAILABLE, MAX_CONCURRENCY, RECOGNITION_FAILED, ApiError
-from .images import decode_base64, load_page, to_bgr_array
+from .images import decode_base64, load_page_sized, to_bgr_array
 from .layout import TextBlock, scale_blocks, to_markdown
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _recognize_page(image: str | bytes, options: RecognizeOptions) -> PageText:
         raise RuntimeError("the OCR worker has no engine")
     _backend.check_language(options.engine.language)
     data = image if isinstance(image, bytes) else decode_base64(image)
-    page, (width, height) = load_page(
+    page, (width, height) = load_page_sized(
         data, options.pdf_page_number, getattr(_backend, "max_side", None)
     )
     recognized = _backend.recognize(to_bgr_array(page), options.engine)

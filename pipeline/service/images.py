@@ -80,14 +80,20 @@ def decode_base64(text: str) -> bytes:
     return data
 
 
-def load_page(
+def load_page(data: bytes, pdf_page_number: int = 1) -> Image.Image:
+    """The page to recognise, as an upright RGB image within the size limits (scaled down
+    when over WORK_MAX_PIXELS: see `load_page_sized`)."""
+    return load_page_sized(data, pdf_page_number)[0]
+
+
+def load_page_sized(
     data: bytes, pdf_page_number: int = 1, max_side: int | None = None
 ) -> tuple[Image.Image, tuple[int, int]]:
     """The page to recognise, as an upright RGB image within the size limits and the
     working size (`work_size`), and the size of the page as sent (boxes found on the
     image are scaled back to it)."""
     if data.lstrip()[:5] == b"%PDF-":
-        return render_pdf_page(data, pdf_page_number, max_side)
+        return render_pdf_page_sized(data, pdf_page_number, max_side)
     image = open_image(data, max_side)
     width, height = image.info[_SENT_SIZE]
     if image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):  # EXIF turns it by 90 degrees
@@ -220,7 +226,12 @@ def to_bgr_array(image: Image.Image) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
-def render_pdf_page(
+def render_pdf_page(data: bytes, page_number: int) -> Image.Image:
+    """Page `page_number` (1-based) at PDF_DPI (capped: see `render_pdf_page_sized`)."""
+    return render_pdf_page_sized(data, page_number)[0]
+
+
+def render_pdf_page_sized(
     data: bytes, page_number: int, max_side: int | None = None
 ) -> tuple[Image.Image, tuple[int, int]]:
     """Page `page_number` (1-based) and its size at PDF_DPI (capped at
