@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
@@ -213,3 +215,13 @@ def test_boxes_found_on_the_smaller_page_are_scaled_back() -> None:
     assert scaled.location == ((20, 50), (60, 50), (60, 100), (20, 100))
     assert scaled.chars[0].location == ((2, 5), (6, 5), (6, 10), (2, 10))
     assert (scaled.words, scaled.confidence) == ("ab", 0.8)
+
+
+def test_ocrpipe_serve_refuses_no_auth_on_the_network() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "serve", "--no-auth", "--host", "0.0.0.0",
+         "--state", "none"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--insecure" in done.stderr
