@@ -253,6 +253,8 @@ class GuardedSite(web.TCPSite):
             self._host,
             self._port,
             ssl=self._ssl_context,
+            # a TLS handshake is not counted yet: it gets the header deadline too
+            ssl_handshake_timeout=self._guard.header_timeout if self._ssl_context else None,
             backlog=self._backlog,
             reuse_address=self._reuse_address,
             reuse_port=self._reuse_port,
