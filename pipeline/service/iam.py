@@ -17,7 +17,7 @@ a restarted service forgets them, and clients fetch a new one on the APIG.0301 t
 Tokens expired over a week ago are deleted when a new one is issued. Lifetime: the auth file's
 `[tokens] ttl_hours` (default 24 h).
 
-Passwords are checked by passwords.py: off the event loop, 10 attempts a minute per client
+Passwords are checked by passwords.py: off the event loop, 10 failures a minute per client
 address (then 429 APIG.0308 with Retry-After), an unknown user as slowly as a known one.
 """
 
