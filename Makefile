@@ -37,10 +37,12 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# BENCH_ARGS=--quick for the small scale (200 / 2,000 / 200-page PDF)
+# BENCH_ARGS=--quick for the small scale (200 / 2,000 / 200-page PDF; soak: 50 + 50
+# clients for 15 s instead of 200 + 200 for 60 s)
 bench: install
 	$(BIN)/python -m benchmarks.rasterizers
 	$(BIN)/python -m benchmarks.throughput $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.service_soak $(BENCH_ARGS)
 
 clean:
 	rm -rf out .ocrpipe .pytest_cache .mypy_cache .ruff_cache

@@ -102,7 +102,9 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
               envvar="OCRPIPE_AUTH_FILE", show_envvar=True,
               help="TOML: AK/SK pairs, IAM users (token auth), admin key, token lifetime "
                    "(see README). HUAWEICLOUD_SDK_AK/SK are accepted too.")
-@click.option("--no-auth", is_flag=True, help="Accept unsigned requests (local testing only).")
+@click.option("--no-auth", is_flag=True,
+              help="Accept unsigned requests (local testing only; on an address other than "
+                   "loopback it also needs --insecure).")
 @click.option("--engine", type=click.Choice(["rapidocr", "tesseract", "scripted"]),
               default="rapidocr", show_default=True, envvar="OCRPIPE_SERVE_ENGINE",
               show_envvar=True,
@@ -133,10 +135,40 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
               help="SQLite file that keeps the usage counts (/v1/usage) and issued tokens "
                    "across restarts (created if absent); `none`: in memory only, lost when "
                    "the service stops.")
+@click.option("--public-host", default=None, envvar="OCRPIPE_SERVE_PUBLIC_HOST",
+              show_envvar=True, metavar="NAME[:PORT]",
+              help="The name clients reach the service by: requests signed for another "
+                   "Host answer 404 APIG.0101 [default: any Host].")
+@click.option("--insecure", is_flag=True,
+              help="Allow --no-auth on an address other than loopback (anyone who can "
+                   "reach it can use it).")
+@click.option("--header-timeout", type=click.FloatRange(min=0, min_open=True), default=15.0,
+              show_default=True, envvar="OCRPIPE_SERVE_HEADER_TIMEOUT", show_envvar=True,
+              help="Seconds a connection has to send a request's headers, else it is closed.")
+@click.option("--body-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, envvar="OCRPIPE_SERVE_BODY_TIMEOUT", show_envvar=True,
+              help="Seconds to receive a request's body (408 APIG.0201).")
+@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True), default=75.0,
+              show_default=True, envvar="OCRPIPE_SERVE_IDLE_TIMEOUT", show_envvar=True,
+              help="Seconds an idle keep-alive connection stays open.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=1024,
+              show_default=True, envvar="OCRPIPE_SERVE_MAX_CONNECTIONS", show_envvar=True,
+              help="Open connections in all; more are answered 429 APIG.0308 and closed.")
+@click.option("--max-connections-per-address", type=click.IntRange(min=1), default=128,
+              show_default=True, envvar="OCRPIPE_SERVE_MAX_CONNECTIONS_PER_ADDRESS",
+              show_envvar=True,
+              help="Open connections per client address (an IPv6 client: its /64).")
+@click.option("--preauth-buffer-mb", type=click.IntRange(min=12), default=128,
+              show_default=True, envvar="OCRPIPE_SERVE_PREAUTH_BUFFER_MB", show_envvar=True,
+              help="MiB of request bodies held, in all (a quarter per client address), "
+                   "before their signatures are checked; more answer 429 APIG.0308.")
 @click.option("-v", "--verbose", count=True, help="More logging.")
 def serve(host: str, port: int, workers: int | None, auth_file: Path | None, no_auth: bool,
           engine: str, device: str, queue_size: int, rate_limit: int, request_timeout: float,
           allow_private_urls: bool, cert: Path | None, key: Path | None, state: str,
+          public_host: str | None, insecure: bool, header_timeout: float,
+          body_timeout: float, idle_timeout: float, max_connections: int,
+          max_connections_per_address: int, preauth_buffer_mb: int,
           verbose: int) -> None:
     """Serve Huawei Cloud OCR's text APIs on this machine (RapidOCR or Tesseract, offline).
 
@@ -154,13 +186,20 @@ def serve(host: str, port: int, workers: int | None, auth_file: Path | None, no_
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        limits = ServiceLimits(rate_limit_per_minute=rate_limit, request_timeout=request_timeout,
-                        allow_private_urls=allow_private_urls)
+        limits = ServiceLimits(
+            rate_limit_per_minute=rate_limit, request_timeout=request_timeout,
+            allow_private_urls=allow_private_urls, public_host=public_host,
+            header_timeout=header_timeout, body_timeout=body_timeout,
+            idle_timeout=idle_timeout, max_connections=max_connections,
+            max_connections_per_address=max_connections_per_address,
+            preauth_buffer_bytes=preauth_buffer_mb * 1024 * 1024,
+        )
         serve_forever(ServiceConfig(host=host, port=port, workers=workers,
                                     auth=load_auth(auth_file), auth_required=not no_auth,
                                     engine=engine, device=device, queue_size=queue_size,
                                     limits=limits, cert=cert, key=key,
-                                    state=None if state == "none" else Path(state)))
+                                    state=None if state == "none" else Path(state),
+                                    insecure=insecure))
     except (OcrpipeError, SetupError) as exc:
         _fail(exc)
 

@@ -15,6 +15,8 @@ from pipeline.config import JobSpec
 from pipeline.errors import ConfigError
 from pipeline.ocr.credentials import Credentials, load_credentials
 from pipeline.service.apierror import SetupError
+from pipeline.service.app import ServiceLimits
+from pipeline.service.limits import MAX_CONNECTIONS
 from pipeline.service.server import ServiceConfig, running_service
 
 
@@ -26,9 +28,11 @@ async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | 
         yield spec.ocr.endpoint, None if spec.ocr.auth == "token" else load_credentials()
         return
     creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
+    # Its one client is this job, on loopback: no cap per address below the total.
     config = ServiceConfig(
         host="127.0.0.1", port=0, workers=spec.ocr.embedded_workers,
         credentials={creds.ak: creds.sk},
+        limits=ServiceLimits(max_connections_per_address=MAX_CONNECTIONS),
     )
     try:
         async with running_service(config) as url:

@@ -25,7 +25,13 @@ import aiohttp
 from yarl import URL
 
 from pipeline import __version__
-from pipeline.errors import ConfigError, OcrConfigError, OutcomeUnknown, RetryableOcrError
+from pipeline.errors import (
+    ConfigError,
+    OcrConfigError,
+    OutcomeUnknown,
+    PageOcrError,
+    RetryableOcrError,
+)
 from pipeline.models import Block, OcrRequest, OcrResult, Quad
 from pipeline.ocr.credentials import Credentials
 from pipeline.ocr.errors_map import CallSite, ConnectFailed, TokenExpired, error_for_answer
@@ -41,6 +47,8 @@ from pipeline.protocol.signing import sign_request
 
 CONTENT_TYPE = "application/json;charset=utf-8"
 USER_AGENT = f"ocrpipe/{__version__}"
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+"""The largest OCR answer read (a dense page with `char_list` is a few MB)."""
 IMAGE_FIELD = {"smart-document-recognizer": "data"}
 """APIs whose Base64 image goes in a field other than `image`."""
 
@@ -142,7 +150,19 @@ class OcrClient:
                 status = resp.status
                 request_id = resp.headers.get(REQUEST_ID)
                 try:
-                    payload = await resp.read()
+                    payload = await read_capped(resp)
+                except AnswerTooLarge:
+                    if not 200 <= status < 300:
+                        raise error_for_answer(
+                            status, b"", site=site, request_id=request_id,
+                            retry_after=resp.headers.get("Retry-After"),
+                        ) from None
+                    raise PageOcrError(
+                        f"the OCR answer is over {MAX_ANSWER_BYTES >> 20} MB: this page "
+                        "failed (the call was billed); check the endpoint is an OCR service",
+                        status=status,
+                        request_id=request_id,
+                    ) from None
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     if 200 <= status < 300:
                         raise RetryableOcrError(
@@ -184,6 +204,26 @@ class OcrClient:
                 request_id=request_id,
             ) from None
         return Answer(result, status)
+
+
+class AnswerTooLarge(Exception):
+    """The answer's body is over MAX_ANSWER_BYTES."""
+
+
+async def read_capped(resp: aiohttp.ClientResponse, cap: int | None = None) -> bytes:
+    """The answer's body, read no further than `cap` bytes (default MAX_ANSWER_BYTES):
+    AnswerTooLarge past it, so a broken or hostile endpoint cannot exhaust memory."""
+    limit = MAX_ANSWER_BYTES if cap is None else cap
+    if resp.content_length is not None and resp.content_length > limit:
+        raise AnswerTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(256 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise AnswerTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _reason(exc: BaseException) -> str:

@@ -14,7 +14,9 @@ The file is TOML with two keys::
     sk = "YOUR_SECRET_ACCESS_KEY"
 
 It should be readable by its owner only (`chmod 600`); a group- or world-readable file
-is used but logged as a warning. The secret key never appears in a repr, a log line or
+is used but logged as a warning, unless it holds `iam_password` (token auth): then it is
+refused, as ssh refuses such a private key. A file that is not UTF-8 is a clear error.
+The secret key never appears in a repr, a log line or
 an error message.
 """
 
@@ -90,14 +92,11 @@ def _read_file(file: Path, *, explicit: bool) -> Credentials:
             '    ak = "YOUR_ACCESS_KEY_ID"\n    sk = "YOUR_SECRET_ACCESS_KEY"\n'
             f"and make it private with: chmod 600 {file}"
         )
-    _warn_if_readable_by_others(file)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        # The decoder reports a position, never the offending text.
-        raise ConfigError(f"credentials file {file} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read credentials file {file}: {exc.strerror}") from None
+    data = read_credentials_toml(file)
+    if "iam_password" in data:
+        refuse_if_readable_by_others(file)
+    else:
+        _warn_if_readable_by_others(file)
 
     ak, sk = data.get("ak"), data.get("sk")
     if not isinstance(ak, str) or not ak.strip() or not isinstance(sk, str) or not sk.strip():
@@ -111,6 +110,34 @@ def _read_file(file: Path, *, explicit: bool) -> Credentials:
             "only ak, sk and iam_password (for token auth)"
         )
     return Credentials(ak.strip(), sk.strip())
+
+
+def read_credentials_toml(file: Path) -> dict[str, object]:
+    """The file's TOML; ConfigError for one that is unreadable, not UTF-8 or not TOML
+    (saying where, never quoting the content)."""
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"credentials file {file} is not UTF-8 text (byte {exc.start} is not): save it "
+            "as UTF-8"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        # The decoder reports a position, never the offending text.
+        raise ConfigError(f"credentials file {file} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read credentials file {file}: {exc.strerror}") from None
+
+
+def refuse_if_readable_by_others(file: Path) -> None:
+    """ConfigError if `file` (it holds a password) can be read by the group or others,
+    as ssh does for private keys."""
+    mode = mode_if_shared(file)
+    if mode is not None:
+        raise ConfigError(
+            f"credentials file {file} holds iam_password and can be read by other users "
+            f"(mode {mode:o}): run chmod 600 {file}"
+        )
 
 
 def _warn_if_readable_by_others(file: Path) -> None:

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +32,11 @@ import aiohttp
 from yarl import URL
 
 from pipeline.errors import ConfigError, OcrAuthError, OcrConfigError, RetryableOcrError
-from pipeline.ocr.credentials import default_credentials_path
+from pipeline.ocr.credentials import (
+    default_credentials_path,
+    read_credentials_toml,
+    refuse_if_readable_by_others,
+)
 from pipeline.protocol.names import SUBJECT_TOKEN, TOKENS_PATH
 
 if TYPE_CHECKING:
@@ -55,14 +58,10 @@ def load_iam_password(
     if env.get(ENV_PASSWORD):
         return env[ENV_PASSWORD]
     file = path or default_credentials_path(env)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        data = {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read the credentials file {file}: {exc}") from None
+    data = read_credentials_toml(file) if file.exists() else {}
     password = data.get("iam_password")
     if isinstance(password, str) and password:
+        refuse_if_readable_by_others(file)
         return password
     raise ConfigError(
         f"token auth needs the IAM user's password: set {ENV_PASSWORD}, or put "

@@ -48,7 +48,7 @@ def as_bitonal(image: Image.Image) -> Image.Image | None:
 
 def _to_8bit(image: Image.Image) -> Image.Image:
     """16-bit / 32-bit / float grey to 8-bit, keeping the contrast."""
-    values = np.asarray(image, dtype=np.float64)
+    values = np.asarray(image, dtype=np.float32)
     top = float(values.max()) if values.size else 0.0
     if image.mode == "F" and top <= 1.0:
         full = 1.0  # float images scaled 0..1

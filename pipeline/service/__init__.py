@@ -5,7 +5,12 @@ Wire facts shared with the client (codes, limits, names, signing) are in
 `pipeline.protocol`.
 
     app.py           routes, request ids, error answers, metrics/usage hooks, the log line
-    auth.py          AK/SK from the auth file and environment, the auth middleware, lockout
+    auth.py          AK/SK from the auth file and environment, the auth middleware
+    guard.py         what the headers alone refuse, before the body (duplicates, Host, AK, date)
+    lockout.py       failed signatures per AK and address with back-off; attempts per address
+    passwords.py     password and admin-key checks off the event loop, limited, equal cost
+    connections.py   connection caps per address and in all, the header deadline
+    logsafe.py       client text escaped for log lines
     authfile.py      the auth file's users, projects, admin key; password hashing
     iam.py           POST /v3/auth/tokens and the token store
     general_text.py  the text APIs' request and response bodies, the API names
@@ -16,7 +21,7 @@ Wire facts shared with the client (codes, limits, names, signing) are in
     images.py        Base64 / image / PDF page decoding and the size limits (in the workers)
     fetch.py         `url` inputs, SSRF-safe
     blocks.py        text blocks, reading order (pipeline.layout), markdown
-    limits.py        the capped body reader, the per-caller rate limit
+    limits.py        timeouts, the capped body reader and buffer, the rate limit
     metrics.py       Prometheus exposition; usage.py: billed calls and GET /v1/usage
     apierror.py      ApiError (an error answer) and SetupError (cannot start)
     server.py        ServiceConfig, load_auth, serve, running_service

@@ -81,6 +81,7 @@ from .limits import (
     RateLimiter,
     read_body,
 )
+from .lockout import address_key
 from .logsafe import escape, printable
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics
@@ -170,10 +171,8 @@ def create_app(
         rates=RateLimiter(limits.rate_limit_per_minute),
         fetcher=Fetcher(allow_private=limits.allow_private_urls, timeout=limits.url_timeout),
         usage=Usage(db),
-        passwords=PasswordChecker(
-            [u.password_hash for u in auth.users.values()]
-            + ([auth.admin_key_hash] if auth.admin_key_hash else [])
-        ),
+        # an unknown user's check runs as many rounds as the users' hashes
+        passwords=PasswordChecker(u.password_hash for u in auth.users.values()),
         bodies=BodyBudget(limits.preauth_buffer_bytes),
     )
     state.metrics = Metrics(lambda: engine.depth)
@@ -259,15 +258,17 @@ async def recognize(request: web.Request) -> web.Response:
 
 async def tokens(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    owner = address_key(request.remote or "")
     body = await read_body(
-        request, MAX_SMALL_BODY_BYTES, seconds=state.limits.body_timeout, budget=state.bodies
+        request, MAX_SMALL_BODY_BYTES, seconds=state.limits.body_timeout, budget=state.bodies,
+        owner=owner,
     )
     try:
         return await issue_token(
             request, state.auth, state.tokens, passwords=state.passwords, body=body
         )
     finally:
-        state.bodies.give_back(len(body))
+        state.bodies.give_back(len(body), owner)
 
 
 async def usage(request: web.Request) -> web.Response:

@@ -31,7 +31,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from pipeline.protocol import names
-from pipeline.protocol.codes import AUTH_FAILED
+from pipeline.protocol.codes import AUTH_FAILED, REQUEST_TIMEOUT
 from pipeline.protocol.credentials import KeyPairError, env_key_pair, mode_if_shared
 from pipeline.protocol.signing import SignatureError, verify_request
 
@@ -39,8 +39,8 @@ from .apierror import ApiError, SetupError
 from .authfile import AuthConfig, parse_auth_data
 from .guard import check_host, check_length, check_single_headers, claimed_ak, precheck_signature
 from .iam import TokenStore
-from .limits import BODY_TIMEOUT_S, BodyBudget, read_body
-from .lockout import FREE_FAILURES, Lockout
+from .limits import BODY_TIMEOUT_S, BodyBudget, ClientGone, read_body
+from .lockout import FREE_FAILURES, Lockout, address_key
 from .logsafe import escape, printable
 
 logger = logging.getLogger(__name__)
@@ -150,7 +150,8 @@ def auth_middleware(
 
     What the headers tell is checked before the body is read: a token in full, a signature's
     AK, lockout and date. The body of a request not yet authenticated is held within
-    `budget` (shared by all such requests).
+    `budget` (shared by all such requests, a share per client address); one that times out
+    or is cut off counts as a failed signature of its AK from its address.
     """
     locks = lockout or Lockout()
     bodies = budget or BodyBudget()
@@ -173,14 +174,20 @@ def auth_middleware(
             request[BODY_KEY] = await read_body(request, seconds=body_timeout)
             return await handler(request)
         claimed = precheck_signature(request, auth, locks, address) if required else ""
-        body = await read_body(request, seconds=body_timeout, budget=bodies)
+        owner = address_key(address)
+        try:
+            body = await read_body(request, seconds=body_timeout, budget=bodies, owner=owner)
+        except (ApiError, ClientGone) as exc:
+            if claimed and (isinstance(exc, ClientGone) or exc.kind == REQUEST_TIMEOUT):
+                locks.failed(claimed, address)  # a body never finished counts as a failure
+            raise
         try:
             if required:
                 ak = check_signature(request, body, auth, locks, address, claimed)
                 request[AK_KEY] = ak
                 request[USER_KEY] = f"ak:{ak}"
         finally:
-            bodies.give_back(len(body))
+            bodies.give_back(len(body), owner)
         request[BODY_KEY] = body
         return await handler(request)
 

@@ -100,3 +100,23 @@ def reading_order(blocks: Iterable[TextBlock]) -> list[TextBlock]:
 
 def to_markdown(blocks: Iterable[TextBlock]) -> str:
     return "\n".join("\t".join(b.words for b in line) for line in group_lines(blocks))
+
+
+def scale_blocks(
+    blocks: Iterable[TextBlock], sx: float, sy: float
+) -> tuple[TextBlock, ...]:
+    """`blocks` with every corner scaled by (sx, sy): from the pixels of a page recognised
+    at a reduced size to those of the page as sent."""
+
+    def scaled(corners: Corners) -> Corners:
+        return to_corners([(x * sx, y * sy) for x, y in corners])
+
+    return tuple(
+        TextBlock(
+            block.words,
+            scaled(block.location),
+            block.confidence,
+            tuple(CharBox(c.char, scaled(c.location), c.confidence) for c in block.chars),
+        )
+        for block in blocks
+    )

@@ -12,6 +12,10 @@ of connections. `ConnectionGuard` does, below the HTTP layer:
 
 The body's own deadline is the body timeout of `limits.read_body`.
 
+Requests aiohttp's parser refuses itself (a duplicate Content-Type or Host, an invalid
+request line) are answered 400 APIG.0201 in Huawei's shape (`HuaweiErrorsHandler`) and
+logged as one INFO line on HTTP_LOGGER, not as an ERROR with a traceback.
+
 `GuardedSite` is aiohttp's TCP site with each connection's protocol wrapped by the guard;
 `middleware` tells the guard when a request's headers are in and when it is answered.
 """
@@ -20,15 +24,74 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 from .lockout import address_key
+from .logsafe import escape, printable
+
+HTTP_LOGGER = logging.getLogger("pipeline.service.http")
+"""aiohttp's protocol logs here (server.py passes it): a malformed request (a duplicate
+Content-Type, a bad request line) is one INFO line, not an ERROR with a traceback."""
+
+
+class _QuietMalformed(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "malformed request refused: %s", (
+                escape(str(error).replace("\n", " "), 200),
+            )
+            record.exc_info = record.exc_text = None
+        return True
+
+
+HTTP_LOGGER.addFilter(_QuietMalformed())
+
+
+class HuaweiErrorsHandler(RequestHandler):
+    """aiohttp's protocol, answering the requests its parser refuses (a duplicate Host or
+    Content-Type, a bad request line, headers too large) in Huawei's shape, 400 APIG.0201
+    with an X-Request-Id, like every other answer, rather than in plain text."""
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> StreamResponse:
+        if status >= 500 or request.writer.output_size > 0:
+            return super().handle_error(request, status, exc, message)
+        reason = message or (str(exc) if exc is not None else "malformed request")
+        reason = printable(escape(" ".join(reason.split()), 200))
+        HTTP_LOGGER.info("malformed request refused (%d): %s", status, reason)
+        request_id = uuid.uuid4().hex
+        body = {"error_code": "APIG.0201", "error_msg": f"Bad request: {reason}",
+                "request_id": request_id}
+        response = web.json_response(body, status=status, headers={"X-Request-Id": request_id})
+        response.force_close()
+        return response
+
+
+def _handler_factory(server: web.Server) -> Callable[[], Any]:
+    """`server()`, with HuaweiErrorsHandler as the protocol when aiohttp lets us."""
+    kwargs = getattr(server, "_kwargs", None)
+    if not isinstance(kwargs, dict):  # another aiohttp: keep its own handler
+        return server
+    loop = asyncio.get_running_loop()
+    return lambda: HuaweiErrorsHandler(server, loop=loop, **kwargs)
 
 _NEW, _HEADERS, _BUSY, _IDLE = range(4)
 
@@ -186,10 +249,12 @@ class GuardedSite(web.TCPSite):
         server = self._runner.server
         assert server is not None
         self._server = await loop.create_server(
-            self._guard.wrap(server),
+            self._guard.wrap(_handler_factory(server)),
             self._host,
             self._port,
             ssl=self._ssl_context,
+            # a TLS handshake is not counted yet: it gets the header deadline too
+            ssl_handshake_timeout=self._guard.header_timeout if self._ssl_context else None,
             backlog=self._backlog,
             reuse_address=self._reuse_address,
             reuse_port=self._reuse_port,

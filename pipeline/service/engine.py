@@ -21,6 +21,7 @@ it had, which is tried once more on another worker; a fresh process replaces it.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import importlib
 import logging
@@ -33,14 +34,15 @@ from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipeline.protocol.codes import BACKEND_UNAVAILABLE, MAX_CONCURRENCY, RECOGNITION_FAILED
 from pipeline.workers import process_pool
 
 from .apierror import ApiError, SetupError
 from .backend import Backend, EngineRequest, to_blocks
-from .blocks import TextBlock, to_markdown
-from .images import decode_base64, load_page, to_bgr_array
+from .blocks import TextBlock, scale_blocks, to_markdown
+from .images import decode_base64, load_page_sized, to_bgr_array
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ def _init_worker(engine: str, threads: int, device: str = "cpu") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _backend = make_backend(engine, threads, device)
     _warm_up(_backend)
+    _release_memory()
 
 
 def _warm_up(backend: Backend) -> None:
@@ -124,13 +127,32 @@ def _probe() -> tuple[int, int]:
     return os.getpid(), threading.get_ident()
 
 
+def _release_memory() -> None:
+    """Hand the heap freed by a page back to the system (glibc keeps it otherwise, and a
+    worker's size would be its largest page's, for good)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
+
+
 def recognize_page(image: str | bytes, options: RecognizeOptions) -> PageText:
     """Decode, check and recognise one page with this worker's engine: `image` is Base64
     text or the file's bytes (runs in a worker; also callable in-process after
-    `_init_worker`)."""
+    `_init_worker`). The page's memory goes back to the system after each page."""
     if _backend is None:
         raise RuntimeError("the OCR worker has no engine")
-    return recognize_with(_backend, image, options)
+    try:
+        return recognize_with(_backend, image, options)
+    finally:
+        _release_memory()
 
 
 def recognize_with(backend: Backend, image: str | bytes, options: RecognizeOptions) -> PageText:
@@ -138,14 +160,18 @@ def recognize_with(backend: Backend, image: str | bytes, options: RecognizeOptio
     started = time.perf_counter()
     backend.check_language(options.engine.language)
     data = image if isinstance(image, bytes) else decode_base64(image)
-    page = load_page(data, options.pdf_page_number)
+    page, (width, height) = load_page_sized(
+        data, options.pdf_page_number, getattr(backend, "max_side", None)
+    )
     recognized = backend.recognize(to_bgr_array(page), options.engine)
     blocks = tuple(to_blocks(recognized, page.width, page.height))
+    if (width, height) != page.size:  # recognised smaller: boxes back to the page as sent
+        blocks = scale_blocks(blocks, width / page.width, height / page.height)
     markdown = to_markdown(blocks) if options.return_markdown else None
     return PageText(
         blocks,
-        page.width,
-        page.height,
+        width,
+        height,
         markdown,
         recognized.direction,
         time.perf_counter() - started,
@@ -282,6 +308,7 @@ class OcrEngine:
             index = self._pools.index(pool)
             pool.shutdown(wait=False, cancel_futures=True)
             pool = self._new_pool()
+            pool.submit(_probe)  # start it (and load its models) now, not on the next page
             self._pools[index] = pool
             logger.error("an OCR worker process died; a fresh one replaces it")
         self._idle.put_nowait(pool)

@@ -3,7 +3,9 @@
 - only http and https; at most MAX_REDIRECTS redirects, each one checked again;
 - the host's addresses must all be public: loopback, private, link-local (the cloud
   metadata address 169.254.169.254 among them), CGNAT, multicast, reserved and
-  unspecified addresses are refused (SSRF) unless the service runs with
+  unspecified addresses are refused (SSRF), IPv6 transition addresses (IPv4-mapped,
+  -translated and -compatible, 6to4, NAT64, Teredo) by the IPv4 addresses they lead to,
+  unless the service runs with
   `--allow-private-urls`. The check is made by the resolver the connection itself uses,
   so a name that resolves differently the second time (DNS rebinding) gains nothing;
 - at most MAX_DOWNLOAD_BYTES (the raw size a 10 MB Base64 image holds) and
@@ -15,6 +17,7 @@ A refused URL answers 400 ModelArts.4601; a download that fails answers 400 Mode
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from typing import Any
 
@@ -37,13 +40,48 @@ class RefusedAddress(OSError):
     """The URL's host resolves to an address the service may not fetch from."""
 
 
+_NUMERIC_LABEL = re.compile(r"0[xX][0-9a-fA-F]*|[0-9]+")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+"""SIIT's IPv4-translated addresses (RFC 2765): ::ffff:0:a.b.c.d."""
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+"""Deprecated IPv4-compatible addresses: ::a.b.c.d."""
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"),)
+"""The well-known NAT64 prefix (RFC 6052): 64:ff9b::a.b.c.d reaches a.b.c.d."""
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""Local-use NAT64 (RFC 8215): where its IPv4 sits depends on the site: refused."""
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
+    """The IPv4 addresses an IPv6 transition address leads to (IPv4-mapped, -translated,
+    -compatible, 6to4, NAT64, Teredo's server and client); None for a plain IPv6 one."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip in _IPV4_TRANSLATED or any(ip in net for net in _NAT64):
+        return [low32]
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:  # :: and ::1 are IPv6's own
+        return [low32]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    return None
+
+
 def public_address(address: str) -> bool:
+    """Whether `address` is one the service may fetch from: global, not multicast, and,
+    for an IPv6 transition address, every IPv4 address it leads to as well (Python's
+    `is_global` calls `::ffff:0:7f00:1` or `2002:7f00:1::1` global: they reach 127.0.0.1)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            return all(v4.is_global and not v4.is_multicast for v4 in inner)
     return ip.is_global and not ip.is_multicast
 
 
@@ -100,6 +138,10 @@ class Fetcher:
         except ValueError:
             if host.lower() == "localhost" or host.lower().endswith(".localhost"):
                 raise ApiError(URL_INVALID, _refused(host)) from None
+            if all(_NUMERIC_LABEL.fullmatch(label) for label in host.split(".")):
+                raise ApiError(  # 127.1, 0x7f000001, 2130706433: IPv4 in disguise
+                    URL_INVALID, f"url refused: {host} is not a canonical IP address"
+                ) from None
             return  # a name: the resolver checks its addresses
         if not public_address(host):
             raise ApiError(URL_INVALID, _refused(host))

@@ -16,6 +16,9 @@ default of `ocrpipe serve`) a token stays valid across restarts; in memory (`--s
 a restarted service forgets them, and clients fetch a new one on the APIG.0301 that follows.
 Tokens expired over a week ago are deleted when a new one is issued. Lifetime: the auth file's
 `[tokens] ttl_hours` (default 24 h).
+
+Passwords are checked by passwords.py: off the event loop, 10 failures a minute per client
+address (then 429 APIG.0308 with Retry-After), an unknown user as slowly as a known one.
 """
 
 from __future__ import annotations

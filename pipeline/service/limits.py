@@ -38,20 +38,39 @@ class ClientGone(Exception):
 
 
 class BodyBudget:
-    """Bytes that requests not yet authenticated may hold, in all (`try_take`/`give_back`)."""
+    """Bytes that requests not yet authenticated may hold: `limit` in all, `per_owner` per
+    client address (default a quarter of the whole, at least one body), so that a few
+    addresses cannot take all of it."""
 
-    def __init__(self, limit: int = PREAUTH_BUFFER_BYTES) -> None:
+    def __init__(self, limit: int = PREAUTH_BUFFER_BYTES, per_owner: int | None = None) -> None:
         self.limit = limit
+        self.per_owner = max(MAX_BODY_BYTES, limit // 4) if per_owner is None else per_owner
         self.held = 0
+        self._by_owner: dict[str, int] = {}
 
-    def try_take(self, size: int) -> bool:
-        if self.held + size > self.limit:
+    def fits(self, size: int, owner: str = "") -> bool:
+        return (
+            self.held + size <= self.limit
+            and self._by_owner.get(owner, 0) + size <= self.per_owner
+        )
+
+    def try_take(self, size: int, owner: str = "") -> bool:
+        if not self.fits(size, owner):
             return False
         self.held += size
+        self._by_owner[owner] = self._by_owner.get(owner, 0) + size
         return True
 
-    def give_back(self, size: int) -> None:
+    def give_back(self, size: int, owner: str = "") -> None:
         self.held = max(0, self.held - size)
+        left = self._by_owner.get(owner, 0) - size
+        if left > 0:
+            self._by_owner[owner] = left
+        else:
+            self._by_owner.pop(owner, None)
+
+    def held_by(self, owner: str) -> int:
+        return self._by_owner.get(owner, 0)
 
 
 def busy() -> ApiError:
@@ -76,18 +95,19 @@ async def read_body(
     *,
     seconds: float = BODY_TIMEOUT_S,
     budget: BodyBudget | None = None,
+    owner: str = "",
 ) -> bytes:
     """Read the whole body, refusing it (APIG.0201) as soon as it is known to exceed `limit`:
     from Content-Length before reading anything, else while reading a chunked body.
 
     The body must arrive within `seconds` (else 408 APIG.0201). With a `budget`,
-    the bytes are taken from it as they come (429 APIG.0308 when it is spent) and stay
-    taken when this returns: the caller gives `len(body)` back. ClientGone if the client
+    the bytes are taken from it for `owner` as they come (429 APIG.0308 when it is spent)
+    and stay taken when this returns: the caller gives `len(body)` back. ClientGone if the client
     disconnects."""
     declared = request.content_length
     if declared is not None and declared > limit:
         raise too_large(declared)
-    if budget is not None and declared and budget.held + declared > budget.limit:
+    if budget is not None and declared and not budget.fits(declared, owner):
         raise busy()
     chunks: list[bytes] = []
     size = 0
@@ -98,7 +118,7 @@ async def read_body(
                 size += len(chunk)
                 if size > limit:
                     raise too_large(f"more than {limit}")
-                if budget is not None and not budget.try_take(len(chunk)):
+                if budget is not None and not budget.try_take(len(chunk), owner):
                     raise busy()
                 chunks.append(chunk)
         done = True
@@ -111,7 +131,7 @@ async def read_body(
         raise ClientGone(str(exc)) from None
     finally:
         if not done and budget is not None:
-            budget.give_back(sum(len(chunk) for chunk in chunks))
+            budget.give_back(sum(len(chunk) for chunk in chunks), owner)
     return b"".join(chunks)
 
 

@@ -7,8 +7,8 @@ refused for that AK for a delay that doubles with each further failure (BASE_DEL
 MAX_DELAY_S), while valid signatures from other addresses go through. A success from an
 address clears its count; a count with no failure for FORGET_AFTER_S is forgotten.
 
-`AttemptLimiter` limits password checks (tokens, admin key) per address the same way: a
-fixed budget per minute, then 429 until the minute is over.
+`AttemptLimiter` limits password checks (tokens, admin key) per address: a fixed number of
+failures per minute, then 429 until the minute is over.
 
 Both keep at most MAX_ENTRIES keys (oldest forgotten first), so a flood of addresses or
 made-up AKs cannot grow them without bound. Addresses are grouped by `address_key`: an IPv6
@@ -117,7 +117,8 @@ class Lockout:
 
 
 class AttemptLimiter:
-    """At most `per_minute` attempts per address in each one-minute window."""
+    """At most `per_minute` failed attempts per address in each one-minute window; then
+    every attempt from it is refused until the window ends."""
 
     def __init__(
         self, per_minute: int = PASSWORD_ATTEMPTS_PER_MINUTE,
@@ -128,20 +129,26 @@ class AttemptLimiter:
         self._window = -1
         self._counts: dict[str, int] = {}
 
-    def attempt(self, address: str, what: str) -> None:
-        """Count one attempt; ApiError 429 APIG.0308 with Retry-After over the budget."""
+    def _roll(self) -> float:
         now = self._clock()
         window = int(now // 60)
         if window != self._window:
             self._window, self._counts = window, {}
-        key = address_key(address)
-        count = self._counts.get(key, 0)
-        if count >= self.per_minute:
+        return now
+
+    def check(self, address: str, what: str) -> None:
+        """ApiError 429 APIG.0308 with Retry-After once the address has failed too often."""
+        now = self._roll()
+        if self._counts.get(address_key(address), 0) >= self.per_minute:
             raise ApiError(
                 THROTTLED,
-                f"Too many {what} attempts from this address ({self.per_minute} a minute): "
-                "retry later",
-                retry_after=max(1.0, (window + 1) * 60 - now),
+                f"Too many failed {what} attempts from this address ({self.per_minute} a "
+                "minute): retry later",
+                retry_after=max(1.0, (self._window + 1) * 60 - now),
             )
-        if len(self._counts) < MAX_ENTRIES:
-            self._counts[key] = count + 1
+
+    def failed(self, address: str) -> None:
+        self._roll()
+        key = address_key(address)
+        if key in self._counts or len(self._counts) < MAX_ENTRIES:
+            self._counts[key] = self._counts.get(key, 0) + 1

@@ -5,7 +5,8 @@ it stalls every call, run on an unbounded pool it takes the cores from the OCR w
 
 - checks run in a dedicated pool of `threads` threads (hashlib releases the GIL), never on
   the event loop; at most `max_waiting` more wait, the next answers 429 APIG.0308;
-- each client address may try `per_minute` times a minute (lockout.AttemptLimiter);
+- each client address may fail `per_minute` times a minute (lockout.AttemptLimiter),
+  then its checks answer 429 until the minute is over (CPU is bounded by the pool);
 - an unknown user (or a missing admin key) is checked against a dummy hash with as many
   rounds as the real ones, so the answer takes as long and tells nobody who exists.
 """
@@ -60,7 +61,7 @@ class PasswordChecker:
     async def verify(self, password: str, stored: str | None, address: str, what: str) -> bool:
         """Whether `password` matches `stored` (None: an unknown user, always False, at the
         same cost); ApiError 429 when this address or the service has tried too often."""
-        self._attempts.attempt(address, what)
+        self._attempts.check(address, what)
         if self.in_flight >= self._threads + self.max_waiting:
             raise ApiError(
                 THROTTLED,
@@ -77,7 +78,10 @@ class PasswordChecker:
             )
         finally:
             self.in_flight -= 1
-        return valid and stored is not None
+        if not valid or stored is None:
+            self._attempts.failed(address)
+            return False
+        return True
 
     def close(self) -> None:
         if self._executor is not None:

@@ -13,6 +13,7 @@ not its direction was asked for; `pyproject.toml` pins rapidocr to 3.x for that.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,6 +76,8 @@ def check_device(device: str) -> None:
 
 class RapidBackend:
     name = "rapidocr"
+    max_side = PREPROCESS_MAX_SIDE
+    """RapidOCR works on pages scaled to this: a larger one is scaled down on load."""
 
     def __init__(
         self,
@@ -121,19 +124,21 @@ class RapidBackend:
         return Recognized(self._lines(output), direction)
 
     def _fit_detection(self, image: Image) -> None:
-        """Set the detector's size rule for this page (see DETECTION_MAX_SIDE): also a
-        small wide page, which RapidOCR's rule would scale up past DETECTION_MAX_SIDE
-        squared pixels (a 1280 x 64 strip to 14720 x 736: gigabytes of activations)."""
+        """Set the detector's size rule for this page (see DETECTION_MAX_SIDE). A page no
+        longer than that keeps RapidOCR's rule (short side scaled up to 736), but scaled up
+        no further than DETECTION_MAX_SIDE squared pixels in all: RapidOCR would take a
+        1280 x 64 strip to 14720 x 736 and gigabytes of activations."""
         if self._detection_max_side is None:
             return
         detector = self._ocr._load_det_model()
         longest = min(max(image.shape[:2]), PREPROCESS_MAX_SIDE)
-        shortest = max(min(image.shape[:2]), 1)
-        scaled = RAPIDOCR_DETECTION[1] ** 2 * max(image.shape[:2]) / shortest
-        if longest > self._detection_max_side or scaled > self._detection_max_side**2:
+        if longest > self._detection_max_side:
             detector.limit_type, detector.limit_side_len = "max", self._detection_max_side
-        else:
-            detector.limit_type, detector.limit_side_len = RAPIDOCR_DETECTION
+            return
+        ratio = max(image.shape[:2]) / max(min(image.shape[:2]), 1)
+        short = int(self._detection_max_side / math.sqrt(ratio))
+        limit_type, limit_side = RAPIDOCR_DETECTION
+        detector.limit_type, detector.limit_side_len = limit_type, max(32, min(limit_side, short))
 
     def _full(self, image: Image, words: bool) -> Any:
         # RapidOCR keeps every flag passed to a call for the next ones: pass them all.

@@ -34,7 +34,7 @@ from . import auth
 from .apierror import SetupError
 from .app import CONNECTIONS, ServiceLimits, create_app
 from .authfile import AuthConfig
-from .connections import GuardedSite
+from .connections import HTTP_LOGGER, GuardedSite
 from .engine import ENGINES, OcrEngine
 from .rapid import check_device
 from .statedb import describe, open_state
@@ -43,6 +43,9 @@ logger = logging.getLogger("pipeline.service")
 
 SHUTDOWN_TIMEOUT_S = 30.0
 """How long a stopping service lets requests in flight finish."""
+LINGERING_S = 2.0
+"""How long the rest of a body is read and dropped after an early answer (aiohttp's
+default, 10 s, is a gift to slow clients), so the client can read the answer."""
 
 
 @dataclass
@@ -170,7 +173,8 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[str]:
             access_log=None,
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
             keepalive_timeout=config.limits.idle_timeout,
-            lingering_time=2.0,
+            lingering_time=LINGERING_S,
+            logger=HTTP_LOGGER,
         )
         await runner.setup()  # starts the OCR workers (cleanup_ctx)
         try:

@@ -3,7 +3,8 @@ per (UTC) day, as Huawei bills them (protocol.md, section 4), so a client's ledg
 reconciled with the service's count.
 
 `GET /v1/usage` returns it to the holder of the admin key (auth file `[admin] key_hash`,
-sent as the `X-Admin-Key` header); `?date=YYYY-MM-DD` keeps one day.
+sent as the `X-Admin-Key` header; checked off the event loop, with the password attempts
+of passwords.py per client address); `?date=YYYY-MM-DD` keeps one day.
 
 The counts live in the service's state database (statedb.py). With a state file (the
 default of `ocrpipe serve`) each call is committed to it before its answer is sent, so the

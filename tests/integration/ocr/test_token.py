@@ -137,6 +137,7 @@ def test_password_from_environment_or_credentials_file(tmp_path: Path) -> None:
     file = tmp_path / "credentials.toml"
     assert load_iam_password({"OCRPIPE_IAM_PASSWORD": "env-pw"}, file) == "env-pw"
     file.write_text('iam_password = "file-pw"\n')
+    file.chmod(0o600)  # a file holding a password must be private (test_service_hardening_misc)
     assert load_iam_password({}, file) == "file-pw"
     file.write_text('ak = "x"\n')
     with pytest.raises(ConfigError, match="OCRPIPE_IAM_PASSWORD"):
