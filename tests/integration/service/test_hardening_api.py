@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from pipeline.service import passwords as passwords_module
+from pipeline.service.apierror import ApiError
 from pipeline.service.app import ServiceLimits
 from pipeline.service.authfile import AuthConfig, User, hash_password
 from pipeline.service.authfile import verify_password as authfile_verify_password
@@ -118,9 +119,9 @@ async def test_password_checks_run_off_the_event_loop() -> None:
 async def test_checks_beyond_the_waiting_room_answer_429() -> None:
     checker = PasswordChecker([hash_password("x", iterations=1000)], max_waiting=0)
     checker.in_flight = 1  # the one thread is busy
-    with pytest.raises(Exception, match="at once") as caught:
+    with pytest.raises(ApiError, match="at once") as caught:
         await checker.verify("x", None, "10.0.0.9", "password")
-    assert getattr(caught.value, "retry_after", None) == 1.0
+    assert caught.value.kind.code == "APIG.0308" and caught.value.retry_after == 1.0
     checker.close()
 
 
