@@ -43,7 +43,7 @@ HOSTILE_SOURCES = [f"127.0.0.{n}" for n in range(2, 10)]
 
 
 def serve(port_file: Path, latency: float, workers: int, clients: int) -> None:
-    from concurrent.futures import Executor, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     from aiohttp import web
 
@@ -53,22 +53,18 @@ def serve(port_file: Path, latency: float, workers: int, clients: int) -> None:
     from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
     from pipeline.service.server import LINGERING_S
 
-    class FakeEngine(OcrEngine):
-        def __init__(self) -> None:
-            super().__init__(workers, queue_size=clients * 2)
-            self._work = self._answer
+    def answer(image: str | bytes, options: RecognizeOptions) -> PageText:
+        time.sleep(latency)
+        return PageText((), 100, 100, seconds=latency)
 
-        def _answer(self, image: str | bytes, options: RecognizeOptions) -> PageText:
-            time.sleep(latency)
-            return PageText((), 100, 100, seconds=latency)
-
-        def _new_pool(self) -> Executor:
-            return ThreadPoolExecutor(1)
+    def fake_engine() -> OcrEngine:  # the real queue over threads that only wait
+        return OcrEngine(workers, engine="fake", queue_size=clients * 2,
+                         executor=lambda: ThreadPoolExecutor(1), work=answer)
 
     async def main() -> None:
         limits = ServiceLimits(header_timeout=5.0, body_timeout=10.0,
                         max_connections_per_address=max(128, clients + 16))
-        app = create_app(FakeEngine(), AuthConfig(credentials={AK: SK}), limits=limits)
+        app = create_app(fake_engine(), AuthConfig(credentials={AK: SK}), limits=limits)
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.idle_timeout,
                                logger=HTTP_LOGGER, lingering_time=LINGERING_S)
         await runner.setup()

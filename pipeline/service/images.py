@@ -45,7 +45,8 @@ WORK_MAX_PIXELS = 25_000_000
 down on load (the engines gain nothing from more: RapidOCR works at 2000 px)."""
 DECODE_BUDGET_BYTES = 256 * 1024 * 1024
 """What decoding one image may take (the raster, plus a conversion before scaling down):
-with the engine's own memory a worker stays under 800 MB (tests/test_service_memory.py).
+with the engine's own memory a worker stays under 800 MB
+(tests/integration/service/test_hardening_memory.py).
 A JPEG is decoded at a reduced scale and always fits; a 160 Mpx PNG in colour does not,
 and answers AIS.0103 saying so."""
 MAX_ASPECT_RATIO = 100

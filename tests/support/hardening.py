@@ -6,11 +6,12 @@ asyncio streams (duplicate headers, slow and cut-off clients, chosen source addr
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,24 +31,22 @@ PROJECT = "p0123"
 PATH = f"/v2/{PROJECT}/ocr/general-text"
 
 
-class EchoEngine(OcrEngine):
-    """The real engine's queue and accounting over a thread that answers one block whose
-    text is a digest of the image sent (after `delay` seconds)."""
+def EchoEngine(delay: float = 0.0, queue_size: int = 4) -> OcrEngine:
+    """The real engine's queue and accounting (through its public `executor` and `work`
+    seams) over a thread that answers one block whose text is a digest of the image sent
+    (after `delay` seconds)."""
+    return OcrEngine(
+        1, engine="echo", queue_size=queue_size,
+        executor=lambda: ThreadPoolExecutor(1), work=functools.partial(_echo, delay),
+    )
 
-    def __init__(self, delay: float = 0.0, queue_size: int = 4) -> None:
-        super().__init__(1, queue_size=queue_size)
-        self.delay = delay
-        self._work = self._echo
 
-    def _echo(self, image: str | bytes, options: RecognizeOptions) -> PageText:
-        time.sleep(self.delay)
-        data = image if isinstance(image, bytes) else image.encode()
-        text = hashlib.sha256(data).hexdigest()[:12]
-        block = TextBlock(text, ((0, 0), (10, 0), (10, 10), (0, 10)), 1.0)
-        return PageText((block,), 100, 100, seconds=self.delay)
-
-    def _new_pool(self) -> Executor:
-        return ThreadPoolExecutor(1)
+def _echo(delay: float, image: str | bytes, options: RecognizeOptions) -> PageText:
+    time.sleep(delay)
+    data = image if isinstance(image, bytes) else image.encode()
+    text = hashlib.sha256(data).hexdigest()[:12]
+    block = TextBlock(text, ((0, 0), (10, 0), (10, 10), (0, 10)), 1.0)
+    return PageText((block,), 100, 100, seconds=delay)
 
 
 def echo_text(image: str) -> str:

@@ -1,6 +1,6 @@
 """The OCR client's token auth (pipeline/ocr/token.py) against a fake IAM + OCR server:
 fetch, cache, refresh before expiry, refresh once on APIG.0307, errors, the password's
-sources. (The real service's token flow: tests/test_service_auth.py.)"""
+sources. (The real service's token flow: tests/integration/service/test_auth.py.)"""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ refused from the headers before the body, duplicate headers, slow and cut-off cl
 connection caps, the pre-authentication buffer, lockout per address, Host checks.
 
 Two client addresses are two loopback addresses (127.0.0.1, 127.0.0.2: Linux routes all
-of 127/8 to lo). The engine is `EchoEngine` (tests/hardening.py): these tests are about
+of 127/8 to lo). The engine is `EchoEngine` (tests/support/hardening.py): these tests are about
 the HTTP layer.
 """
 

@@ -112,7 +112,8 @@ def make_inputs(folder: Path) -> None:
 
 def test_a_worker_stays_under_800_mb_on_the_worst_inputs(tmp_path: Path) -> None:
     make_inputs(tmp_path)
-    script = f"from tests.integration.service.test_hardening_memory import probe; probe({str(tmp_path)!r})"
+    module = "tests.integration.service.test_hardening_memory"
+    script = f"from {module} import probe; probe({str(tmp_path)!r})"
     done = subprocess.run(
         [sys.executable, "-c", script],
         cwd=REPO_ROOT,

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import Executor
 from pathlib import Path
 
 import aiohttp
@@ -155,19 +154,12 @@ def scripted_page(image: str | bytes, options: RecognizeOptions) -> PageText:
     return PageText((), len(text), os.getpid())
 
 
-class ScriptedEngine(OcrEngine):
-    """The real engine over real worker processes that run `scripted_page`."""
-
-    def __init__(self) -> None:
-        super().__init__(2, queue_size=4)
-        self._work = scripted_page
-
-    def _new_pool(self) -> Executor:
-        return process_pool(1)
-
-
 async def test_a_dying_worker_fails_only_its_own_page() -> None:
-    engine = ScriptedEngine()
+    # the real engine over real worker processes that run `scripted_page`
+    engine = OcrEngine(
+        2, engine="die-on-request", queue_size=4,
+        executor=lambda: process_pool(1), work=scripted_page,
+    )
     await engine.start()
     try:
         slow = asyncio.create_task(engine.recognize("slow", RecognizeOptions()))
