@@ -48,12 +48,16 @@ def main() -> None:
 @click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="On Ctrl-C/SIGTERM, seconds to let OCR calls in flight finish.")
+@click.option("--wait", is_flag=True,
+              help="If another run of this job is active (same state database), wait for it "
+                   "to end instead of exiting with 2.")
 @click.option("-v", "--verbose", count=True, help="-v: one log line per document; -vv: debug.")
-def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
+def run(job_file: Path, no_progress: bool, grace: float, wait: bool, verbose: int) -> None:
     """Run JOB_FILE (TOML): OCR every matching document, write outputs, print a summary.
 
     Documents finished in an earlier run and unchanged since are skipped; pages
-    finished before an interruption are not sent again.
+    finished before an interruption are not sent again. One run of a job at a time:
+    a second one exits with 2 and names the process holding the job (or waits: --wait).
 
     Credentials for a remote endpoint come from HUAWEICLOUD_SDK_AK and
     HUAWEICLOUD_SDK_SK, or from a credentials file ($OCRPIPE_CREDENTIALS, default
@@ -73,7 +77,10 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
             assert task is not None
             stopping = asyncio.Event()
             install_signal_handlers(task, stopping, grace)
-            return await run_job(spec, show_progress=not no_progress, stopping=stopping)
+            return await run_job(
+                spec, show_progress=not no_progress, stopping=stopping, wait=wait,
+                on_wait=lambda message: click.echo(f"ocrpipe: {message}", err=True),
+            )
 
         summary = asyncio.run(main_task())
     except OcrpipeError as exc:

@@ -73,6 +73,9 @@ class SourceSpec(_Strict):
     pdf_password: str | None = Field(
         None, description="Password for encrypted PDFs (applies to every PDF of the job)."
     )
+    follow_symlinks: bool = Field(
+        False, description="Follow symbolic links in a local source (off: they are skipped)."
+    )
 
     @model_validator(mode="after")
     def _s3(self) -> SourceSpec:

@@ -222,7 +222,7 @@ async def _recognize_page(
     done = PageResult(index, result, PageGeometry.of(page))
     billed = ctx.ledger.take_billed(obj.key, index)
     await asyncio.shield(
-        ctx.store.save_page(doc_id, done, change_token=obj.change_token, attempt=billed)
+        ctx.store.save_page(doc_id, done, change_token=obj.change_token, attempts=billed)
     )
     results[index] = done
     ctx.progress.pages_sent += 1

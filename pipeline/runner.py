@@ -1,12 +1,14 @@
 """Runs one job: list the source, push each document through `process_document` with
 bounded concurrency, and account for everything in the state store.
 
-Order of things: open the store and the storages (bad paths fail before any OCR call),
-start the embedded OCR service when asked, open one HTTP session and one process pool,
-then stream the listing into a TaskGroup bounded by a semaphore. The first
-configuration or auth error cancels the whole group and is re-raised; per-document
-errors are only recorded. SIGINT/SIGTERM cancel the run; finished pages are already
-committed, so the next run resumes.
+Order of things: open the store and take the job's lease (one run of a job at a time,
+`joblock.py`), open the storages and probe them (`preflight.py`: bad paths fail before
+any OCR call), open one HTTP session and one process pool, then stream the listing
+(`intake.py`) into a TaskGroup bounded by a semaphore; the OCR endpoint (the embedded
+service) starts at the first page to send (`lazy_ocr.py`). Each document runs isolated
+(`isolation.py`): whatever goes wrong with it is recorded as its failure. The first
+configuration or auth error cancels the whole group and is re-raised. SIGINT/SIGTERM
+cancel the run; finished pages are already committed, so the next run resumes.
 """
 
 from __future__ import annotations
@@ -14,18 +16,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 import signal
 import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import aiohttp
 
 from pipeline.config import JobSpec
-from pipeline.document import JobContext, Progress, process_document
+from pipeline.document import JobContext, Progress
 from pipeline.errors import (
     EXIT_DOCUMENTS_FAILED,
     EXIT_INTERRUPTED,
@@ -33,13 +33,15 @@ from pipeline.errors import (
     JobInterrupted,
     OcrpipeError,
 )
+from pipeline.intake import documents as listed_documents
+from pipeline.isolation import process_isolated
+from pipeline.joblock import JobLease
+from pipeline.lazy_ocr import LazyOcr, check_credentials, ocr_endpoint
 from pipeline.ledger import LedgerHook
-from pipeline.ocr.client import OcrClient
-from pipeline.ocr.credentials import Credentials, load_credentials
-from pipeline.ocr.policy import LimitedClient
-from pipeline.ocr.token import token_provider_for
+from pipeline.outputs import OutputClaims
+from pipeline.preflight import check_output, check_source
 from pipeline.progress import ProgressBar
-from pipeline.service.server import ServiceConfig, running_service
+from pipeline.renewable_pool import RenewablePool
 from pipeline.storage import open_storage
 from pipeline.store import Store, open_store
 from pipeline.workers import process_pool
@@ -59,38 +61,34 @@ class RunSummary:
     elapsed: float
     output: str
     failures: tuple[tuple[str, str], ...]
+    notices: tuple[str, ...] = ()
+    """What the run left out and why (symbolic links, its own outputs), or found nothing."""
 
     @property
     def exit_code(self) -> int:
         return EXIT_DOCUMENTS_FAILED if self.documents_failed else EXIT_OK
 
 
-@asynccontextmanager
-async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | None]]:
-    """The endpoint and AK/SK to use: a fresh embedded service with a generated pair, or
-    the configured endpoint (no AK/SK when the job authenticates with IAM tokens)."""
-    if spec.ocr.endpoint != "embedded":
-        yield spec.ocr.endpoint, None if spec.ocr.auth == "token" else load_credentials()
-        return
-    creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
-    config = ServiceConfig(
-        host="127.0.0.1", port=0, workers=spec.ocr.embedded_workers,
-        credentials={creds.ak: creds.sk},
-    )
-    async with running_service(config) as url:
-        yield url, creds
+__all__ = ["RunSummary", "install_signal_handlers", "ocr_endpoint", "run_job"]
 
 
-def _pool() -> ProcessPoolExecutor:
-    return process_pool(max(1, min(os.cpu_count() or 1, 8)))
+def _pool() -> RenewablePool:
+    return RenewablePool(lambda: process_pool(max(1, min(os.cpu_count() or 1, 8))))
 
 
 async def run_job(
-    spec: JobSpec, *, show_progress: bool = True, stopping: asyncio.Event | None = None
+    spec: JobSpec, *, show_progress: bool = True, stopping: asyncio.Event | None = None,
+    wait: bool = False, on_wait: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Run the job; `stopping` set (by a signal handler) stops it cleanly: JobInterrupted."""
+    """Run the job; `stopping` set (by a signal handler) stops it cleanly: JobInterrupted.
+    Another run of the same job holding it: `JobBusy`, or with `wait` wait for it."""
     started = time.monotonic()
     store = await open_store()
+    try:
+        lease = await JobLease.take(store, spec.name, wait=wait, on_wait=on_wait)
+    except BaseException:
+        await store.close()
+        raise
     run_id = await store.start_run(spec.name)
     status, exit_code = "failed", 2
     try:
@@ -105,6 +103,7 @@ async def run_job(
         raise
     finally:
         await asyncio.shield(store.finish_run(run_id, status, exit_code))
+        await asyncio.shield(lease.release())
         await store.close()
 
 
@@ -115,29 +114,24 @@ async def _run(
     concurrency = spec.ocr.concurrency
     async with AsyncExitStack() as stack:
         # storages first: a missing bucket or folder stops the job before the OCR service
-        source = await stack.enter_async_context(
-            open_storage(spec.resolve(spec.source.url), spec.source.s3)
-        )
+        source = await stack.enter_async_context(open_storage(
+            spec.resolve(spec.source.url), spec.source.s3,
+            follow_symlinks=spec.source.follow_symlinks,
+        ))
         output = await stack.enter_async_context(
             open_storage(spec.resolve(spec.output.url), spec.output.s3)
         )
-        endpoint, creds = await stack.enter_async_context(ocr_endpoint(spec))
+        await check_source(source)
+        await check_output(output)
+        check_credentials(spec)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         pool = stack.enter_context(_pool())
         ledger = LedgerHook(
             store, job=spec.name, run_id=run_id,
             enterprise_project=spec.ocr.enterprise_project_id,
         )
-        client = OcrClient(
-            session, endpoint=endpoint, project_id=spec.ocr.project_id, credentials=creds,
-            token=token_provider_for(session, spec.ocr),
-            enterprise_project_id=spec.ocr.enterprise_project_id, timeout=spec.ocr.timeout,
-        )
         stopping = stopping or asyncio.Event()
-        limited = LimitedClient(
-            client, qps=spec.ocr.qps, concurrency=concurrency, on_attempt=ledger,
-            stopping=stopping,
-        )
+        limited = LazyOcr(spec, stack, session, ledger, stopping)  # starts at the first page
         bar = stack.enter_context(ProgressBar(spec.name, enabled=show_progress))
         progress = Progress(on_page=bar.page_done)
         ctx = JobContext(
@@ -146,16 +140,19 @@ async def _run(
             stopping=stopping,
         )
         documents = asyncio.Semaphore(max(2, concurrency))
+        claims, notices = OutputClaims(spec.output.formats), list[str]()
 
         try:
             async with asyncio.TaskGroup() as tg:
-                async for obj in source.list(spec.source.include, spec.source.exclude):
+                async for obj in listed_documents(spec, source, notices):
                     await documents.acquire()
                     if ctx.stopping.is_set():
                         documents.release()
                         break
                     bar.document_found()
-                    task = tg.create_task(process_document(ctx, obj), name=f"doc {obj.key}")
+                    task = tg.create_task(
+                        process_isolated(ctx, obj, claims), name=f"doc {obj.key!a}"
+                    )
                     task.add_done_callback(lambda _: _document_finished(documents, bar))
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
@@ -176,6 +173,7 @@ async def _run(
         elapsed=time.monotonic() - started,
         output=spec.resolve(spec.output.url),
         failures=tuple(ctx.failures),
+        notices=tuple(notices),
     )
 
 

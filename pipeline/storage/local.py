@@ -41,8 +41,11 @@ def matches(key: str, include: Sequence[str], exclude: Sequence[str] = ()) -> bo
 class LocalStorage:
     """A folder on this machine. Keys are '/'-separated paths relative to `root`."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, *, follow_symlinks: bool = False) -> None:
         self.root = Path(root)
+        self.follow_symlinks = follow_symlinks
+        self.skipped: list[tuple[str, str]] = []
+        """(key, why) of entries the listing left out: symbolic links not followed."""
 
     def __repr__(self) -> str:
         return f"LocalStorage({str(self.root)!r})"
@@ -59,7 +62,10 @@ class LocalStorage:
         return None
 
     def _walk(self, include: Sequence[str], exclude: Sequence[str]) -> Iterator[SourceObject]:
+        """Files in key order. A symbolic link is left out (and noted in `skipped`) unless
+        `follow_symlinks`; followed folder links are entered once (no loops)."""
         stack = [self.root]
+        seen = {self.root.resolve()}
         while stack:
             folder = stack.pop()
             try:
@@ -67,12 +73,19 @@ class LocalStorage:
             except OSError:
                 continue
             for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
+                key = Path(entry.path).relative_to(self.root).as_posix()
+                if entry.is_symlink() and not self.follow_symlinks:
+                    if entry.is_dir() or matches(key, include, exclude):
+                        self.skipped.append((key, "a symbolic link (not followed)"))
+                    continue
+                if entry.is_dir(follow_symlinks=self.follow_symlinks):
+                    real = Path(entry.path).resolve()
+                    if real not in seen:
+                        seen.add(real)
+                        stack.append(Path(entry.path))
                     continue
                 if not entry.is_file():
                     continue
-                key = Path(entry.path).relative_to(self.root).as_posix()
                 if not matches(key, include, exclude):
                     continue
                 try:

@@ -1,0 +1,93 @@
+"""The OCR side of a run, started only when there is a page to send.
+
+`ocr_endpoint` gives the endpoint and AK/SK: a fresh embedded service with a generated
+pair, or the configured endpoint. `LazyOcr` is the job's recognizer: the first page
+that needs OCR starts the endpoint (the embedded engine takes seconds to load) and
+builds the rate-limited client; a re-run over an unchanged folder starts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import aiohttp
+
+from pipeline.config import JobSpec
+from pipeline.ledger import LedgerHook
+from pipeline.models import OcrRequest, OcrResult
+from pipeline.ocr.client import OcrClient
+from pipeline.ocr.credentials import Credentials, load_credentials
+from pipeline.ocr.policy import LimitedClient
+from pipeline.ocr.token import load_iam_password, token_provider_for
+from pipeline.service.server import ServiceConfig, running_service
+
+
+@asynccontextmanager
+async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | None]]:
+    """The endpoint and AK/SK to use: a fresh embedded service with a generated pair, or
+    the configured endpoint (no AK/SK when the job authenticates with IAM tokens)."""
+    if spec.ocr.endpoint != "embedded":
+        yield spec.ocr.endpoint, None if spec.ocr.auth == "token" else load_credentials()
+        return
+    creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
+    config = ServiceConfig(
+        host="127.0.0.1", port=0, workers=spec.ocr.embedded_workers,
+        credentials={creds.ak: creds.sk},
+    )
+    async with running_service(config) as url:
+        yield url, creds
+
+
+def check_credentials(spec: JobSpec) -> None:
+    """Missing credentials for a remote endpoint stop the job before anything starts."""
+    if spec.ocr.endpoint == "embedded":
+        return
+    if spec.ocr.auth == "token":
+        load_iam_password()
+    else:
+        load_credentials()
+
+
+class LazyOcr:
+    """A recognizer whose endpoint and client are made on the first `recognize`; what
+    it started is closed with `stack`."""
+
+    def __init__(
+        self, spec: JobSpec, stack: AsyncExitStack, session: aiohttp.ClientSession,
+        ledger: LedgerHook, stopping: asyncio.Event,
+    ) -> None:
+        self._spec = spec
+        self._stack = stack
+        self._session = session
+        self._ledger = ledger
+        self._stopping = stopping
+        self._lock = asyncio.Lock()
+        self._client: LimitedClient | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._client is not None
+
+    async def recognize(self, request: OcrRequest, **kw: Any) -> OcrResult:
+        return await (await self._started()).recognize(request, **kw)
+
+    async def _started(self) -> LimitedClient:
+        async with self._lock:
+            if self._client is None:
+                spec = self._spec
+                endpoint, creds = await self._stack.enter_async_context(ocr_endpoint(spec))
+                client = OcrClient(
+                    self._session, endpoint=endpoint, project_id=spec.ocr.project_id,
+                    credentials=creds, token=token_provider_for(self._session, spec.ocr),
+                    enterprise_project_id=spec.ocr.enterprise_project_id,
+                    timeout=spec.ocr.timeout,
+                )
+                self._client = LimitedClient(
+                    client, qps=spec.ocr.qps, concurrency=spec.ocr.concurrency,
+                    on_attempt=self._ledger, stopping=self._stopping,
+                )
+            return self._client
