@@ -33,6 +33,10 @@ _FILE_MODE = 0o644
 _CHUNK = 1 << 20
 
 
+class OutsideFolder(ObjectUnreadable, ValueError):
+    """A key that leads outside the storage's folder: only that document fails."""
+
+
 def matches(key: str, include: Sequence[str], exclude: Sequence[str] = ()) -> bool:
     """True when the relative key matches an include glob and no exclude glob."""
     return glob.globmatch(key, list(include), flags=_GLOB_FLAGS, exclude=list(exclude) or None)
@@ -138,7 +142,10 @@ class LocalStorage:
     def _target(self, key: str) -> Path:
         target = (self.root / key).resolve()
         if not target.is_relative_to(self.root.resolve()):
-            raise ValueError(f"output key {key!r} escapes the output folder")
+            raise OutsideFolder(
+                f"{key} escapes the folder {self.root} (through a symbolic link or '..'); "
+                "ocrpipe reads and writes only inside it: remove the link"
+            )
         return target
 
     async def read(self, key: str) -> bytes:
