@@ -18,9 +18,9 @@ import pytest
 
 from pipeline import document as document_module
 from pipeline.config import parse_job
+from pipeline.models import DocumentResult
 from pipeline.render import inspect_document
 from pipeline.runner import run_job
-from pipeline.models import DocumentResult
 from pipeline.writers import WRITERS, WriteOptions
 from tests.cli_run import environment, job_text, ocrpipe_run
 from tests.faults import FakeOcrServer, image_job
