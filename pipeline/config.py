@@ -153,12 +153,19 @@ class OutputSpec(_Strict):
         return self
 
 
+class RunSpec(_Strict):
+    temp_dir: str | None = Field(
+        None, description="Folder for the run's temporary files (default: the system's)."
+    )
+
+
 class JobSpec(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     source: SourceSpec
     ocr: OcrSpec = Field(default_factory=lambda: OcrSpec.model_validate({}))
     render: RenderSpec = Field(default_factory=RenderSpec)
     output: OutputSpec
+    run: RunSpec = Field(default_factory=RunSpec)
     base_dir: Path = Field(Path("."), exclude=True)
     """Folder the job file's relative paths are resolved against (the current directory)."""
 

@@ -38,11 +38,12 @@ from pipeline.isolation import process_isolated
 from pipeline.joblock import JobLease
 from pipeline.lazy_ocr import LazyOcr, check_credentials, ocr_endpoint
 from pipeline.ledger import LedgerHook
+from pipeline.leftovers import remove_dead_part_files, run_temp_folder
 from pipeline.outputs import OutputClaims
 from pipeline.preflight import check_output, check_source
 from pipeline.progress import ProgressBar
 from pipeline.renewable_pool import RenewablePool
-from pipeline.storage import open_storage
+from pipeline.storage import LocalStorage, open_storage
 from pipeline.store import Store, open_store
 from pipeline.workers import process_pool
 
@@ -92,7 +93,9 @@ async def run_job(
     run_id = await store.start_run(spec.name)
     status, exit_code = "failed", 2
     try:
-        summary = await _run(spec, store, run_id, started, show_progress, stopping)
+        temp_dir = spec.resolve(spec.run.temp_dir) if spec.run.temp_dir else None
+        with run_temp_folder(spec.name, temp_dir):  # leftovers of killed runs go first
+            summary = await _run(spec, store, run_id, started, show_progress, stopping)
         status, exit_code = "done", summary.exit_code
         return summary
     except (asyncio.CancelledError, JobInterrupted):
@@ -123,6 +126,8 @@ async def _run(
         )
         await check_source(source)
         await check_output(output)
+        if isinstance(output, LocalStorage):
+            await asyncio.to_thread(remove_dead_part_files, output.root)
         check_credentials(spec)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         pool = stack.enter_context(_pool())

@@ -177,7 +177,10 @@ def write_atomically(target: Path, fill: Callable[[BinaryIO], object]) -> str:
     """`fill` a temp file beside `target`, fsync it, rename it over `target` (0644): the
     file appears whole or not at all. Returns the target's path."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    # the pid in the name tells the next run whether its writer is gone (leftovers.py)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}-", suffix=".part", dir=target.parent
+    )
     try:
         os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; outputs are ordinary files
         with os.fdopen(fd, "wb") as handle:
