@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from pipeline import __version__
-from pipeline.errors import EXIT_INTERRUPTED, OcrpipeError
+from pipeline.errors import EXIT_INTERRUPTED, ConfigError, JobInterrupted, OcrpipeError
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -83,10 +84,19 @@ def run(job_file: Path, no_progress: bool, grace: float, wait: bool, verbose: in
             )
 
         summary = asyncio.run(main_task())
+    except JobInterrupted as exc:
+        if isinstance(exc.summary, RunSummary):
+            print_summary(exc.summary)
+        click.echo(f"ocrpipe: interrupted: {exc}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except OcrpipeError as exc:
         _fail(exc)
     except (KeyboardInterrupt, asyncio.CancelledError):
-        click.echo("ocrpipe: interrupted; run the same job again to resume", err=True)
+        click.echo(
+            "ocrpipe: interrupted at once: finished pages are saved (calls in flight show "
+            "as outcome unknown in `ocrpipe report`); run the same job again to resume",
+            err=True,
+        )
         sys.exit(EXIT_INTERRUPTED)
     print_summary(summary)
     sys.exit(summary.exit_code)
@@ -188,16 +198,22 @@ def report(fmt: str, job: str | None) -> None:
     have billed them; reconcile with the provider's console.
     """
     from pipeline.ledger import format_report
+    from pipeline.ledger.report import existing_database, job_names
     from pipeline.store import open_store
 
     async def collect() -> list[dict[str, object]]:
-        store = await open_store()
+        store = await open_store(where)
         try:
+            if job is not None and job not in (names := await job_names(store)):
+                known = ", ".join(names) or "none yet"
+                raise ConfigError(f"no job named {job!r} in {where} (jobs there: {known})")
             return await store.usage_summary(job)
         finally:
             await store.close()
 
     try:
+        where = existing_database(os.environ.get("OCRPIPE_DB"))
+        click.echo(f"state database: {where}", err=True)
         rows = asyncio.run(collect())
     except OcrpipeError as exc:
         _fail(exc)

@@ -177,6 +177,13 @@ class JobSpec(_Strict):
         return str(path if path.is_absolute() else (self.base_dir / path).resolve())
 
 
+_PATTERN_WORDS = {
+    r"^[A-Za-z0-9_.-]+$": "letters, digits, '_', '.' and '-' (no spaces)",
+    r"^[A-Za-z0-9_-]+$": "letters, digits, '_' and '-' (no spaces)",
+}
+"""The patterns of the string keys above, in words (a raw regex says little to a user)."""
+
+
 def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
@@ -185,6 +192,10 @@ def _describe(error: ValidationError) -> str:
             lines.append(f"  {where}: unknown key (check its spelling; see README 'Job files')")
         elif item["type"] == "missing":
             lines.append(f"  {where}: required key is missing")
+        elif item["type"] == "string_pattern_mismatch":
+            allowed = _PATTERN_WORDS.get(str((item.get("ctx") or {}).get("pattern")),
+                                         "other characters")
+            lines.append(f"  {where}: {item['input']!r} may hold only {allowed}")
         else:
             lines.append(f"  {where}: {item['msg']}")
     return "\n".join(lines)

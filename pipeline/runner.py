@@ -161,13 +161,9 @@ async def _run(
                     task.add_done_callback(lambda _: _document_finished(documents, bar))
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
-        if ctx.stopping.is_set():
-            raise JobInterrupted(
-                f"stopped on request after {progress.pages_sent} pages; finished pages are "
-                "saved: run the same job again to resume"
-            )
+        interrupted = ctx.stopping.is_set()
     usage = await store.usage_summary(spec.name, run_id=run_id)
-    return RunSummary(
+    summary = RunSummary(
         job=spec.name,
         documents_done=progress.documents_done,
         documents_failed=progress.documents_failed,
@@ -180,6 +176,13 @@ async def _run(
         failures=tuple(ctx.failures),
         notices=tuple(notices),
     )
+    if interrupted:  # the summary of what was done goes with it (cli.py prints it)
+        raise JobInterrupted(
+            f"stopped on request after {progress.pages_sent} pages; finished pages are "
+            "saved: run the same job again to resume",
+            summary=summary,
+        )
+    return summary
 
 
 def _document_finished(slots: asyncio.Semaphore, bar: ProgressBar) -> None:

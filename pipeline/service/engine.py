@@ -225,10 +225,10 @@ class OcrEngine:
         except RuntimeError as exc:
             if "shutdown" in str(exc):  # submitted while the pool shuts down
                 raise ApiError(BACKEND_UNAVAILABLE, "The OCR service is stopping") from None
-            logger.exception("recognition failed")
+            _log_failure(exc)
             raise ApiError(RECOGNITION_FAILED, "Recognition failed") from None
-        except Exception:
-            logger.exception("recognition failed")
+        except Exception as exc:
+            _log_failure(exc)
             raise ApiError(RECOGNITION_FAILED, "Recognition failed") from None
 
     def _leave(self) -> None:
@@ -245,3 +245,10 @@ class OcrEngine:
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
+def _log_failure(exc: BaseException) -> None:
+    """One line per failed page; the engine's traceback only at debug level (a client's
+    terminal is no place for 40 lines of someone else's stack)."""
+    logger.error("recognition failed: %s: %s", exc.__class__.__name__, exc or "(no message)")
+    logger.debug("recognition failure", exc_info=exc)

@@ -16,6 +16,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from pipeline.errors import ConfigError
 
 from .backend import Box, Char, EngineRequest, Image, Line, Recognized
@@ -111,6 +113,8 @@ class RapidBackend:
         self.check_language(request.language)
         if request.quick_mode:
             return Recognized(self._single_line(image), -1)  # no detection, no direction
+        if too_thin_to_detect(image):  # one line of text at most: recognise it whole
+            return Recognized(self._strip(image), 0 if request.detect_direction else -1)
         self._fit_detection(image)
         words = request.character_mode
         if not request.detect_direction:
@@ -166,6 +170,20 @@ class RapidBackend:
             image, detected, TextClsOutput(), recognized, crops, record
         )
 
+    def _strip(self, image: Image) -> list[Line]:
+        """A strip read as one line (a tall one turned to lie flat), boxed whole."""
+        height, width = image.shape[:2]
+        flat = image if width >= height else np.ascontiguousarray(np.rot90(image, -1))
+        whole: Box = ((0.0, 0.0), (float(width), 0.0), (float(width), float(height)),
+                      (0.0, float(height)))
+        # straight to the recognizer: RapidOCR's own preprocessing (long side to 2,000
+        # px) would leave such a strip no height at all
+        output = self._ocr.recognize_txt([flat])
+        texts = getattr(output, "txts", None) or ()
+        scores = getattr(output, "scores", None) or ()
+        return [Line(text, whole, float(score))
+                for text, score in zip(texts, scores, strict=False) if text.strip()]
+
     def _single_line(self, image: Image) -> list[Line]:
         output = self._ocr(
             image,
@@ -204,6 +222,14 @@ class RapidBackend:
                 )
             lines.append(Line(text, _box(box), float(score), chars))
         return lines
+
+
+def too_thin_to_detect(image: Image) -> bool:
+    """True for a strip whose short side RapidOCR's resizing would shrink below the
+    detector's 32 px step (it then fails: a 4000 x 20 px strip raised ResizeImgError)."""
+    height, width = (int(side) for side in image.shape[:2])
+    shrink = min(1.0, PREPROCESS_MAX_SIDE / max(height, width))
+    return min(height, width) * shrink < 32 and max(height, width) > 4 * min(height, width)
 
 
 def _box(points: Any) -> Box:
