@@ -37,10 +37,10 @@ import pikepdf
 from PIL import Image, JpegImagePlugin, TiffImagePlugin
 
 from pipeline.errors import CorruptDocument, DocumentError, EncryptedDocument
-from pipeline.layout import group_lines
 from pipeline.models import Block, DocumentResult, PageResult
 from pipeline.prepare import flatten
 from pipeline.render import plausible_dpi, render_page, sniff_format
+from pipeline.upright import reading_order
 from pipeline.writers.options import WriteOptions
 from pipeline.writers.pdf_font import ASCENT, UNITS_PER_EM, TextFont
 
@@ -213,7 +213,7 @@ def _add_text_layer(
     sent_w, sent_h = _sent_size(result)
     to_user = page_mapping(_box(page), _rotation(page), sent_w, sent_h)
     ops = [
-        op for line in group_lines(result.result.blocks) for block in line.blocks
+        op for block in reading_order(result.result)  # the upright page's reading order
         if (op := _block_op(block, to_user, font)) is not None
     ]
     if not ops:

@@ -1,0 +1,56 @@
+"""Reading order in the upright page's frame.
+
+With `detect_direction` the service reads a turned page upright, but returns boxes in
+the pixels of the image as sent (protocol.md). Grouping those boxes into lines top to
+bottom reads a page turned by 180 degrees backwards, and one turned by 90 or 270
+degrees column-wise. `upright_blocks` maps each box into the upright page (turned
+clockwise by `direction`), where `pipeline.layout` reads as a person would;
+`reading_order` gives the blocks as sent, in that order, for the searchable PDF.
+"""
+
+from __future__ import annotations
+
+from pipeline.layout import Line, group_lines
+from pipeline.models import Block, OcrResult, Point, Quad
+
+
+def quarter_turns(direction: float) -> int:
+    """0, 90, 180 or 270 from the service's `direction` (-1: not detected -> 0)."""
+    if direction < 0:
+        return 0
+    return round(direction / 90.0) % 4 * 90
+
+
+def to_upright(point: Point, direction: int, width: int, height: int) -> Point:
+    """A point of the image as sent (`width` x `height`) in the upright page."""
+    x, y = point
+    if direction == 90:
+        return height - y, x
+    if direction == 180:
+        return width - x, height - y
+    if direction == 270:
+        return y, width - x
+    return x, y
+
+
+def upright_blocks(result: OcrResult) -> tuple[Block, ...]:
+    turn = quarter_turns(result.direction)
+    if turn == 0:
+        return result.blocks
+    def turned(box: Quad) -> Quad:
+        a, b, c, d = (to_upright(p, turn, result.width, result.height) for p in box)
+        return a, b, c, d
+
+    return tuple(Block(block.text, turned(block.box), block.confidence) for block in result.blocks)
+
+
+def reading_lines(result: OcrResult) -> list[Line]:
+    """The page's lines in reading order (boxes in the upright frame)."""
+    return group_lines(upright_blocks(result))
+
+
+def reading_order(result: OcrResult) -> list[Block]:
+    """The blocks as sent (their own boxes), in the upright page's reading order."""
+    turned = upright_blocks(result)
+    original = {id(t): b for t, b in zip(turned, result.blocks, strict=True)}
+    return [original[id(block)] for line in group_lines(turned) for block in line.blocks]
