@@ -87,6 +87,6 @@ def test_upright_frame_undoes_the_service_turn(direction: int) -> None:
 
 def test_reading_order_keeps_the_boxes_as_sent(tmp_path: Path) -> None:
     _, result = turned_page(tmp_path, 180)
-    ordered = reading_order(result)
+    ordered = [block for line in reading_order(result) for block, _ in line]
     assert [b.text for b in ordered] == LINES
     assert set(ordered) == set(result.blocks)  # the sent boxes, not turned copies

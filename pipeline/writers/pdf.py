@@ -43,6 +43,7 @@ from pipeline.render import plausible_dpi, render_page, sniff_format
 from pipeline.upright import reading_order
 from pipeline.writers.options import WriteOptions
 from pipeline.writers.pdf_font import ASCENT, UNITS_PER_EM, TextFont
+from pipeline.writers.text_layer import existing_text, remove_invisible_text
 
 DEFAULT_IMAGE_DPI = 300.0
 """Scans are usually 300 dpi: an A4 scan without resolution metadata stays A4."""
@@ -74,7 +75,8 @@ def write_pdf(
 def _searchable_pdf(
     doc: DocumentResult, source_path: str, options: WriteOptions, out: BinaryIO
 ) -> None:
-    font = TextFont(block.text.strip() for page in doc.pages for block in page.result.blocks)
+    font = TextFont([" ", *(block.text.strip() for page in doc.pages
+                             for block in page.result.blocks)])  # " ": between blocks
     if sniff_format(source_path) == "PDF":
         pdf = _open_pdf(source_path, options.pdf_password)
     else:
@@ -87,7 +89,9 @@ def _searchable_pdf(
                     f"the result has page {page_result.index + 1} but the document has "
                     f"{len(pdf.pages)}: is it the right original?"
                 )
-            _add_text_layer(pdf, pdf.pages[page_result.index], page_result, font, font_ref)
+            page = pdf.pages[page_result.index]
+            if prepare_for_layer(page):  # a page that keeps its own text gets no second
+                _add_text_layer(pdf, page, page_result, font, font_ref)
         pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate,
                  deterministic_id=True)
 
@@ -101,6 +105,15 @@ def _open_pdf(path: str, password: str | None) -> pikepdf.Pdf:
         ) from None
     except pikepdf.PdfError as exc:
         raise CorruptDocument(f"the PDF cannot be read to add the text layer: {exc}") from None
+
+
+def prepare_for_layer(page: pikepdf.Page) -> bool:
+    """False for a page with visible text (it keeps its own text layer); else True,
+    with an earlier invisible OCR layer removed (text_layer.py)."""
+    kind = existing_text(page)
+    if kind == "invisible":
+        remove_invisible_text(page)
+    return kind != "visible"
 
 
 # --- image inputs -------------------------------------------------------------------
@@ -213,8 +226,10 @@ def _add_text_layer(
     sent_w, sent_h = _sent_size(result)
     to_user = page_mapping(_box(page), _rotation(page), sent_w, sent_h)
     ops = [
-        op for block in reading_order(result.result)  # the upright page's reading order
-        if (op := _block_op(block, to_user, font)) is not None
+        op for line in reading_order(result.result)  # the upright page's reading order
+        for number, (block, fill) in enumerate(line)
+        if (op := _block_op(block, to_user, font, space_after=number < len(line) - 1,
+                            fill=fill)) is not None
     ]
     if not ops:
         return
@@ -288,10 +303,17 @@ def page_mapping(
     return to_user
 
 
-def _block_op(block: Block, to_user: ToUser, font: TextFont) -> bytes | None:
-    """`Tm ... Tj` that sets the block's text on its box, or None for an empty block."""
+def _block_op(
+    block: Block, to_user: ToUser, font: TextFont, *, space_after: bool = False,
+    fill: float = 1.0,
+) -> bytes | None:
+    """`Tm ... Tj` that sets the block's text on its box, or None for an empty block.
+    `space_after`: another block follows on the line; a space after the text (past the
+    box's right edge) keeps the two apart as words for text extractors that read it, and
+    `fill` < 1 sets the text on that share of the box's width, leaving a gap for those
+    that judge word breaks by distance (poppler)."""
     text = block.text.strip()
-    code, natural = font.encode(text), font.width(text)
+    code, natural = font.encode(text + (" " if space_after and text else "")), font.width(text)
     if not code or natural <= 0:
         return None
     p0, p1, p2, p3 = (to_user(x, y) for x, y in block.box)
@@ -305,7 +327,7 @@ def _block_op(block: Block, to_user: ToUser, font: TextFont) -> bytes | None:
     height = abs(vx * nx + vy * ny)
     if height < 1e-3:
         return None
-    stretch = width / natural
+    stretch = width * fill / natural
     drop = height * ASCENT / UNITS_PER_EM  # top edge to baseline
     ox, oy = p0[0] - nx * drop, p0[1] - ny * drop
     matrix = (ux * stretch, uy * stretch, nx * height, ny * height, ox, oy)
