@@ -33,8 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.cer import cer, normalize  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpus"
-SOURCE = CORPUS / "pdfs" / "docling_multi_page.pdf"
+SOURCE = ROOT / "jobs" / "samples" / "pdfs" / "docling_multi_page.pdf"  # shipped (MIT)
 
 
 def make_scan(source: Path, target: Path, dpi: int) -> None:
