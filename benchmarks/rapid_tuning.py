@@ -13,7 +13,8 @@ setting named, and the character-weighted CER, plain and as a bag of characters 
 order ignored), with the text put in reading order the way the service does. "shipped"
 is what the service runs (`pipeline.service.rapid`), "rapidocr-defaults" RapidOCR's own
 settings; the others change one thing on top of "shipped". "openvino*" need `pip install
-openvino`. """
+openvino`.
+"""
 
 from __future__ import annotations
 
