@@ -11,7 +11,13 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
-from pipeline.errors import EXIT_INTERRUPTED, ConfigError, JobInterrupted, OcrpipeError
+from pipeline.errors import (
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    ConfigError,
+    JobInterrupted,
+    OcrpipeError,
+)
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -91,6 +97,14 @@ def run(job_file: Path, no_progress: bool, grace: float, wait: bool, verbose: in
         sys.exit(EXIT_INTERRUPTED)
     except OcrpipeError as exc:
         _fail(exc)
+    except Exception as exc:  # a bug: one line, the traceback with -vv
+        logging.getLogger("pipeline").debug("unexpected error", exc_info=exc)
+        click.echo(
+            f"ocrpipe: error: unexpected {exc.__class__.__name__}: {exc} (a bug in ocrpipe; "
+            "run with -vv for the traceback and report it). Finished pages are saved",
+            err=True,
+        )
+        sys.exit(EXIT_CONFIG)
     except (KeyboardInterrupt, asyncio.CancelledError):
         click.echo(
             "ocrpipe: interrupted at once: finished pages are saved (calls in flight show "

@@ -15,6 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar
 
@@ -27,6 +28,7 @@ from pipeline.errors import (
     OcrError,
     OcrpipeError,
 )
+from pipeline.explain import explain
 from pipeline.ledger import LedgerHook
 from pipeline.models import (
     DocumentResult,
@@ -218,6 +220,11 @@ async def _recognize_page(
         if not _is_per_document(exc):
             raise
         results[index] = exc
+        return
+    except BrokenProcessPool:
+        raise  # the whole document is tried again (isolation.py)
+    except Exception as exc:  # an odd page or a bug: this page fails, the others finish
+        results[index] = DocumentError(explain(exc))
         return
     done = PageResult(index, result, PageGeometry.of(page))
     billed = ctx.ledger.take_billed(obj.key, index)

@@ -21,10 +21,11 @@ import os
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from pipeline.document import JobContext, Outcome, process_document
-from pipeline.errors import AuthError, ConfigError, JobInterrupted, OcrpipeError
+from pipeline.errors import AuthError, ConfigError, JobInterrupted
+from pipeline.explain import explain, leaves
 from pipeline.models import SourceObject
 from pipeline.outputs import OutputClaims
 from pipeline.renewable_pool import RenewablePool
@@ -99,53 +100,20 @@ async def _with_one_retry(ctx: JobContext, obj: SourceObject) -> Outcome:
         await asyncio.to_thread(own.shutdown, True)
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
-
-
 def _leaves_of_type(exc: BaseException, kind: type[BaseException]) -> bool:
-    return any(isinstance(leaf, kind) for leaf in _leaves(exc))
+    return any(isinstance(leaf, kind) for leaf in leaves(exc))
 
 
 def _reraise_if_job_wide(exc: BaseException) -> None:
-    leaves = _leaves(exc)
-    if any(isinstance(leaf, _STOPS_THE_JOB) for leaf in leaves):
+    found = leaves(exc)
+    if any(isinstance(leaf, _STOPS_THE_JOB) for leaf in found):
         raise exc
-    for leaf in leaves:
+    for leaf in found:
         if isinstance(leaf, DBAPIError):
             raise StateDatabaseError(
                 f"the state database failed: {leaf.orig}; check the disk and "
                 f"$OCRPIPE_DB, then run the job again"
             ) from leaf
-
-
-def explain(exc: BaseException) -> str:
-    """What went wrong, in words a user can act on (no traceback)."""
-    leaves = _leaves(exc)
-    ours = [leaf for leaf in leaves if isinstance(leaf, OcrpipeError)]
-    leaf = (ours or leaves)[0]
-    if isinstance(leaf, OcrpipeError):
-        return str(leaf)
-    if isinstance(leaf, BrokenProcessPool):
-        return (
-            "a worker process died while reading this document, and again when it was "
-            "tried on its own: the file may crash the renderer, or memory ran out"
-        )
-    if isinstance(leaf, OSError):
-        where = f": {leaf.filename}" if leaf.filename else ""
-        return f"the file system refused it ({leaf.strerror or leaf}){where}"
-    if isinstance(leaf, UnicodeError):
-        return f"text or a name that is not valid UTF-8 ({leaf})"
-    if isinstance(leaf, MemoryError):
-        return "out of memory while processing it"
-    if isinstance(leaf, SQLAlchemyError):
-        return f"the state store refused its record ({leaf.__class__.__name__})"
-    return (
-        f"unexpected {leaf.__class__.__name__}: {leaf} (a bug in ocrpipe; run with -vv "
-        "for the details and report it)"
-    )
 
 
 async def _record_failure(ctx: JobContext, obj: SourceObject, problem: str) -> None:

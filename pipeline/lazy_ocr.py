@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from pipeline.config import JobSpec
+from pipeline.errors import ConfigError, OcrpipeError
 from pipeline.ledger import LedgerHook
 from pipeline.models import OcrRequest, OcrResult
 from pipeline.ocr.client import OcrClient
@@ -79,7 +80,15 @@ class LazyOcr:
         async with self._lock:
             if self._client is None:
                 spec = self._spec
-                endpoint, creds = await self._stack.enter_async_context(ocr_endpoint(spec))
+                try:
+                    endpoint, creds = await self._stack.enter_async_context(ocr_endpoint(spec))
+                except OcrpipeError:
+                    raise
+                except Exception as exc:  # the engine cannot start: no page can be read
+                    raise ConfigError(
+                        f"the OCR endpoint could not be started: {exc.__class__.__name__}: "
+                        f"{exc}"
+                    ) from exc
                 client = OcrClient(
                     self._session, endpoint=endpoint, project_id=spec.ocr.project_id,
                     credentials=creds, token=token_provider_for(self._session, spec.ocr),

@@ -24,7 +24,7 @@ from pipeline.runner import run_job
 from pipeline.writers import WRITERS, WriteOptions
 from tests.cli_run import environment, job_text, ocrpipe_run
 from tests.faults import FakeOcrServer, image_job
-from tests.inputs import text_page
+from tests.inputs import text_page, text_pdf
 
 GOOD = 3
 
@@ -172,3 +172,33 @@ async def test_a_state_database_that_fails_still_stops_the_job(
     run = await ocrpipe_run(job, environment(tmp_path))
     assert run.code == 2 and run.no_traceback(), run.out
     assert "state database" in run.out and server.call_count == 0
+
+
+def prepare_or_fail(path: str, doc_key: str, index: int, *args: object) -> object:
+    """`prepare_and_encode`, except that page 2 of `odd.pdf` raises what nobody expects."""
+    if doc_key == "odd.pdf" and index == 1:
+        raise ZeroDivisionError("a page no stage was written for")
+    return real_prepare(path, doc_key, index, *args)  # type: ignore[arg-type]
+
+
+real_prepare = document_module.prepare_and_encode
+
+
+async def test_an_unexpected_error_on_one_page_lets_the_other_pages_finish_and_bill(
+    tmp_path: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = parse_job(image_job(tmp_path, server, monkeypatch, name="page", documents=1))
+    text_pdf(tmp_path / "in" / "odd.pdf", [["Page one"], ["Page two"], ["Page three"]])
+    monkeypatch.setattr(document_module, "prepare_and_encode", prepare_or_fail)
+
+    summary = await run_job(spec, show_progress=False)
+    (key, reason), = summary.failures
+    assert key == "odd.pdf" and reason.startswith("page 2: unexpected ZeroDivisionError")
+    assert server.call_count == 3  # doc0.png and pages 1 and 3 of odd.pdf, not cancelled
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        outcomes = conn.execute("SELECT outcome FROM usage").fetchall()
+    assert outcomes == [("billed",)] * 3
+
+    monkeypatch.setattr(document_module, "prepare_and_encode", real_prepare)
+    again = await run_job(spec, show_progress=False)
+    assert again.documents_done == 1 and again.pages_sent == 1 and again.pages_reused == 2
