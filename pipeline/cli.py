@@ -23,7 +23,8 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0    every document done
   1    some documents failed (the summary lists them, with the reason)
-  2    the job could not run (job file, paths, endpoint: the message says what to fix)
+  2    the job could not run (job file, source or output location, endpoint, state
+       database, another run of the job active: the message says what to fix)
   3    the OCR service refused the credentials
   130  interrupted (Ctrl-C / SIGTERM): run the same job again to resume
 """
