@@ -13,22 +13,34 @@ or a live run, never loses a file it is writing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.errors import ConfigError
+from pipeline.preflight import PROBE_PREFIX
 
 log = logging.getLogger(__name__)
 
 RUN_FOLDER = "ocrpipe-run-{job}-{pid}-"
 _RUN_FOLDER = re.compile(r"^ocrpipe-run-(?P<job>.+)-(?P<pid>\d+)-[^-]+$")
 _PART = re.compile(r"^\..+\.(?P<pid>\d+)-[^.]+\.part$")
+PROBE_AGE_S = 60.0
+"""A probe file older than this was left by a killed run (a live probe lasts ms)."""
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return time.time()
 
 
 def _gone(pid: int) -> bool:
@@ -96,12 +108,19 @@ def run_temp_folder(job: str, configured: str | None) -> Iterator[Path]:
 
 
 def remove_dead_part_files(root: Path) -> int:
-    """Remove `.part` files under a local output folder whose writer is gone; how many."""
+    """Remove `.part` files under a local output folder whose writer is gone, and probe
+    files (preflight.py) a killed run left; how many."""
     removed = 0
+    stale_probe = time.time() - PROBE_AGE_S
     for folder, _dirs, files in os.walk(root):
         for name in files:
             match = _PART.match(name)
-            if match is not None and _gone(int(match["pid"])):
+            if name.startswith(PROBE_PREFIX) and folder == str(root):
+                if _mtime(os.path.join(folder, name)) < stale_probe:
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(folder, name))
+                        removed += 1
+            elif match is not None and _gone(int(match["pid"])):
                 try:
                     os.unlink(os.path.join(folder, name))
                     removed += 1

@@ -56,13 +56,16 @@ async def test_a_killed_runs_temporary_folder_and_part_files_go_at_the_next_run(
     dead_part = out / f".doc0.png.txt.{NO_SUCH_PID}-abc123.part"
     live_part = out / f".doc0.png.txt.{os.getpid()}-def456.part"  # a live writer's
     other_job = temp / f"ocrpipe-run-otherjob-{NO_SUCH_PID}-zz"
-    for made in (dead_part, live_part):
+    old_probe, new_probe = out / ".ocrpipe-probe-old", out / ".ocrpipe-probe-new"
+    for made in (dead_part, live_part, old_probe, new_probe):
         made.write_text("half")
+    os.utime(old_probe, (1_000_000_000, 1_000_000_000))  # left by a run killed long ago
     other_job.mkdir()
 
     again = await ocrpipe_run(job, env)
     assert again.code == 0, again.out
     assert not dead_part.exists() and live_part.exists()
+    assert not old_probe.exists() and new_probe.exists()  # a probe of a run going on now
     assert sorted(p.name for p in temp.iterdir()) == [other_job.name]  # only another job's
     assert all((out / f"doc{n}.png.txt").is_file() for n in range(4))
 

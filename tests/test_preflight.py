@@ -11,10 +11,12 @@ import pytest
 
 from pipeline import lazy_ocr
 from pipeline.config import parse_job
+from pipeline.errors import ConfigError
 from pipeline.runner import run_job
 from tests.cli_run import environment, job_text, ocrpipe_run
-from tests.faults import FakeOcrServer, image_job
+from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer, image_job
 from tests.inputs import text_page
+from tests.s3server import MotoS3
 
 
 def one_image(tmp: Path) -> Path:
@@ -106,3 +108,24 @@ async def test_the_embedded_engine_is_not_started_when_nothing_is_to_be_sent(
     assert embedded != text
     again = await run_job(parse_job(embedded), show_progress=False)
     assert again.documents_skipped == 2 and started == []
+
+
+async def test_an_s3_output_that_refuses_writes_stops_before_any_ocr_call(
+    tmp_path: Path, server: FakeOcrServer, s3: MotoS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await s3.create_bucket("outbox")
+    creds = await s3.deny(monkeypatch, "s3:PutObject", ["arn:aws:s3:::outbox/*"])
+    for name, value in creds.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HUAWEICLOUD_SDK_AK", FAKE_AK)
+    monkeypatch.setenv("HUAWEICLOUD_SDK_SK", FAKE_SK)
+    monkeypatch.setenv("OCRPIPE_DB", str(tmp_path / "state.db"))
+    spec = parse_job(
+        f'name = "s3-out"\n[source]\nurl = "{one_image(tmp_path)}"\n'
+        f'[ocr]\nendpoint = "{server.url}"\nproject_id = "{server.project_id}"\n'
+        f'[output]\nurl = "s3://outbox/results"\n[output.s3]\n{s3.job_table()}'
+    )
+    with pytest.raises(ConfigError, match="outbox") as caught:
+        await run_job(spec, show_progress=False)
+    assert "write" in str(caught.value)
+    assert server.call_count == 0

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.config import parse_job
 from pipeline.runner import run_job
+from pipeline.storage import LocalStorage, ObjectUnreadable
 from tests.cli_run import environment, job_text, ocrpipe_run
 from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer
 from tests.inputs import text_page
@@ -61,3 +62,14 @@ async def test_follow_symlinks_true_follows_them_once_without_looping(
     assert {p.relative_to(out).as_posix() for p in out.rglob("*.txt")} == {
         "real.png.txt", "leak.png.txt", "inner.png.txt", "dir/secret.png.txt",
     }
+
+
+async def test_a_file_swapped_for_a_link_after_listing_is_not_read(tmp_path: Path) -> None:
+    inputs = linked_tree(tmp_path)
+    storage = LocalStorage(str(inputs))
+    (real,) = [obj async for obj in storage.list(["*.png"]) if obj.key == "real.png"]
+    (inputs / "real.png").unlink()
+    (inputs / "real.png").symlink_to(tmp_path / "private" / "secret.png")
+    with pytest.raises(ObjectUnreadable, match="symbolic link"):
+        async with storage.local_path(real):
+            pass

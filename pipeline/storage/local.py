@@ -136,7 +136,13 @@ class LocalStorage:
 
     @asynccontextmanager
     async def local_path(self, obj: SourceObject) -> AsyncIterator[str]:
-        """A path worker processes can open; for local files the file itself."""
+        """A path worker processes can open; for local files the file itself (not a
+        symbolic link put in its place since it was listed, unless `follow_symlinks`)."""
+        if not self.follow_symlinks and await asyncio.to_thread(os.path.islink, obj.url):
+            raise ObjectUnreadable(
+                f"{obj.key} became a symbolic link after it was listed: not followed "
+                "(follow_symlinks is off)"
+            )
         yield obj.url
 
     def _target(self, key: str) -> Path:
