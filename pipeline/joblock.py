@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, JobInterrupted
 from pipeline.store import Store
 from pipeline.store.schema import job_leases
 
@@ -86,9 +86,11 @@ class JobLease:
     @classmethod
     async def take(
         cls, store: Store, job: str, *, wait: bool = False,
-        on_wait: Callable[[str], None] | None = None,
+        on_wait: Callable[[str], None] | None = None, stopping: asyncio.Event | None = None,
     ) -> JobLease:
-        """The job's lease; `JobBusy` when another live run holds it (unless `wait`)."""
+        """The job's lease; `JobBusy` when another live run holds it (unless `wait`;
+        `stopping` set while waiting: `JobInterrupted`)."""
+        stopping = stopping or asyncio.Event()
         lease = cls(store, job)
         told = False
         while (other := await lease._try_take()) is not None:
@@ -104,7 +106,10 @@ class JobLease:
                 else:
                     log.warning("%s; waiting for it to end", busy)
                 told = True
-            await asyncio.sleep(POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), POLL_S)
+            if stopping.is_set():
+                raise JobInterrupted(f"stopped while waiting for the other run of {job!r}")
         lease._beat = asyncio.create_task(lease._heartbeat(), name=f"lease {job}")
         return lease
 
@@ -175,12 +180,16 @@ class JobLease:
                 log.error("job %s: another run took over this run's lease", self.job)
 
     async def release(self) -> None:
+        """Give the lease back (never raises: a lease not given back expires)."""
         if self._beat is not None:
             self._beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._beat
-        async with self.store.engine.begin() as conn:
-            await conn.execute(
-                delete(job_leases).where(and_(job_leases.c.job == self.job,
-                                              job_leases.c.holder == self.me.holder))
-            )
+        try:
+            async with self.store.engine.begin() as conn:
+                await conn.execute(
+                    delete(job_leases).where(and_(job_leases.c.job == self.job,
+                                                  job_leases.c.holder == self.me.holder))
+                )
+        except Exception as exc:  # the state database failed: the lease runs out instead
+            log.warning("job %s: could not give the run's lease back: %s", self.job, exc)

@@ -86,7 +86,9 @@ async def run_job(
     started = time.monotonic()
     store = await open_store()
     try:
-        lease = await JobLease.take(store, spec.name, wait=wait, on_wait=on_wait)
+        lease = await JobLease.take(
+            store, spec.name, wait=wait, on_wait=on_wait, stopping=stopping
+        )
     except BaseException:
         await store.close()
         raise

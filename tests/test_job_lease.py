@@ -10,6 +10,7 @@ a row in the state database, not a lock file: nothing needs cleaning after a cra
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -129,3 +130,21 @@ async def test_a_lease_held_on_another_host_blocks_until_its_heartbeat_is_stale(
     assert taken.code == 0 and slow_server.call_count == DOCUMENTS + 1, taken.out
     with sqlite3.connect(db) as conn:  # released at the end
         assert conn.execute("SELECT count(*) FROM job_leases").fetchone() == (0,)
+
+
+async def test_ctrl_c_while_waiting_stops_the_waiting_run_only(
+    tmp_path: Path, slow_server: FakeOcrServer
+) -> None:
+    job, env = make_job(tmp_path, slow_server), environment(tmp_path)
+    first = await start(job, env)
+    await calls_reach(slow_server, 1)
+    second = await start(job, env, "--wait")
+    assert second.stdout is not None
+    line = await asyncio.wait_for(second.stdout.readline(), 120)
+    assert b"waiting for it to end" in line, line
+    second.send_signal(signal.SIGINT)
+    stopped = await finish(second)
+    assert stopped.code == 130 and "stopped while waiting" in stopped.out, stopped.out
+    assert stopped.no_traceback()
+    done = await finish(first)
+    assert done.code == 0 and slow_server.call_count == DOCUMENTS, done.out
