@@ -171,18 +171,22 @@ class RapidBackend:
         )
 
     def _strip(self, image: Image) -> list[Line]:
-        """A strip read as one line (a tall one turned to lie flat), boxed whole."""
+        """A strip read as one line (a tall one turned to lie flat), boxed whole. It goes
+        straight to the recognizer (RapidOCR's own preprocessing, long side to 2,000 px,
+        would leave it no height at all), in pieces cut at gaps between words: the
+        recognizer's cost grows faster than the width of what it reads."""
         height, width = image.shape[:2]
         flat = image if width >= height else np.ascontiguousarray(np.rot90(image, -1))
+        pieces, joins = strip_pieces(flat)
+        output = self._ocr.recognize_txt(pieces)
+        texts = list(getattr(output, "txts", None) or ())
+        scores = [float(s) for s in (getattr(output, "scores", None) or ())]
+        text = "".join(t + j for t, j in zip(texts, [*joins, ""], strict=False)).strip()
+        if not text:
+            return []
         whole: Box = ((0.0, 0.0), (float(width), 0.0), (float(width), float(height)),
                       (0.0, float(height)))
-        # straight to the recognizer: RapidOCR's own preprocessing (long side to 2,000
-        # px) would leave such a strip no height at all
-        output = self._ocr.recognize_txt([flat])
-        texts = getattr(output, "txts", None) or ()
-        scores = getattr(output, "scores", None) or ()
-        return [Line(text, whole, float(score))
-                for text, score in zip(texts, scores, strict=False) if text.strip()]
+        return [Line(" ".join(text.split()), whole, min(scores) if scores else 0.0)]
 
     def _single_line(self, image: Image) -> list[Line]:
         output = self._ocr(
@@ -222,6 +226,42 @@ class RapidBackend:
                 )
             lines.append(Line(text, _box(box), float(score), chars))
         return lines
+
+
+STRIP_PIECE = 60
+"""Length of one piece of a strip, in strip heights (~2,900 px once scaled to 48 px)."""
+
+
+def strip_pieces(flat: Image) -> tuple[list[Image], list[str]]:
+    """A flat strip cut into pieces of about STRIP_PIECE heights, each cut in the middle
+    of a blank gap at least a third of the height wide (a word break, joined with a
+    space) when there is one near, else where the piece ends (joined with nothing)."""
+    height, width = flat.shape[:2]
+    step = max(STRIP_PIECE * height, 64)
+    if width <= step * 1.5:
+        return [flat], []
+    ink = np.asarray(flat).reshape(height, width, -1).min(axis=2).min(axis=0) < 128
+    least_gap = max(2, height // 5)
+    pieces, joins, start = [], [], 0
+    while width - start > step * 1.5:
+        target = start + step
+        window = ink[target - step // 4: target + step // 4]
+        cut, join = target, ""
+        best = -1
+        run = 0
+        for offset, dark in enumerate(window):
+            run = 0 if dark else run + 1
+            if run >= least_gap:
+                middle = target - step // 4 + offset - run // 2
+                if best < 0 or abs(middle - target) < abs(best - target):
+                    best = middle
+        if best > start:
+            cut, join = best, " "
+        pieces.append(np.ascontiguousarray(flat[:, start:cut]))
+        joins.append(join)
+        start = cut
+    pieces.append(np.ascontiguousarray(flat[:, start:]))
+    return pieces, joins
 
 
 def too_thin_to_detect(image: Image) -> bool:
