@@ -28,7 +28,7 @@ from pipeline.errors import (
     OcrError,
     OcrpipeError,
 )
-from pipeline.explain import explain
+from pipeline.explain import WorkerDied, explain
 from pipeline.ledger import LedgerHook
 from pipeline.models import (
     DocumentResult,
@@ -190,6 +190,8 @@ async def _recognize_pages(
                 name=f"page {obj.key}#{index + 1}",
             )
             task.add_done_callback(lambda _: ctx.page_slots.release())
+    if any(isinstance(r, WorkerDied) for r in results.values()):
+        raise BrokenProcessPool("a worker process died while this document was rendered")
     if len(results) < info.page_count:  # stopped before every page was sent
         return None
     failed = [(i, r) for i, r in sorted(results.items()) if isinstance(r, OcrpipeError)]
@@ -221,8 +223,9 @@ async def _recognize_page(
             raise
         results[index] = exc
         return
-    except BrokenProcessPool:
-        raise  # the whole document is tried again (isolation.py)
+    except BrokenProcessPool:  # the document is tried again (isolation.py), once the
+        results[index] = WorkerDied("a worker process died")  # pages in flight are saved
+        return
     except Exception as exc:  # an odd page or a bug: this page fails, the others finish
         results[index] = DocumentError(explain(exc))
         return

@@ -6,7 +6,11 @@ from concurrent.futures.process import BrokenProcessPool
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.errors import OcrpipeError
+from pipeline.errors import DocumentError, OcrpipeError
+
+
+class WorkerDied(DocumentError):
+    """A page's worker process died; kept until the document's other pages finish."""
 
 
 def leaves(exc: BaseException) -> list[BaseException]:

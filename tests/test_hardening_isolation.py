@@ -202,3 +202,31 @@ async def test_an_unexpected_error_on_one_page_lets_the_other_pages_finish_and_b
     monkeypatch.setattr(document_module, "prepare_and_encode", real_prepare)
     again = await run_job(spec, show_progress=False)
     assert again.documents_done == 1 and again.pages_sent == 1 and again.pages_reused == 2
+
+
+def prepare_or_die_once(path: str, doc_key: str, index: int, *args: object) -> object:
+    """`prepare_and_encode`, except that the worker rendering page 2 of `book.pdf` dies
+    the first time (a marker file beside the PDF remembers it)."""
+    marker = path + ".died"
+    if doc_key == "book.pdf" and index == 1 and not os.path.exists(marker):
+        Path(marker).touch()
+        os._exit(9)
+    return real_prepare(path, doc_key, index, *args)  # type: ignore[arg-type]
+
+
+async def test_a_worker_dying_on_one_page_bills_no_page_twice(
+    tmp_path: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = parse_job(image_job(tmp_path, server, monkeypatch, name="pages", documents=1))
+    text_pdf(tmp_path / "in" / "book.pdf", [[f"Page {n}"] for n in range(1, 6)])
+    monkeypatch.setattr(document_module, "prepare_and_encode", prepare_or_die_once)
+
+    summary = await run_job(spec, show_progress=False)
+    assert (tmp_path / "in" / "book.pdf.died").exists()
+    assert summary.documents_done == 2 and not summary.failures, summary.failures
+    assert server.call_count == 6  # doc0.png and five pages, each sent once
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        rows = conn.execute("SELECT doc_key, page_index, outcome FROM usage").fetchall()
+    assert sorted(rows) == sorted(
+        [("doc0.png", 0, "billed")] + [("book.pdf", n, "billed") for n in range(5)]
+    )
