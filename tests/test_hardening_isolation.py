@@ -72,17 +72,19 @@ async def test_a_file_name_that_is_not_utf8_fails_alone_on_every_run(
 async def test_outputs_the_file_system_refuses_fail_only_their_document(
     tmp_path: Path, server: FakeOcrServer
 ) -> None:
-    """A symlink in the output folder that leads outside it, a folder where the output
-    file should be, and a name too long for the file system once `.txt` is added."""
+    """A symlink in the output folder that leads outside it, one that loops, a folder
+    where the output file should be, and a name too long for the file system once `.txt`
+    is added."""
     inputs = inputs_with_good_documents(tmp_path)
     long_name = "L" * (255 - len(".png")) + ".png"  # fits; its output name does not
-    for name in ("linked.png", "blocked.png", long_name):
+    for name in ("linked.png", "blocked.png", "looped.png", long_name):
         text_page([name[:10]], size=(320, 120)).save(inputs / name)
     out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
     out.mkdir()
     elsewhere.mkdir()
     (out / "linked.png.txt").symlink_to(elsewhere / "stolen.txt")
     (out / "blocked.png.txt").mkdir()
+    (out / "looped.png.txt").symlink_to(out / "looped.png.txt")  # a link to itself
     job = tmp_path / "job.toml"
     job.write_text(job_text("refused", inputs, out, server))
 
@@ -95,7 +97,8 @@ async def test_outputs_the_file_system_refuses_fail_only_their_document(
     assert "symbolic link" in (rows["linked.png"][1] or "")
     assert "Is a directory" in (rows["blocked.png"][1] or "")
     assert "too long" in (rows[long_name][1] or "")
-    assert "3 document(s) failed" in run.out
+    assert "looping link" in (rows["looped.png"][1] or "")
+    assert "4 document(s) failed" in run.out
 
 
 async def test_an_unexpected_exception_in_a_stage_fails_only_its_document(

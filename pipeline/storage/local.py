@@ -146,7 +146,12 @@ class LocalStorage:
         yield obj.url
 
     def _target(self, key: str) -> Path:
-        target = (self.root / key).resolve()
+        try:
+            target = (self.root / key).resolve()
+        except (RuntimeError, OSError) as exc:  # a symbolic link loop on the way
+            raise ObjectUnreadable(
+                f"{key} cannot be reached in {self.root}: {exc}; remove the looping link"
+            ) from None
         if not target.is_relative_to(self.root.resolve()):
             raise OutsideFolder(
                 f"{key} escapes the folder {self.root} (through a symbolic link or '..'); "
