@@ -54,17 +54,37 @@ WORD_GAP = 0.3
 (poppler's pdftotext) read as a space; closer blocks are set a little narrower."""
 
 
+_FIRST_CORNER = {0: 0, 90: 3, 180: 2, 270: 1}
+"""Which corner of a box listed clockwise from its top-left in the image as sent is the
+top-left of the text, on a page turned by 0, 90, 180, 270 degrees."""
+
+
+def text_ordered(box: Quad, turn: int) -> Quad:
+    """The box's corners from the text's own top-left, clockwise (baseline p3 -> p2).
+    The service lists them from the top-left of the image as sent, which on a turned
+    page is another corner of the text; a box already in text order is kept."""
+    first = _FIRST_CORNER[turn]
+    if first == 0 or box[0] != min(box, key=lambda p: (p[0] + p[1], p[0])):
+        return box
+    a, b, c, d = box[first:] + box[:first]
+    return a, b, c, d
+
+
 def reading_order(result: OcrResult) -> list[list[tuple[Block, float]]]:
-    """The blocks as sent (their own boxes), line by line in the upright page's reading
-    order, each with the share of its box's width its text should fill: 1.0, or less
-    where the next block of the line starts too close for a word break."""
+    """The blocks as sent (their own points, corners in text order), line by line in
+    the upright page's reading order, each with the share of its box's width its text
+    should fill: 1.0, or less where the next block of the line starts too close for a
+    word break."""
+    turn = quarter_turns(result.direction)
     turned = upright_blocks(result)
     original = {id(t): b for t, b in zip(turned, result.blocks, strict=True)}
     lines = []
     for line in group_lines(turned):
         placed = []
         for block, following in zip(line.blocks, [*line.blocks[1:], None], strict=True):
-            placed.append((original[id(block)], _fill(block, following)))
+            sent = original[id(block)]
+            oriented = Block(sent.text, text_ordered(sent.box, turn), sent.confidence)
+            placed.append((oriented, _fill(block, following)))
         lines.append(placed)
     return lines
 

@@ -9,12 +9,14 @@ import subprocess
 from pathlib import Path
 
 import docx
+import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.models import Block, DocumentResult, OcrResult, PageGeometry, PageResult, SourceObject
 from pipeline.service.direction import to_sent
+from pipeline.service.layout import to_corners
 from pipeline.upright import reading_order, to_upright
 from pipeline.writers import WRITERS, WriteOptions
 
@@ -36,9 +38,9 @@ def turned_page(tmp: Path, direction: int) -> tuple[Path, OcrResult]:
     sent = upright.rotate(direction, expand=True)  # counter-clockwise; turning it back
     path = tmp / f"turned{direction}.png"  # clockwise by `direction` makes it upright
     sent.save(path, dpi=(150, 150))
-    blocks = tuple(
-        Block(text, tuple(to_sent(p, direction, sent.width, sent.height) for p in quad),  # type: ignore[misc]
-              0.99)
+    blocks = tuple(  # corners listed from the top-left of the image as sent, as the
+        Block(text, to_corners([to_sent(p, direction, sent.width, sent.height)  # service
+                                for p in quad]), 0.99)  # does (service/layout.py)
         for text, quad in boxes
     )
     return path, OcrResult(blocks, sent.width, sent.height, float(direction))
@@ -66,10 +68,13 @@ def test_txt_docx_and_pdf_read_a_turned_page_in_order(tmp_path: Path, direction:
     assert in_order("\n".join(p.text for p in document.paragraphs))
     searchable = tmp_path / "out.pdf"
     searchable.write_bytes(written(path, result, "pdf"))
-    raw = subprocess.run(["pdftotext", "-raw", str(searchable), "-"], capture_output=True,
-                         text=True, check=True).stdout  # the text layer's own order
-    assert in_order(" ".join(raw.split()))
-    if direction in (0, 180):  # PDFium finds no characters of a CID font turned by 90
+    with pikepdf.open(searchable) as pdf:  # shown upright
+        assert int(pdf.pages[0].obj.get("/Rotate", 0)) == direction
+    for mode in ([], ["-raw"]):  # as laid out on the page, and the text layer's own order
+        text = subprocess.run(["pdftotext", *mode, str(searchable), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        assert in_order(" ".join(text.split())), (mode, text)
+    if direction in (0, 180):  # PDFium drops characters of this font set turned by 90
         pdf = pdfium.PdfDocument(searchable)  # degrees (a PDFium limitation, see report)
         try:
             assert in_order(pdf[0].get_textpage().get_text_range())
@@ -85,8 +90,15 @@ def test_upright_frame_undoes_the_service_turn(direction: int) -> None:
         assert to_sent(upright, direction, width, height) == point
 
 
-def test_reading_order_keeps_the_boxes_as_sent(tmp_path: Path) -> None:
-    _, result = turned_page(tmp_path, 180)
+@pytest.mark.parametrize("direction", [90, 180, 270])
+def test_reading_order_keeps_the_points_as_sent_from_the_texts_corner(
+    tmp_path: Path, direction: int
+) -> None:
+    _, result = turned_page(tmp_path, direction)
     ordered = [block for line in reading_order(result) for block, _ in line]
     assert [b.text for b in ordered] == LINES
-    assert set(ordered) == set(result.blocks)  # the sent boxes, not turned copies
+    for block, sent in zip(ordered, result.blocks, strict=True):
+        assert set(block.box) == set(sent.box)  # the sent points, not turned copies
+        top_left = to_upright(block.box[0], direction, result.width, result.height)
+        assert top_left == min((to_upright(p, direction, result.width, result.height)
+                                for p in block.box), key=sum)  # first: the text's own

@@ -40,7 +40,7 @@ from pipeline.errors import CorruptDocument, DocumentError, EncryptedDocument
 from pipeline.models import Block, DocumentResult, PageResult
 from pipeline.prepare import flatten
 from pipeline.render import plausible_dpi, render_page, sniff_format
-from pipeline.upright import reading_order
+from pipeline.upright import quarter_turns, reading_order
 from pipeline.writers.options import WriteOptions
 from pipeline.writers.pdf_font import ASCENT, UNITS_PER_EM, TextFont
 from pipeline.writers.text_layer import existing_text, remove_invisible_text
@@ -92,6 +92,7 @@ def _searchable_pdf(
             page = pdf.pages[page_result.index]
             if prepare_for_layer(page):  # a page that keeps its own text gets no second
                 _add_text_layer(pdf, page, page_result, font, font_ref)
+            _turn_upright(page, page_result)
         pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate,
                  deterministic_id=True)
 
@@ -271,6 +272,16 @@ def _rect(value: pikepdf.Object | None) -> tuple[float, float, float, float] | N
         return None
     x0, y0, x1, y1 = (float(v) for v in value)
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def _turn_upright(page: pikepdf.Page, result: PageResult) -> None:
+    """A page the service found turned (`detect_direction`) is shown upright: its
+    /Rotate turned on by the direction, so viewers and text extractors read it as a
+    person would (OCRmyPDF's --rotate-pages). Called once the text layer is placed in
+    the page's old frame."""
+    turn = quarter_turns(result.result.direction)
+    if turn:
+        page.obj.Rotate = (_rotation(page) + turn) % 360
 
 
 def _rotation(page: pikepdf.Page) -> int:
