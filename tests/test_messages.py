@@ -116,3 +116,25 @@ async def test_report_names_its_database_creates_none_and_knows_its_jobs(
     unknown = report(env, "--job", "nope")
     assert unknown.returncode == 2 and "no job named 'nope'" in unknown.stderr
     assert "known" in unknown.stderr
+
+
+async def test_a_40000_by_20_image_is_read_once_with_no_engine_traceback(
+    tmp_path: Path,
+) -> None:
+    """Through `ocrpipe run` and the embedded engine: one call, billed once, read."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    strip_image = Image.new("L", (40_000, 20), 255)
+    ImageDraw.Draw(strip_image).text(
+        (5, 1), " ".join(f"word{n}" for n in range(3000)), fill=0,
+        font=ImageFont.load_default(size=16),
+    )
+    strip_image.save(inputs / "strip.png")
+    job = tmp_path / "job.toml"
+    job.write_text(job_text("strip", inputs, tmp_path / "out", None,
+                            ocr="embedded_workers = 1\n"))
+    run = await finish(await start(job, environment(tmp_path)))
+    assert run.code == 0 and run.no_traceback(), run.out
+    assert "billed calls    default: 1 " in run.out
+    words = (tmp_path / "out" / "strip.png.txt").read_text().split()
+    assert sum(1 for n in range(3000) if f"word{n}" in words) > 300  # of ~880 that fit
