@@ -6,10 +6,12 @@ A run takes the job's row in `job_leases` before it starts (before any attempt l
 the same job finds the row and stops with `JobBusy` (exit 2), naming the process that
 holds it, or with `wait=True` polls until the row is free.
 
-A run that crashed (kill -9, power loss) holds nothing for long: its lease is free once
-its heartbeat is older than `LEASE_S`, or at once when the holder ran on this host and
-its process is gone. Every take is a compare-and-set on the holder id, so two runs that
-find the same stale lease cannot both take it.
+A run that crashed (kill -9, power loss) holds nothing for long: its lease is free at
+once when the holder ran on this host and its process is gone, else once its heartbeat
+is older than `LEASE_S` (another host) or `SAME_HOST_LEASE_S` (a process of this host
+that still exists: a stalled run, or its pid taken by another program). Every take is a
+compare-and-set on the holder id, so two runs that find one stale lease cannot both
+take it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pipeline.store.schema import job_leases
 log = logging.getLogger(__name__)
 
 LEASE_S = 30.0
+SAME_HOST_LEASE_S = 300.0
 HEARTBEAT_S = 5.0
 POLL_S = 1.0
 
@@ -114,10 +117,15 @@ class JobLease:
         return lease
 
     def _stale(self, row: Any, now: float) -> bool:
-        if now - row.heartbeat > LEASE_S:
+        """Free to take: its process is gone (this host), or its heartbeat stopped:
+        `LEASE_S` ago for another host, `SAME_HOST_LEASE_S` ago for a process of this
+        host that still exists (a stalled run, or its pid reused by another program)."""
+        age = now - float(row.heartbeat)
+        if row.host != self.me.host:
+            return age > LEASE_S
+        if row.pid != self.me.pid and _process_gone(row.pid):
             return True
-        return bool(row.host == self.me.host and row.pid != self.me.pid
-                    and _process_gone(row.pid))
+        return age > SAME_HOST_LEASE_S
 
     async def _try_take(self) -> Holder | None:
         """None when this run now holds the lease, else the holder in the way."""

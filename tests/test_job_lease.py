@@ -10,7 +10,9 @@ a row in the state database, not a lock file: nothing needs cleaning after a cra
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -148,3 +150,28 @@ async def test_ctrl_c_while_waiting_stops_the_waiting_run_only(
     assert stopped.no_traceback()
     done = await finish(first)
     assert done.code == 0 and slow_server.call_count == DOCUMENTS, done.out
+
+
+async def test_a_live_process_of_this_host_keeps_its_lease_past_a_slow_heartbeat(
+    tmp_path: Path, slow_server: FakeOcrServer
+) -> None:
+    """A run whose heartbeat is late (a stalled event loop) is not robbed while its
+    process lives; once the process is gone the lease is free at once."""
+    job, env = make_job(tmp_path, slow_server), environment(tmp_path)
+    assert (await ocrpipe_run(job, env)).code == 0
+    db = tmp_path / "state.db"
+    now = time.time()
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO job_leases (job, holder, pid, host, since, heartbeat) "
+            "VALUES ('leased', 'stalled', ?, ?, ?, ?)",
+            (os.getpid(), socket.gethostname(), now - 600, now - LEASE_S - 30),
+        )
+    busy = await ocrpipe_run(job, env)
+    assert busy.code == 2 and f"process {os.getpid()} " in busy.out, busy.out
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE job_leases SET pid = ?", (NO_SUCH_PID,))
+    assert (await ocrpipe_run(job, env)).code == 0
+
+
+NO_SUCH_PID = 4_194_305  # above Linux's largest pid_max
