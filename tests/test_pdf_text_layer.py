@@ -133,3 +133,20 @@ def test_a_page_with_visible_text_keeps_it_and_gets_no_second_layer(tmp_path: Pa
     result.write_bytes(out.getvalue())
     assert pdftotext_words(result) == ["Printed", "words", "here"]  # once, not twice
     assert pdfium_words(result) == ["Printed", "words", "here"]
+
+
+def test_the_text_layer_paints_nothing(tmp_path: Path) -> None:
+    """The glyphs have a size (so PDFium finds text running up or down a page) but no
+    area: a white page stays white whoever renders it."""
+    source = source_image(tmp_path)
+    pdf = tmp_path / "white.pdf"
+    pdf.write_bytes(write("pdf", source, crowded_page()))
+    document = pdfium.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=1).to_pil().convert("L")
+    finally:
+        document.close()
+    assert image.getextrema()[0] >= 250  # 254 at the image's edges; a glyph would be 0
+    subprocess.run(["pdftoppm", "-r", "72", "-gray", "-singlefile", str(pdf),
+                    str(tmp_path / "poppler")], check=True)
+    assert Image.open(tmp_path / "poppler.pgm").getextrema()[0] >= 250
