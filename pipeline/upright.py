@@ -94,9 +94,9 @@ def _fill(block: Block, following: Block | None) -> float:
         return 1.0
     left, right = min(x for x, _ in block.box), max(x for x, _ in block.box)
     height = max(y for _, y in block.box) - min(y for _, y in block.box)
-    gap = min(x for x, _ in following.box) - right
-    width = right - left
+    start = min(x for x, _ in following.box)
+    gap, width = start - right, right - left
     short = WORD_GAP * height - gap
-    if short <= 0 or width <= 0:
-        return 1.0
-    return max(0.5, (width - short) / width)
+    if short <= 0 or width <= 0 or start < left + width / 2:
+        return 1.0  # apart enough, or not the next block along this line (slanted lines)
+    return max(0.7, (width - short) / width)
