@@ -16,6 +16,7 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from pipeline.models import Block, DocumentResult, OcrResult, PageGeometry, PageResult, SourceObject
+from pipeline.upright import reading_order
 from pipeline.writers import WRITERS, WriteOptions
 
 WIDTH, HEIGHT = 1700, 2200
@@ -150,3 +151,14 @@ def test_the_text_layer_paints_nothing(tmp_path: Path) -> None:
     subprocess.run(["pdftoppm", "-r", "72", "-gray", "-singlefile", str(pdf),
                     str(tmp_path / "poppler")], check=True)
     assert Image.open(tmp_path / "poppler.pgm").getextrema()[0] >= 250
+
+
+def test_only_a_close_right_hand_neighbour_narrows_a_block() -> None:
+    result = OcrResult((
+        Block("left words", quad(100, 100, 400, 130), 0.9),  # type: ignore[arg-type]
+        Block("close", quad(401, 100, 500, 130), 0.9),  # type: ignore[arg-type]
+        Block("next line, slanted up into this one", quad(90, 112, 900, 142), 0.9),  # type: ignore[arg-type]
+    ), WIDTH, HEIGHT)
+    fills = {block.text: fill for line in reading_order(result) for block, fill in line}
+    assert 0.7 <= fills["left words"] < 1.0  # its neighbour starts 1 px after it
+    assert min(fills.values()) >= 0.7  # never squeezed so far that words run together
