@@ -4,7 +4,8 @@
         [--layouts 2x1,1x2] [--pages GLOB] [--detect-direction]
 
 For each engine and layout (worker processes x threads each) it starts the service on
-loopback (no auth), sends every page of ../shared/corpus/pages that has a `.gt.txt`
+loopback (no auth), sends every page of jobs/samples (and of ../shared/corpus/pages when
+present: benchmarks/inputs.py) that has a `.gt.txt`
 (the 12 MP phone photos left out unless --pages says otherwise) with `workers * 2` calls in
 flight, and prints the wall-clock pages/s and the CER of each page (pipeline/testing/cer.py
 normalisation) with the character-weighted mean; "bag CER" compares the characters
@@ -25,24 +26,20 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks.inputs import pages_with_truth
 from pipeline.service import engine as engine_module
 from pipeline.service.server import ServiceConfig, running_service
 from pipeline.testing.cer import cer, normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "pages"
 SKIP = ("photo_svt_",)
 
 
 def corpus_pages(pattern: str) -> list[Path]:
-    pages = []
-    for truth in sorted(CORPUS.glob("*.gt.txt")):
-        stem = truth.name.removesuffix(".gt.txt")
-        images = [p for p in CORPUS.glob(stem + ".*") if ".gt." not in p.name]
-        if images and images[0].match(pattern) and not stem.startswith(SKIP):
-            pages.append(images[0])
-    return pages
+    """Pages with ground truth: the shipped samples (jobs/samples), then the shared
+    corpus's pages when it is present (benchmarks/inputs.py)."""
+    return [p for p in pages_with_truth() if p.match(pattern) and not p.name.startswith(SKIP)]
 
 
 async def one_page(
@@ -113,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     pages = corpus_pages(args.pages)
     if not pages:
-        sys.exit(f"no pages with ground truth under {CORPUS}")
+        sys.exit(f"no pages with ground truth match {args.pages!r}")
     for engine in args.engines.split(","):
         for layout in args.layouts.split(","):
             workers, threads = (int(n) for n in layout.split("x"))

@@ -4,15 +4,16 @@
         [--settings NAME,NAME...]
 
 One engine per setting in this process (`threads` onnxruntime threads, as one service
-worker has), every page of ../shared/corpus/pages with a `.gt.txt` (the 12 MP phone
-photos left out), every setting on each page in turn (interleaved, so load from elsewhere
-on a shared machine falls on all alike; a setting may still gain from running after
-another on the same page, so swap the order to check). Printed per setting: seconds per
-page (best of `rounds`), the speed-up over the first setting named, and the
-character-weighted CER, plain and as a bag of characters (reading order ignored), with the
-text put in reading order the way the service does. "shipped" is what the service runs
-(`pipeline.service.rapid`), "rapidocr-defaults" RapidOCR's own settings; the others
-change one thing on top of "shipped". "openvino*" need `pip install openvino`.
+worker has), every page of jobs/samples (and ../shared/corpus/pages when present) with a
+`.gt.txt` (the 12 MP phone photos left out), every setting on each page in turn
+(interleaved, so load from elsewhere on a shared machine falls on all alike; a setting
+may still gain from running after another on the same page, so swap the order to check).
+Printed per setting: seconds per page (best of `rounds`), the speed-up over the first
+setting named, and the character-weighted CER, plain and as a bag of characters (reading
+order ignored), with the text put in reading order the way the service does. "shipped"
+is what the service runs (`pipeline.service.rapid`), "rapidocr-defaults" RapidOCR's own
+settings; the others change one thing on top of "shipped". "openvino*" need `pip install
+openvino`.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     pages = corpus_pages(args.pages)
     if not pages:
-        sys.exit(f"no pages with ground truth under {corpus_pages.__module__}")
+        sys.exit(f"no pages with ground truth match {args.pages!r}")
     print(f"{len(pages)} pages, {args.threads} thread(s), best of {args.rounds}")
     names = args.settings.split(",")
     unknown = [n for n in names if n not in SETTINGS]

@@ -1,6 +1,7 @@
 """Which PDF rasterizer is faster: PDFium (pypdfium2) or poppler (pdf2image / pdftoppm)?
 
-Renders every page of the corpus PDFs (../shared/corpus/pdfs/*.pdf) through
+Renders every page of the shipped sample PDFs (jobs/samples/pdfs), a generated 4-page
+scan, and the corpus PDFs (../shared/corpus/pdfs/*.pdf) when present, through
 `pipeline.render.render_page`, exactly as a worker does (one call per page, the document
 opened afresh each time), with each rasterizer at each DPI, and prints seconds per page
 and the ratio. Rasterizers alternate page by page so that both see the same cache state.
@@ -18,9 +19,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from benchmarks.inputs import benchmark_pdfs
 from pipeline.render import RASTERIZERS, inspect_document, render_page
-
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pdfs"
 
 
 def time_page(path: Path, index: int, dpi: int, rasterizer: str) -> float:
@@ -72,17 +72,16 @@ def report(times: dict[tuple[int, str, str], list[float]], dpis: list[int], per_
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder of PDFs")
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="an extra folder of PDFs [default: ../shared/corpus/pdfs if present]")
     parser.add_argument("--dpi", type=int, nargs="+", default=[200, 300])
     parser.add_argument("--rounds", type=int, default=1, help="times each page is rendered")
     parser.add_argument("--per-file", action="store_true", help="also print a row per PDF")
     args = parser.parse_args()
-    pdfs = sorted(args.corpus.glob("*.pdf"))
-    if not pdfs:
-        print(f"no PDFs under {args.corpus}", file=sys.stderr)
-        return 1
+    pdfs = benchmark_pdfs(args.corpus)
     pages = sum(inspect_document(str(p)).page_count for p in pdfs)
-    print(f"{len(pdfs)} PDFs, {pages} pages from {args.corpus}; mean seconds per page, "
+    folders = sorted({str(p.parent) for p in pdfs})
+    print(f"{len(pdfs)} PDFs, {pages} pages from {', '.join(folders)}; mean seconds per page, "
           f"{args.rounds} round(s), render_page() end to end, one page per call")
     times = measure(pdfs, args.dpi, args.rounds)
     report(times, args.dpi, args.per_file)

@@ -32,8 +32,7 @@ from pipeline.testing.cer import cer, normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CORPUS = ROOT.parent / "shared" / "corpus"
-SOURCE = CORPUS / "pdfs" / "docling_multi_page.pdf"
+SOURCE = ROOT / "jobs" / "samples" / "pdfs" / "docling_multi_page.pdf"  # shipped (MIT)
 
 
 def make_scan(source: Path, target: Path, dpi: int) -> None:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from pipeline import __version__
-from pipeline.errors import ExitCode, OcrpipeError
+from pipeline.errors import ConfigError, ExitCode, JobInterrupted, OcrpipeError
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0    every document done
   1    some documents failed (the summary lists them, with the reason)
-  2    the job could not run (job file, paths, endpoint: the message says what to fix)
+  2    the job could not run (job file, source or output location, endpoint, state
+       database, another run of the job active: the message says what to fix)
   3    the OCR service refused the credentials
   130  interrupted (Ctrl-C / SIGTERM): run the same job again to resume
 """
@@ -49,12 +51,16 @@ def main() -> None:
 @click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="On Ctrl-C/SIGTERM, seconds to let OCR calls in flight finish.")
+@click.option("--wait", is_flag=True,
+              help="If another run of this job is active (same state database), wait for it "
+                   "to end instead of exiting with 2.")
 @click.option("-v", "--verbose", count=True, help="-v: one log line per document; -vv: debug.")
-def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
+def run(job_file: Path, no_progress: bool, grace: float, wait: bool, verbose: int) -> None:
     """Run JOB_FILE (TOML): OCR every matching document, write outputs, print a summary.
 
     Documents finished in an earlier run and unchanged since are skipped; pages
-    finished before an interruption are not sent again.
+    finished before an interruption are not sent again. One run of a job at a time:
+    a second one exits with 2 and names the process holding the job (or waits: --wait).
 
     Credentials for a remote endpoint come from HUAWEICLOUD_SDK_AK and
     HUAWEICLOUD_SDK_SK, or from a credentials file ($OCRPIPE_CREDENTIALS, default
@@ -76,13 +82,33 @@ def run(job_file: Path, no_progress: bool, grace: float, verbose: int) -> None:
             stopping = asyncio.Event()
             install_signal_handlers(task, stopping, grace)
             with ProgressBar(spec.name, enabled=not no_progress) as bar:
-                return await run_job(spec, observer=bar, stopping=stopping)
+                return await run_job(
+                    spec, observer=bar, stopping=stopping, wait=wait,
+                    on_wait=lambda message: click.echo(f"ocrpipe: {message}", err=True),
+                )
 
         summary = asyncio.run(main_task())
+    except JobInterrupted as exc:
+        if isinstance(exc.summary, RunSummary):
+            print_summary(exc.summary)
+        click.echo(f"ocrpipe: interrupted: {exc}", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
     except OcrpipeError as exc:
         _fail(exc)
+    except Exception as exc:  # a bug: one line, the traceback with -vv
+        logging.getLogger("pipeline").debug("unexpected error", exc_info=exc)
+        click.echo(
+            f"ocrpipe: error: unexpected {exc.__class__.__name__}: {exc} (a bug in ocrpipe; "
+            "run with -vv for the traceback and report it). Finished pages are saved",
+            err=True,
+        )
+        sys.exit(ExitCode.CONFIG)
     except (KeyboardInterrupt, asyncio.CancelledError):
-        click.echo("ocrpipe: interrupted; run the same job again to resume", err=True)
+        click.echo(
+            "ocrpipe: interrupted at once: finished pages are saved (calls in flight show "
+            "as outcome unknown in `ocrpipe report`); run the same job again to resume",
+            err=True,
+        )
         sys.exit(ExitCode.INTERRUPTED)
     print_summary(summary)
     sys.exit(exit_code_of(summary))
@@ -226,16 +252,22 @@ def report(fmt: str, job: str | None) -> None:
     have billed them; reconcile with the provider's console.
     """
     from pipeline.ledger import format_report
+    from pipeline.ledger.report import existing_database, job_names
     from pipeline.store import open_store
 
     async def collect() -> list[dict[str, object]]:
-        store = await open_store()
+        store = await open_store(where)
         try:
+            if job is not None and job not in (names := await job_names(store)):
+                known = ", ".join(names) or "none yet"
+                raise ConfigError(f"no job named {job!r} in {where} (jobs there: {known})")
             return await store.usage_summary(job)
         finally:
             await store.close()
 
     try:
+        where = existing_database(os.environ.get("OCRPIPE_DB"))
+        click.echo(f"state database: {where}", err=True)
         rows = asyncio.run(collect())
     except OcrpipeError as exc:
         _fail(exc)

@@ -73,6 +73,9 @@ class SourceSpec(_Strict):
     pdf_password: str | None = Field(
         None, description="Password for encrypted PDFs (applies to every PDF of the job)."
     )
+    follow_symlinks: bool = Field(
+        False, description="Follow symbolic links in a local source (off: they are skipped)."
+    )
 
     @model_validator(mode="after")
     def _s3(self) -> SourceSpec:
@@ -150,12 +153,19 @@ class OutputSpec(_Strict):
         return self
 
 
+class RunSpec(_Strict):
+    temp_dir: str | None = Field(
+        None, description="Folder for the run's temporary files (default: the system's)."
+    )
+
+
 class JobSpec(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     source: SourceSpec
     ocr: OcrSpec = Field(default_factory=lambda: OcrSpec.model_validate({}))
     render: RenderSpec = Field(default_factory=RenderSpec)
     output: OutputSpec
+    run: RunSpec = Field(default_factory=RunSpec)
     base_dir: Path = Field(Path("."), exclude=True)
     """Folder the job file's relative paths are resolved against (the current directory)."""
 
@@ -167,6 +177,13 @@ class JobSpec(_Strict):
         return str(path if path.is_absolute() else (self.base_dir / path).resolve())
 
 
+_PATTERN_WORDS = {
+    r"^[A-Za-z0-9_.-]+$": "letters, digits, '_', '.' and '-' (no spaces)",
+    r"^[A-Za-z0-9_-]+$": "letters, digits, '_' and '-' (no spaces)",
+}
+"""The patterns of the string keys above, in words (a raw regex says little to a user)."""
+
+
 def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
@@ -175,6 +192,10 @@ def _describe(error: ValidationError) -> str:
             lines.append(f"  {where}: unknown key (check its spelling; see README 'Job files')")
         elif item["type"] == "missing":
             lines.append(f"  {where}: required key is missing")
+        elif item["type"] == "string_pattern_mismatch":
+            allowed = _PATTERN_WORDS.get(str((item.get("ctx") or {}).get("pattern")),
+                                         "other characters")
+            lines.append(f"  {where}: {item['input']!r} may hold only {allowed}")
         else:
             lines.append(f"  {where}: {item['msg']}")
     return "\n".join(lines)

@@ -1,9 +1,11 @@
 """What every document of a running job shares (`JobContext`), and how it is opened and
-closed (`open_job`): storages, OCR endpoint, HTTP session, worker pool, ledger, limiter.
+closed (`open_job`): storages, HTTP session, worker pool, ledger, OCR client.
 
-Opening order: the storages first (a missing bucket or folder stops the job before the
-OCR service starts), then the OCR endpoint, the HTTP session, the worker pool. Each is
-closed in reverse order however the job ends.
+Opening order: the storages, probed (`preflight.py`: a missing bucket, a folder that
+refuses writes, missing credentials stop the job before anything is sent); then the HTTP
+session and the worker pool. The OCR endpoint (the embedded service, when the job asks
+for it) starts only at the first page to send (`lazy_ocr.py`). Everything is closed in
+reverse order however the job ends.
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 import aiohttp
 
 from pipeline.config import JobSpec
-from pipeline.embedded import ocr_endpoint
+from pipeline.lazy_ocr import LazyOcr, check_credentials
 from pipeline.ledger import LedgerHook
+from pipeline.leftovers import remove_dead_part_files
 from pipeline.models import OcrRequest, OcrResult, RunObserver, SilentObserver
-from pipeline.ocr.client import OcrClient
-from pipeline.ocr.policy import LimitedClient
-from pipeline.ocr.token import token_provider_for
 from pipeline.page_worker import PageSettings
+from pipeline.preflight import check_output, check_source
 from pipeline.prepare import PageLimits
-from pipeline.storage import Storage, open_storage
+from pipeline.renewable_pool import RenewablePool
+from pipeline.storage import LocalStorage, Storage, open_storage
 from pipeline.store import Store
 from pipeline.workers import process_pool
 
@@ -97,37 +99,27 @@ async def open_job(
 ) -> AsyncIterator[JobContext]:
     """Everything the documents of one run share, closed in reverse order on the way out."""
     async with AsyncExitStack() as stack:
-        source = await stack.enter_async_context(
-            open_storage(spec.resolve(spec.source.url), spec.source.s3)
-        )
+        source = await stack.enter_async_context(open_storage(
+            spec.resolve(spec.source.url), spec.source.s3,
+            follow_symlinks=spec.source.follow_symlinks,
+        ))
         output = await stack.enter_async_context(
             open_storage(spec.resolve(spec.output.url), spec.output.s3)
         )
+        await check_source(source)
+        await check_output(output)
+        if isinstance(output, LocalStorage):
+            await asyncio.to_thread(remove_dead_part_files, output.root)
+        check_credentials(spec)
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        pool = stack.enter_context(RenewablePool(lambda: process_pool(worker_count())))
         ledger = LedgerHook(
             store, job=spec.name, run_id=run_id,
             enterprise_project=spec.ocr.enterprise_project_id,
         )
-        ocr = await stack.enter_async_context(_recognizer(spec, ledger, stopping))
-        pool = stack.enter_context(process_pool(worker_count()))
+        ocr = LazyOcr(spec, stack, session, ledger, stopping)  # starts at the first page
         yield JobContext(
             spec=spec, store=store, source=source, output=output, ocr=ocr, ledger=ledger,
             pool=pool, page_slots=asyncio.Semaphore(2 * spec.ocr.concurrency),
             observer=observer, stopping=stopping,
-        )
-
-
-@asynccontextmanager
-async def _recognizer(
-    spec: JobSpec, ledger: LedgerHook, stopping: asyncio.Event
-) -> AsyncIterator[LimitedClient]:
-    """The job's OCR client: the endpoint, one HTTP session, the rate limit and retries."""
-    async with ocr_endpoint(spec) as (endpoint, creds), aiohttp.ClientSession() as session:
-        client = OcrClient(
-            session, endpoint=endpoint, project_id=spec.ocr.project_id, credentials=creds,
-            token=token_provider_for(session, spec.ocr),
-            enterprise_project_id=spec.ocr.enterprise_project_id, timeout=spec.ocr.timeout,
-        )
-        yield LimitedClient(
-            client, qps=spec.ocr.qps, concurrency=spec.ocr.concurrency, on_attempt=ledger,
-            stopping=stopping,
         )

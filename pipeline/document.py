@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import tempfile
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from pipeline.config import JobSpec
@@ -24,6 +25,7 @@ from pipeline.errors import (
     OcrError,
     OcrpipeError,
 )
+from pipeline.explain import WorkerDied, explain
 from pipeline.models import (
     DocumentOutcome,
     DocumentResult,
@@ -123,6 +125,8 @@ async def _recognize_pages(
                 name=f"page {obj.key}#{index + 1}",
             )
             task.add_done_callback(lambda _: ctx.page_slots.release())
+    if any(isinstance(r, WorkerDied) for r in results.values()):
+        raise BrokenProcessPool("a worker process died while this document was rendered")
     if len(results) < info.page_count:  # stopped before every page was sent
         return None
     failed = [(i, r) for i, r in sorted(results.items()) if isinstance(r, OcrpipeError)]
@@ -155,10 +159,16 @@ async def _recognize_page(
             raise
         results[index] = exc
         return
+    except BrokenProcessPool:  # the document is tried again (isolation.py), once the
+        results[index] = WorkerDied("a worker process died")  # pages in flight are saved
+        return
+    except Exception as exc:  # an odd page or a bug: this page fails, the others finish
+        results[index] = DocumentError(explain(exc))
+        return
     done = PageResult(index, result, PageGeometry.of(page))
     billed = ctx.ledger.take_billed(obj.key, index)
     await asyncio.shield(
-        ctx.store.save_page(doc_id, done, change_token=obj.change_token, attempt=billed)
+        ctx.store.save_page(doc_id, done, change_token=obj.change_token, attempts=billed)
     )
     results[index] = done
     ctx.counts.pages_sent += 1

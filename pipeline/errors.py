@@ -52,9 +52,14 @@ class OcrpipeError(Exception):
 
 
 class JobInterrupted(OcrpipeError):
-    """Ctrl-C / SIGTERM: the job stopped taking work; finished pages are kept."""
+    """Ctrl-C / SIGTERM: the job stopped taking work; finished pages are kept. `summary`:
+    what the run did before it stopped (a `RunSummary`), when it got that far."""
 
     exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str = "", *, summary: object = None) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 class CallNotSent(JobInterrupted):

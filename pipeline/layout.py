@@ -188,5 +188,10 @@ def group_paragraphs(lines: list[Line], paragraph_gap: float = 1.2) -> list[list
 
 def page_text(blocks: Iterable[Block]) -> str:
     """A page as text: lines in reading order, a blank line between paragraphs."""
-    paragraphs = group_paragraphs(group_lines(blocks))
+    return lines_text(group_lines(blocks))
+
+
+def lines_text(lines: list[Line]) -> str:
+    """Lines already in reading order as text, a blank line between paragraphs."""
+    paragraphs = group_paragraphs(lines)
     return "\n\n".join("\n".join(line.text for line in para) for para in paragraphs)

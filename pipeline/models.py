@@ -214,6 +214,8 @@ class RunSummary:
     elapsed: float
     output: str
     failures: tuple[tuple[str, str], ...]
+    notices: tuple[str, ...] = ()
+    """What the run left out and why (symbolic links, its own outputs), or found nothing."""
 
 
 class RunObserver(Protocol):

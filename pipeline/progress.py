@@ -87,6 +87,8 @@ def print_summary(summary: RunSummary, *, file: object = None) -> None:
     table.add_row("elapsed", f"{summary.elapsed:.1f} s, {rate:.2f} pages/s")
     table.add_row("outputs", summary.output)
     out.print(table)
+    for notice in summary.notices:
+        out.print(f"note: {notice}", markup=False, highlight=False, soft_wrap=True)
     if summary.failures:
         out.print(f"\n[bold red]{len(summary.failures)} document(s) failed:[/]")
         for key, error in summary.failures:

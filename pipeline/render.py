@@ -40,6 +40,7 @@ from PIL import (
     WebPImagePlugin,
 )
 
+from pipeline.empty_pdf import has_no_pages
 from pipeline.errors import (
     ConfigError,
     CorruptDocument,
@@ -143,7 +144,7 @@ def inspect_document(path: str, *, password: str | None = None) -> DocumentInfo:
             finally:
                 pdf.close()
         if count == 0:
-            raise EmptyDocument("the PDF has no pages")
+            raise EmptyDocument("the PDF has no pages: there is nothing to recognise")
         return DocumentInfo("pdf", count)
     if fmt != "TIFF":
         _open_image(path, fmt).close()  # the header must at least parse
@@ -210,6 +211,8 @@ def _open_pdf(path: str, password: str | None) -> pdfium.PdfDocument:
         return pdfium.PdfDocument(path, password=password)
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
+        if has_no_pages(path):
+            raise EmptyDocument("the PDF has no pages: there is nothing to recognise") from None
         if code == _PDFIUM_PASSWORD:
             if password:
                 raise EncryptedDocument(

@@ -1,12 +1,15 @@
 """Runs one job: list the source, push each document through `process_document` with
 bounded concurrency, and account for everything in the state store.
 
-`run_job` opens the run's resources (`context.open_job`: storages first, so bad paths fail
-before any OCR call; then the OCR endpoint, one HTTP session, one process pool) and streams
-the listing into a TaskGroup bounded by a semaphore. The first configuration or auth error
-cancels the whole group and is re-raised; per-document errors are only recorded.
-SIGINT/SIGTERM stop it cleanly; finished pages are already committed, so the next run
-resumes. Progress goes to a `RunObserver` (the CLI's progress bar).
+Order of things: open the store and take the job's lease (one run of a job at a time,
+`joblock.py`); open the run's resources (`context.open_job`: storages, probed before any
+OCR call by `preflight.py`; one HTTP session; one renewable process pool; the OCR
+endpoint, started at the first page to send by `lazy_ocr.py`); then stream the listing
+(`intake.py`) into a TaskGroup bounded by a semaphore. Each document runs isolated
+(`isolation.py`): whatever goes wrong with it is recorded as its failure. The first
+configuration or auth error cancels the whole group and is re-raised. SIGINT/SIGTERM stop
+it cleanly; finished pages are already committed, so the next run resumes. Progress goes
+to a `RunObserver` (the CLI's progress bar).
 """
 
 from __future__ import annotations
@@ -15,12 +18,17 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable
 
 from pipeline.config import JobSpec
 from pipeline.context import JobContext, open_job
-from pipeline.document import process_document
 from pipeline.errors import ExitCode, JobInterrupted, OcrpipeError
+from pipeline.intake import documents as listed_documents
+from pipeline.isolation import process_isolated
+from pipeline.joblock import JobLease
+from pipeline.leftovers import run_temp_folder
 from pipeline.models import RunObserver, RunSummary, SilentObserver
+from pipeline.outputs import OutputClaims
 from pipeline.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -31,17 +39,29 @@ def exit_code_of(summary: RunSummary) -> ExitCode:
 
 
 async def run_job(
-    spec: JobSpec, *, observer: RunObserver | None = None, stopping: asyncio.Event | None = None
+    spec: JobSpec, *, observer: RunObserver | None = None, stopping: asyncio.Event | None = None,
+    wait: bool = False, on_wait: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Run the job; `stopping` set (by a signal handler) stops it cleanly: JobInterrupted."""
+    """Run the job; `stopping` set (by a signal handler) stops it cleanly: JobInterrupted.
+    Another run of the same job holding it: `JobBusy`, or with `wait` wait for it."""
     started = time.monotonic()
     store = await open_store()
+    try:
+        lease = await JobLease.take(
+            store, spec.name, wait=wait, on_wait=on_wait, stopping=stopping
+        )
+    except BaseException:
+        await store.close()
+        raise
     run_id = await store.start_run(spec.name)
     status, exit_code = "failed", int(ExitCode.CONFIG)
     try:
-        summary = await _run(
-            spec, store, run_id, started, observer or SilentObserver(), stopping or asyncio.Event()
-        )
+        temp_dir = spec.resolve(spec.run.temp_dir) if spec.run.temp_dir else None
+        with run_temp_folder(spec.name, temp_dir):  # leftovers of killed runs go first
+            summary = await _run(
+                spec, store, run_id, started, observer or SilentObserver(),
+                stopping or asyncio.Event(),
+            )
         status, exit_code = "done", int(exit_code_of(summary))
         return summary
     except (asyncio.CancelledError, JobInterrupted):
@@ -52,6 +72,7 @@ async def run_job(
         raise
     finally:
         await asyncio.shield(store.finish_run(run_id, status, exit_code))
+        await asyncio.shield(lease.release())
         await store.close()
 
 
@@ -59,16 +80,13 @@ async def _run(
     spec: JobSpec, store: Store, run_id: int, started: float, observer: RunObserver,
     stopping: asyncio.Event,
 ) -> RunSummary:
+    notices: list[str] = []
     async with open_job(spec, store, run_id, observer=observer, stopping=stopping) as ctx:
-        await process_listing(ctx)
-        if ctx.stopping.is_set():
-            raise JobInterrupted(
-                f"stopped on request after {ctx.counts.pages_sent} pages; finished pages are "
-                "saved: run the same job again to resume"
-            )
+        await process_listing(ctx, notices)
+        interrupted = ctx.stopping.is_set()
     usage = await store.usage_summary(spec.name, run_id=run_id)
     counts = ctx.counts
-    return RunSummary(
+    summary = RunSummary(
         job=spec.name,
         documents_done=counts.documents_done,
         documents_failed=counts.documents_failed,
@@ -79,22 +97,36 @@ async def _run(
         elapsed=time.monotonic() - started,
         output=spec.resolve(spec.output.url),
         failures=tuple(ctx.failures),
+        notices=tuple(notices),
     )
+    if interrupted:  # the summary of what was done goes with it (cli.py prints it)
+        raise JobInterrupted(
+            f"stopped on request after {counts.pages_sent} pages; finished pages are "
+            "saved: run the same job again to resume",
+            summary=summary,
+        )
+    return summary
 
 
-async def process_listing(ctx: JobContext) -> None:
-    """Every listed document through `process_document`, a bounded number at a time."""
+async def process_listing(ctx: JobContext, notices: list[str] | None = None) -> None:
+    """Every listed document through `process_isolated`, a bounded number at a time, each
+    claiming its output paths in listing order. `notices` gets what the listing left out."""
     spec = ctx.spec
     documents = asyncio.Semaphore(max(2, spec.ocr.concurrency))
+    claims = OutputClaims(spec.output.formats)
     try:
         async with asyncio.TaskGroup() as tg:
-            async for obj in ctx.source.list(spec.source.include, spec.source.exclude):
+            async for obj in listed_documents(
+                spec, ctx.source, notices if notices is not None else []
+            ):
                 await documents.acquire()
                 if ctx.stopping.is_set():
                     documents.release()
                     break
                 ctx.observer.document_found()
-                task = tg.create_task(process_document(ctx, obj), name=f"doc {obj.key}")
+                task = tg.create_task(
+                    process_isolated(ctx, obj, claims), name=f"doc {obj.key!a}"
+                )
                 task.add_done_callback(lambda _: _document_finished(documents, ctx))
     except BaseExceptionGroup as group:
         raise _first_error(group) from None

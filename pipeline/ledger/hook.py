@@ -4,7 +4,10 @@
 crash or kill after sending shows up as 'unknown' on the next run rather than
 vanishing. Failed and unknown outcomes are written as soon as they are known. A billed
 (2xx) outcome is held back and committed by `Store.save_page` in the same transaction
-as the page's result: a page is either recognised-and-billed or neither.
+as the page's result: a page is either recognised-and-billed or neither. A page can take
+more than one billed attempt (a 2xx answer cut off mid-body, then a retry): each is its
+own row, and all of them are committed with the result. Billed attempts of a page that
+ends without a result (it failed, the job stopped) are written by `settle`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class LedgerHook:
         self.job = job
         self.run_id = run_id
         self.enterprise_project = enterprise_project
-        self._billed: dict[tuple[str, int], tuple[int, AttemptEnd]] = {}
+        self._billed: dict[tuple[str, int], list[tuple[int, AttemptEnd]]] = {}
         self.billed_calls = 0
 
     async def started(self, request: OcrRequest, attempt: int) -> object:
@@ -58,10 +61,20 @@ class LedgerHook:
         end = AttemptEnd(outcome, http_status, error_code, request_id, latency_ms)
         if outcome == "billed":
             self.billed_calls += 1
-            self._billed[(token.doc_key, token.page_index)] = (token.row_id, end)
+            key = (token.doc_key, token.page_index)
+            self._billed.setdefault(key, []).append((token.row_id, end))
         else:
             await self.store.finish_attempt(token.row_id, end)
 
-    def take_billed(self, doc_key: str, page_index: int) -> tuple[int, AttemptEnd] | None:
-        """The billed attempt of this page, for `Store.save_page` to commit with the result."""
-        return self._billed.pop((doc_key, page_index), None)
+    def take_billed(self, doc_key: str, page_index: int) -> list[tuple[int, AttemptEnd]]:
+        """Every billed attempt of this page, for `Store.save_page` to commit with the
+        result."""
+        return self._billed.pop((doc_key, page_index), [])
+
+    async def settle(self, doc_key: str | None = None) -> None:
+        """Write the billed attempts still held (of one document, or all): their pages
+        ended without a result to commit them with, but the provider billed them."""
+        keys = [k for k in self._billed if doc_key is None or k[0] == doc_key]
+        for key in keys:
+            for row_id, end in self._billed.pop(key, []):
+                await self.store.finish_attempt(row_id, end)

@@ -5,10 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import distinct, select, union
+
+from pipeline.errors import ConfigError
+from pipeline.store import Store
+from pipeline.store.db import DEFAULT_DB
+from pipeline.store.schema import runs, usage
 
 COLUMNS = ("enterprise_project", "api", "billed", "failed", "unknown", "pages", "attempts")
 HEADERS = ("enterprise project", "API", "billed calls", "failed calls",
@@ -40,3 +47,25 @@ def format_report(rows: list[dict[str, Any]], fmt: str) -> str:
     buffer = io.StringIO()
     Console(file=buffer, width=120, force_terminal=False).print(table)
     return buffer.getvalue()
+
+
+def existing_database(value: str | None) -> str:
+    """The state database `ocrpipe report` reads ($OCRPIPE_DB or the default): a URL as
+    given, a path only when the file exists (a report never creates a database)."""
+    value = value or DEFAULT_DB
+    if "://" in value:
+        return value
+    path = Path(value).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(
+            f"no state database at {path}: no job has run with it yet. Run a job first, "
+            "or point OCRPIPE_DB at the state database your jobs use"
+        )
+    return str(path)
+
+
+async def job_names(store: Store) -> list[str]:
+    """Every job that has a run or a ledger row in this state database."""
+    query = union(select(distinct(runs.c.job)), select(distinct(usage.c.job)))
+    async with store.engine.connect() as conn:
+        return sorted(str(row[0]) for row in await conn.execute(query))

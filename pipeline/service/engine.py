@@ -388,9 +388,14 @@ class Slot:
                     "image",
                     retry_after=5,
                 ) from None
-            except Exception:
-                logger.exception("recognition failed")
+            except Exception as exc:
+                _log_failure(exc)
                 raise ApiError(RECOGNITION_FAILED, "Recognition failed") from None
             engine.seconds_per_page = 0.8 * engine.seconds_per_page + 0.2 * page.seconds
             return page
         raise AssertionError("unreachable")
+def _log_failure(exc: BaseException) -> None:
+    """One line per failed page; the engine's traceback only at debug level (a client's
+    terminal is no place for 40 lines of someone else's stack)."""
+    logger.error("recognition failed: %s: %s", exc.__class__.__name__, exc or "(no message)")
+    logger.debug("recognition failure", exc_info=exc)

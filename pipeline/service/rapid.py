@@ -17,6 +17,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from pipeline.protocol.codes import INVALID_PARAMETER
 
 from .apierror import ApiError, SetupError
@@ -114,6 +116,8 @@ class RapidBackend:
         self.check_language(request.language)
         if request.quick_mode:
             return Recognized(self._single_line(image), -1)  # no detection, no direction
+        if too_thin_to_detect(image):  # one line of text at most: recognise it whole
+            return Recognized(self._strip(image), 0 if request.detect_direction else -1)
         self._fit_detection(image)
         words = request.character_mode
         if not request.detect_direction:
@@ -175,6 +179,24 @@ class RapidBackend:
             image, detected, TextClsOutput(), recognized, crops, record
         )
 
+    def _strip(self, image: Image) -> list[Line]:
+        """A strip read as one line (a tall one turned to lie flat), boxed whole. It goes
+        straight to the recognizer (RapidOCR's own preprocessing, long side to 2,000 px,
+        would leave it no height at all), in pieces cut at gaps between words: the
+        recognizer's cost grows faster than the width of what it reads."""
+        height, width = image.shape[:2]
+        flat = image if width >= height else np.ascontiguousarray(np.rot90(image, -1))
+        pieces, joins = strip_pieces(flat)
+        output = self._ocr.recognize_txt(pieces)
+        texts = list(getattr(output, "txts", None) or ())
+        scores = [float(s) for s in (getattr(output, "scores", None) or ())]
+        text = "".join(t + j for t, j in zip(texts, [*joins, ""], strict=False)).strip()
+        if not text:
+            return []
+        whole: Box = ((0.0, 0.0), (float(width), 0.0), (float(width), float(height)),
+                      (0.0, float(height)))
+        return [Line(" ".join(text.split()), whole, min(scores) if scores else 0.0)]
+
     def _single_line(self, image: Image) -> list[Line]:
         output = self._ocr(
             image,
@@ -213,6 +235,50 @@ class RapidBackend:
                 )
             lines.append(Line(text, _box(box), float(score), chars))
         return lines
+
+
+STRIP_PIECE = 60
+"""Length of one piece of a strip, in strip heights (~2,900 px once scaled to 48 px)."""
+
+
+def strip_pieces(flat: Image) -> tuple[list[Image], list[str]]:
+    """A flat strip cut into pieces of about STRIP_PIECE heights, each cut in the middle
+    of a blank gap at least a third of the height wide (a word break, joined with a
+    space) when there is one near, else where the piece ends (joined with nothing)."""
+    height, width = flat.shape[:2]
+    step = max(STRIP_PIECE * height, 64)
+    if width <= step * 1.5:
+        return [flat], []
+    ink = np.asarray(flat).reshape(height, width, -1).min(axis=2).min(axis=0) < 128
+    least_gap = max(2, height // 5)
+    pieces, joins, start = [], [], 0
+    while width - start > step * 1.5:
+        target = start + step
+        window = ink[target - step // 4: target + step // 4]
+        cut, join = target, ""
+        best = -1
+        run = 0
+        for offset, dark in enumerate(window):
+            run = 0 if dark else run + 1
+            if run >= least_gap:
+                middle = target - step // 4 + offset - run // 2
+                if best < 0 or abs(middle - target) < abs(best - target):
+                    best = middle
+        if best > start:
+            cut, join = best, " "
+        pieces.append(np.ascontiguousarray(flat[:, start:cut]))
+        joins.append(join)
+        start = cut
+    pieces.append(np.ascontiguousarray(flat[:, start:]))
+    return pieces, joins
+
+
+def too_thin_to_detect(image: Image) -> bool:
+    """True for a strip whose short side RapidOCR's resizing would shrink below the
+    detector's 32 px step (it then fails: a 4000 x 20 px strip raised ResizeImgError)."""
+    height, width = (int(side) for side in image.shape[:2])
+    shrink = min(1.0, PREPROCESS_MAX_SIDE / max(height, width))
+    return min(height, width) * shrink < 32 and max(height, width) > 4 * min(height, width)
 
 
 def _box(points: Any) -> Box:

@@ -15,7 +15,9 @@ from pipeline.storage.s3 import S3Storage
 __all__ = ["LocalStorage", "ObjectUnreadable", "S3Storage", "Storage", "matches", "open_storage"]
 
 
-def open_storage(url: str, s3: S3Options | None = None) -> Storage:
+def open_storage(
+    url: str, s3: S3Options | None = None, *, follow_symlinks: bool = False
+) -> Storage:
     """The storage for a URL or local path. Unknown schemes are a ConfigError.
 
     `s3` (the job file's `[source.s3]` / `[output.s3]` table) applies to s3:// URLs."""
@@ -26,11 +28,11 @@ def open_storage(url: str, s3: S3Options | None = None) -> Storage:
             addressing_style=options.addressing_style,
         )
     if url.startswith("file://"):
-        return LocalStorage(url.removeprefix("file://"))
+        return LocalStorage(url.removeprefix("file://"), follow_symlinks=follow_symlinks)
     if "://" in url:
         scheme = url.split("://", 1)[0]
         raise ConfigError(
             f"storage URL scheme {scheme}:// is not supported: use a local folder path or "
             "s3://bucket/prefix"
         )
-    return LocalStorage(url)
+    return LocalStorage(url, follow_symlinks=follow_symlinks)

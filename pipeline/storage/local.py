@@ -33,6 +33,10 @@ _FILE_MODE = 0o644
 _CHUNK = 1 << 20
 
 
+class OutsideFolder(ObjectUnreadable, ValueError):
+    """A key that leads outside the storage's folder: only that document fails."""
+
+
 def matches(key: str, include: Sequence[str], exclude: Sequence[str] = ()) -> bool:
     """True when the relative key matches an include glob and no exclude glob."""
     return glob.globmatch(key, list(include), flags=_GLOB_FLAGS, exclude=list(exclude) or None)
@@ -42,9 +46,13 @@ class LocalStorage:
     """A folder on this machine. Keys are '/'-separated paths relative to `root`."""
 
     def __init__(
-        self, root: str, *, hasher: Callable[[str], str | None] | None = None
+        self, root: str, *, follow_symlinks: bool = False,
+        hasher: Callable[[str], str | None] | None = None,
     ) -> None:
         self.root = Path(root)
+        self.follow_symlinks = follow_symlinks
+        self.skipped: list[tuple[str, str]] = []
+        """(key, why) of entries the listing left out: symbolic links not followed."""
         self.hasher = hasher or content_hash
         """Path -> content hash (the change token); tests count calls through it."""
 
@@ -63,7 +71,10 @@ class LocalStorage:
         return None
 
     def _walk(self, include: Sequence[str], exclude: Sequence[str]) -> Iterator[SourceObject]:
+        """Files in key order. A symbolic link is left out (and noted in `skipped`) unless
+        `follow_symlinks`; followed folder links are entered once (no loops)."""
         stack = [self.root]
+        seen = {self.root.resolve()}
         while stack:
             folder = stack.pop()
             try:
@@ -71,12 +82,19 @@ class LocalStorage:
             except OSError:
                 continue
             for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
+                key = Path(entry.path).relative_to(self.root).as_posix()
+                if entry.is_symlink() and not self.follow_symlinks:
+                    if entry.is_dir() or matches(key, include, exclude):
+                        self.skipped.append((key, "a symbolic link (not followed)"))
+                    continue
+                if entry.is_dir(follow_symlinks=self.follow_symlinks):
+                    real = Path(entry.path).resolve()
+                    if real not in seen:
+                        seen.add(real)
+                        stack.append(Path(entry.path))
                     continue
                 if not entry.is_file():
                     continue
-                key = Path(entry.path).relative_to(self.root).as_posix()
                 if not matches(key, include, exclude):
                     continue
                 try:
@@ -123,13 +141,27 @@ class LocalStorage:
 
     @asynccontextmanager
     async def local_path(self, obj: SourceObject) -> AsyncIterator[str]:
-        """A path worker processes can open; for local files the file itself."""
+        """A path worker processes can open; for local files the file itself (not a
+        symbolic link put in its place since it was listed, unless `follow_symlinks`)."""
+        if not self.follow_symlinks and await asyncio.to_thread(os.path.islink, obj.url):
+            raise ObjectUnreadable(
+                f"{obj.key} became a symbolic link after it was listed: not followed "
+                "(follow_symlinks is off)"
+            )
         yield obj.url
 
     def _target(self, key: str) -> Path:
-        target = (self.root / key).resolve()
+        try:
+            target = (self.root / key).resolve()
+        except (RuntimeError, OSError) as exc:  # a symbolic link loop on the way
+            raise ObjectUnreadable(
+                f"{key} cannot be reached in {self.root}: {exc}; remove the looping link"
+            ) from None
         if not target.is_relative_to(self.root.resolve()):
-            raise ValueError(f"output key {key!r} escapes the output folder")
+            raise OutsideFolder(
+                f"{key} escapes the folder {self.root} (through a symbolic link or '..'); "
+                "ocrpipe reads and writes only inside it: remove the link"
+            )
         return target
 
     async def read(self, key: str) -> bytes:
@@ -161,7 +193,10 @@ def write_atomically(target: Path, fill: Callable[[BinaryIO], object]) -> str:
     """`fill` a temp file beside `target`, fsync it, rename it over `target` (0644): the
     file appears whole or not at all. Returns the target's path."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    # the pid in the name tells the next run whether its writer is gone (leftovers.py)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}-", suffix=".part", dir=target.parent
+    )
     try:
         os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; outputs are ordinary files
         with os.fdopen(fd, "wb") as handle:

@@ -287,11 +287,14 @@ class Store:
         *,
         change_token: str | None,
         attempt: tuple[int, AttemptEnd] | None = None,
+        attempts: Sequence[tuple[int, AttemptEnd]] = (),
     ) -> None:
-        """Store a page's result and complete its billed attempt in one transaction."""
+        """Store a page's result and complete its billed attempts (every 2xx answer the
+        page took, each its own ledger row) in one transaction."""
+        ends = [*([attempt] if attempt is not None else []), *attempts]
         async with self.engine.begin() as conn:
-            if attempt is not None:
-                await self._finish(conn, *attempt)
+            for row_id, end in ends:
+                await self._finish(conn, row_id, end)
             await conn.execute(delete(pages).where(
                 and_(pages.c.document_id == doc_id, pages.c.page_index == page.index)
             ))

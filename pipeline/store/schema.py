@@ -86,3 +86,15 @@ usage = Table(
 
 Index("ix_usage_project_api", usage.c.enterprise_project, usage.c.api)
 Index("ix_usage_outcome", usage.c.outcome)
+
+job_leases = Table(
+    "job_leases",
+    metadata,
+    # one row per job while a run holds it (pipeline/joblock.py); times are Unix seconds
+    Column("job", String(200), primary_key=True),
+    Column("holder", String(64), nullable=False),  # a random id of the holding run
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("since", Float, nullable=False),
+    Column("heartbeat", Float, nullable=False),
+)

@@ -23,8 +23,9 @@ from docx.section import Section
 from docx.shared import Emu, Pt
 from docx.text.paragraph import Paragraph
 
-from pipeline.layout import Line, group_lines, group_paragraphs
+from pipeline.layout import Line, group_paragraphs
 from pipeline.models import DocumentResult, PageResult
+from pipeline.upright import reading_lines
 from pipeline.writers.options import WriteOptions
 
 EAST_ASIAN_FONT = "SimSun"
@@ -44,7 +45,7 @@ def write_docx(
     for number, page in enumerate(doc.pages):
         section = document.sections[0] if number == 0 else _new_section(document)
         _size_section(section, page)
-        paragraphs = group_paragraphs(group_lines(page.result.blocks))
+        paragraphs = group_paragraphs(reading_lines(page.result))  # upright page's order
         if not paragraphs:
             document.add_paragraph()  # an empty page still has its (empty) paragraph
         for lines in paragraphs:

@@ -37,12 +37,13 @@ import pikepdf
 from PIL import Image, JpegImagePlugin, TiffImagePlugin
 
 from pipeline.errors import CorruptDocument, DocumentError, EncryptedDocument
-from pipeline.layout import group_lines
 from pipeline.models import Block, DocumentResult, PageResult
 from pipeline.protocol.images import flatten
 from pipeline.render import plausible_dpi, render_page, sniff_format
+from pipeline.upright import quarter_turns, reading_order
 from pipeline.writers.options import WriteOptions
 from pipeline.writers.pdf_font import ASCENT, UNITS_PER_EM, TextFont
+from pipeline.writers.text_layer import existing_text, remove_invisible_text
 
 DEFAULT_IMAGE_DPI = 300.0
 """Scans are usually 300 dpi: an A4 scan without resolution metadata stays A4."""
@@ -74,7 +75,8 @@ def write_pdf(
 def _searchable_pdf(
     doc: DocumentResult, source_path: str, options: WriteOptions, out: BinaryIO
 ) -> None:
-    font = TextFont(block.text.strip() for page in doc.pages for block in page.result.blocks)
+    font = TextFont([" ", *(block.text.strip() for page in doc.pages
+                             for block in page.result.blocks)])  # " ": between blocks
     if sniff_format(source_path) == "PDF":
         pdf = _open_pdf(source_path, options.pdf_password)
     else:
@@ -87,7 +89,10 @@ def _searchable_pdf(
                     f"the result has page {page_result.index + 1} but the document has "
                     f"{len(pdf.pages)}: is it the right original?"
                 )
-            _add_text_layer(pdf, pdf.pages[page_result.index], page_result, font, font_ref)
+            page = pdf.pages[page_result.index]
+            if prepare_for_layer(page):  # a page that keeps its own text gets no second
+                _add_text_layer(pdf, page, page_result, font, font_ref)
+            _turn_upright(page, page_result)
         pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate,
                  deterministic_id=True)
 
@@ -101,6 +106,15 @@ def _open_pdf(path: str, password: str | None) -> pikepdf.Pdf:
         ) from None
     except pikepdf.PdfError as exc:
         raise CorruptDocument(f"the PDF cannot be read to add the text layer: {exc}") from None
+
+
+def prepare_for_layer(page: pikepdf.Page) -> bool:
+    """False for a page with visible text (it keeps its own text layer); else True,
+    with an earlier invisible OCR layer removed (text_layer.py)."""
+    kind = existing_text(page)
+    if kind == "invisible":
+        remove_invisible_text(page)
+    return kind != "visible"
 
 
 # --- image inputs -------------------------------------------------------------------
@@ -213,8 +227,10 @@ def _add_text_layer(
     sent_w, sent_h = _sent_size(result)
     to_user = page_mapping(_box(page), _rotation(page), sent_w, sent_h)
     ops = [
-        op for line in group_lines(result.result.blocks) for block in line.blocks
-        if (op := _block_op(block, to_user, font)) is not None
+        op for line in reading_order(result.result)  # the upright page's reading order
+        for number, (block, fill) in enumerate(line)
+        if (op := _block_op(block, to_user, font, space_after=number < len(line) - 1,
+                            fill=fill)) is not None
     ]
     if not ops:
         return
@@ -258,6 +274,16 @@ def _rect(value: pikepdf.Object | None) -> tuple[float, float, float, float] | N
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
+def _turn_upright(page: pikepdf.Page, result: PageResult) -> None:
+    """A page the service found turned (`detect_direction`) is shown upright: its
+    /Rotate turned on by the direction, so viewers and text extractors read it as a
+    person would (OCRmyPDF's --rotate-pages). Called once the text layer is placed in
+    the page's old frame."""
+    turn = quarter_turns(result.result.direction)
+    if turn:
+        page.obj.Rotate = (_rotation(page) + turn) % 360
+
+
 def _rotation(page: pikepdf.Page) -> int:
     value = _inherited(page, "/Rotate")
     try:
@@ -288,10 +314,17 @@ def page_mapping(
     return to_user
 
 
-def _block_op(block: Block, to_user: ToUser, font: TextFont) -> bytes | None:
-    """`Tm ... Tj` that sets the block's text on its box, or None for an empty block."""
+def _block_op(
+    block: Block, to_user: ToUser, font: TextFont, *, space_after: bool = False,
+    fill: float = 1.0,
+) -> bytes | None:
+    """`Tm ... Tj` that sets the block's text on its box, or None for an empty block.
+    `space_after`: another block follows on the line; a space after the text (past the
+    box's right edge) keeps the two apart as words for text extractors that read it, and
+    `fill` < 1 sets the text on that share of the box's width, leaving a gap for those
+    that judge word breaks by distance (poppler)."""
     text = block.text.strip()
-    code, natural = font.encode(text), font.width(text)
+    code, natural = font.encode(text + (" " if space_after and text else "")), font.width(text)
     if not code or natural <= 0:
         return None
     p0, p1, p2, p3 = (to_user(x, y) for x, y in block.box)
@@ -305,7 +338,7 @@ def _block_op(block: Block, to_user: ToUser, font: TextFont) -> bytes | None:
     height = abs(vx * nx + vy * ny)
     if height < 1e-3:
         return None
-    stretch = width / natural
+    stretch = width * fill / natural
     drop = height * ASCENT / UNITS_PER_EM  # top edge to baseline
     ox, oy = p0[0] - nx * drop, p0[1] - ny * drop
     matrix = (ux * stretch, uy * stretch, nx * height, ny * height, ox, oy)

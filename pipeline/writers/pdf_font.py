@@ -77,10 +77,19 @@ def glyphless_truetype() -> bytes:
         0, 0, UNITS_PER_EM // 2, 1, 0, 0,  # min lsb, min rsb, xMaxExtent, caret rise/run/offset
         0, 0, 0, 0, 0, glyphs,  # reserved x4, metricDataFormat, numberOfHMetrics
     )
-    maxp = struct.pack(">IH" + "H" * 13, 0x00010000, glyphs, *([0] * 4), 1, *([0] * 8))
+    maxp = struct.pack(">IH" + "H" * 13, 0x00010000, glyphs, 2, 1, 0, 0, 1, *([0] * 8))
     hmtx = struct.pack(">hh", UNITS_PER_EM // 2, 0) * glyphs
-    loca = struct.pack(">H", 0) * (glyphs + 1)  # every glyph is empty: offsets all 0
-    glyf = b"\0\0\0\0"  # an empty glyf table trips some parsers; loca never points here
+    # glyph 1: one contour of two points, corner to corner of the em box: it encloses no
+    # area (nothing is ever painted) but gives each character a size, without which
+    # PDFium drops text that runs up or down the page
+    glyph = struct.pack(
+        ">hhhhhHHBBhhhh", 1, 0, DESCENT, UNITS_PER_EM // 2, ASCENT,  # contours, bbox
+        1, 0, 1, 1,  # last point 1, no instructions, flags: both points on the curve
+        0, UNITS_PER_EM // 2, DESCENT, ASCENT - DESCENT,  # x, dx, y, dy
+    )
+    glyph += b"\0" * (-len(glyph) % 4)
+    loca = struct.pack(">HHH", 0, 0, len(glyph) // 2)  # glyph 0 empty, glyph 1
+    glyf = glyph
     tables = {
         b"glyf": glyf, b"head": head, b"hhea": hhea, b"hmtx": hmtx, b"loca": loca,
         b"maxp": maxp,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from pipeline.layout import page_text
+from pipeline.layout import lines_text
 from pipeline.models import DocumentResult
+from pipeline.upright import reading_lines
 
 
 def write_txt(doc: DocumentResult, out: BinaryIO) -> None:
     for number, page in enumerate(doc.pages):
         if number:
             out.write(b"\f")
-        out.write(page_text(page.result.blocks).encode("utf-8"))
+        out.write(lines_text(reading_lines(page.result)).encode("utf-8"))
     out.write(b"\n")

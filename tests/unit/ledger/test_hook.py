@@ -48,13 +48,13 @@ async def test_attempts_are_written_before_sending_and_billed_ones_with_the_page
             ("scan.pdf", 1, 1, "unknown", None, None),
         ]
         assert hook.billed_calls == 1
-        assert hook.take_billed("scan.pdf", 1) is None  # page 1 was never billed
+        assert hook.take_billed("scan.pdf", 1) == []  # page 1 was never billed
 
-        attempt = hook.take_billed("scan.pdf", 0)
-        assert attempt is not None and hook.take_billed("scan.pdf", 0) is None  # taken once
+        attempts = hook.take_billed("scan.pdf", 0)
+        assert len(attempts) == 1 and hook.take_billed("scan.pdf", 0) == []  # taken once
         doc = await store.begin_document("ledger", SourceObject("scan.pdf", "/scan.pdf", 1))
         page = PageResult(0, OcrResult((Block("page one", ((0, 0),) * 4, 0.9),), 10, 10))
-        await store.save_page(doc, page, change_token=None, attempt=attempt)
+        await store.save_page(doc, page, change_token=None, attempts=attempts)
         assert rows(db)[1] == ("scan.pdf", 0, 2, "billed", 200, None)
         (summary,) = await store.usage_summary("ledger", run_id=run_id)
         assert summary["enterprise_project"] == "finance"

@@ -17,6 +17,7 @@ from pipeline.page_worker import PageSettings, prepare_page
 from pipeline.writers import WRITERS, WriteOptions
 from pipeline.writers.pdf import DEFAULT_IMAGE_DPI
 from pipeline.writers.pdf_font import TextFont, glyphless_truetype
+from pipeline.writers.text_layer import remove_invisible_text
 from tests.support.paths import DATA_DIR, SAMPLES_DIR
 from tests.support.pdfcheck import (
     Word,
@@ -192,9 +193,15 @@ def test_senate_rotate_90_layer_matches_the_original_text(tmp_path: Path) -> Non
                      w.box[3] / display_h))
         for n, w in enumerate(original)
     ]
-    doc = document(str(source), [page_result(str(source), 0, blocks, dpi=150)])
+    # a page with visible text keeps it and gets no second layer: the original's text
+    # taken off, the same page gets ours (text_layer.py)
+    scan = tmp_path / "senate-without-text.pdf"
+    with pikepdf.open(source) as pdf:
+        remove_invisible_text(pdf.pages[0], visible_too=True)
+        pdf.save(scan)
+    doc = document(str(scan), [page_result(str(scan), 0, blocks, dpi=150)])
     out = tmp_path / "senate.pdf"
-    out.write_bytes(render_pdf(doc, str(source), WriteOptions()))
+    out.write_bytes(render_pdf(doc, str(scan), WriteOptions()))
     qpdf_check(out)
     ours = {w.text: w for w in words(out) if w.text.startswith("zq")}
     assert len(ours) == len(original)
