@@ -29,7 +29,13 @@ from PIL import Image
 from pipeline.errors import PageSizeError
 from pipeline.models import PageImage
 from pipeline.protocol.images import as_bitonal, flatten
-from pipeline.protocol.limits import MAX_BASE64_CHARS, MAX_PIXELS, MAX_SIDE, MIN_SIDE
+from pipeline.protocol.limits import (
+    MAX_ASPECT_RATIO,
+    MAX_BASE64_CHARS,
+    MAX_PIXELS,
+    MAX_SIDE,
+    MIN_SIDE,
+)
 
 JPEG_QUALITIES = (90, 80, 70, 60)
 SHRINK_STEP = 0.8
@@ -81,6 +87,12 @@ def fit_page(
 
 
 def _target_size(width: int, height: int, limits: PageLimits) -> tuple[int, int]:
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise PageSizeError(
+            f"image is {width} x {height} px: its longer side is more than "
+            f"{MAX_ASPECT_RATIO} times the shorter, too long and thin for OCR: cut it into "
+            "shorter pieces"
+        )
     if min(width, height) < limits.min_side:
         raise PageSizeError(
             f"image is {width} x {height} px; the OCR API needs at least "

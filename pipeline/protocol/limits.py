@@ -17,6 +17,11 @@ MIN_SIDE = 15
 MAX_SIDE = 30_000
 MAX_PIXELS = 160_000_000
 """Each side within MIN_SIDE..MAX_SIDE, width * height at most MAX_PIXELS (AIS.0103)."""
+MAX_ASPECT_RATIO = 100
+"""The longer side at most this many times the shorter (AIS.0103 from the embedded
+service; Huawei documents no such limit). OCR engines scale a page to about 2,000 px on its
+longer side, which leaves a 1:100 strip a short side of 20 px and a thinner one nothing to
+read; the client refuses such a page before sending it."""
 
 
 def size_problem(width: int, height: int) -> str | None:

@@ -28,7 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pipeline.protocol.codes import IMAGE_SIZE, INVALID_PARAMETER, UNSUPPORTED_FORMAT
 from pipeline.protocol.images import to_rgb as normalise
-from pipeline.protocol.limits import MAX_PIXELS, MAX_SIDE, size_problem
+from pipeline.protocol.limits import MAX_ASPECT_RATIO, MAX_PIXELS, MAX_SIDE, size_problem
 
 from .apierror import ApiError
 
@@ -49,9 +49,6 @@ with the engine's own memory a worker stays under 800 MB
 (tests/integration/service/test_hardening_memory.py).
 A JPEG is decoded at a reduced scale and always fits; a 160 Mpx PNG in colour does not,
 and answers AIS.0103 saying so."""
-MAX_ASPECT_RATIO = 100
-"""RapidOCR scales a page to 2000 px on its longer side: beyond 1:100 the shorter side
-rounds to nothing and the engine fails (a 15 x 30000 strip)."""
 _SENT_SIZE = "ocrpipe.sent_size"
 _ORIENTATION = 0x0112
 _BYTES_PER_PIXEL = {

@@ -119,10 +119,10 @@ async def test_report_names_its_database_creates_none_and_knows_its_jobs(
     assert "known" in unknown.stderr
 
 
-async def test_a_40000_by_20_image_is_read_once_with_no_engine_traceback(
+async def test_a_40000_by_20_image_is_refused_before_sending_with_no_traceback(
     tmp_path: Path,
 ) -> None:
-    """Through `ocrpipe run` and the embedded engine: one call, billed once, read."""
+    """Through `ocrpipe run` and the embedded engine: refused in words, nothing sent."""
     inputs = tmp_path / "in"
     inputs.mkdir()
     strip_image = Image.new("L", (40_000, 20), 255)
@@ -135,7 +135,7 @@ async def test_a_40000_by_20_image_is_read_once_with_no_engine_traceback(
     job.write_text(job_text("strip", inputs, tmp_path / "out", None,
                             ocr="embedded_workers = 1\n"))
     run = await finish(await start(job, environment(tmp_path)))
-    assert run.code == 0 and run.no_traceback(), run.out
-    assert "billed calls    default: 1 " in run.out
-    words = (tmp_path / "out" / "strip.png.txt").read_text().split()
-    assert sum(1 for n in range(3000) if f"word{n}" in words) > 300  # of ~880 that fit
+    assert run.code == 1 and run.no_traceback(), run.out
+    assert "more than 100 times the shorter" in run.out and "cut it into" in run.out
+    assert "billed calls    none" in run.out  # refused before any call
+    assert not (tmp_path / "out" / "strip.png.txt").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import lazy_ocr
+from pipeline import embedded as embedded_module
 from pipeline.config import parse_job
 from pipeline.errors import ConfigError
 from pipeline.runner import run_job
@@ -104,7 +104,7 @@ async def test_the_embedded_engine_is_not_started_when_nothing_is_to_be_sent(
         started.append(config)
         raise AssertionError("the embedded OCR service was started")
 
-    monkeypatch.setattr(lazy_ocr, "running_service", no_engine)
+    monkeypatch.setattr(embedded_module, "running_service", no_engine)
     embedded = text.replace(f'endpoint = "{server.url}"', 'endpoint = "embedded"')
     assert embedded != text
     again = await run_job(parse_job(embedded))

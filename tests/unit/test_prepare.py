@@ -156,10 +156,17 @@ def test_byte_limit_lowers_quality_then_size() -> None:
 
 
 def test_long_thin_strip_may_use_the_api_side_limit() -> None:
-    page = fit(Image.new("L", (20_000, 20), 128))
-    assert min(page.width, page.height) >= 15 and page.width <= MAX_SIDE
+    page = fit(Image.new("L", (2_000, 20), 128), PageLimits(max_side=1024))
+    assert min(page.width, page.height) >= 15 and page.width == 1500  # not 1024 x 10
     with pytest.raises(PageSizeError, match="too long and thin"):
-        fit(Image.new("L", (60_000, 20), 128))
+        fit(Image.new("L", (2_000, 20), 128), PageLimits(max_side=1024, max_pixels=20_000))
+
+
+def test_a_strip_beyond_1_to_100_is_refused_before_sending() -> None:
+    fit(Image.new("L", (2_000, 20), 128))  # 1:100 is still a page
+    for size in ((40_000, 20), (20, 2_020), (30_000, 15)):
+        with pytest.raises(PageSizeError, match="more than 100 times the shorter"):
+            fit(Image.new("L", size, 128))
 
 
 def test_output_always_within_limits() -> None:

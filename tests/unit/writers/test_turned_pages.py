@@ -13,7 +13,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from pipeline.service.layout import to_corners
+from pipeline.service.blocks import to_corners
 
 from pipeline.models import Block, DocumentResult, OcrResult, PageGeometry, PageResult, SourceObject
 from pipeline.service.direction import to_sent
