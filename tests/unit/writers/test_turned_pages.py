@@ -13,9 +13,9 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from pipeline.service.blocks import to_corners
 
 from pipeline.models import Block, DocumentResult, OcrResult, PageGeometry, PageResult, SourceObject
+from pipeline.service.blocks import to_corners
 from pipeline.service.direction import to_sent
 from pipeline.upright import reading_order, to_upright
 from pipeline.writers import WRITERS, WriteOptions
