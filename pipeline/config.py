@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -156,6 +156,9 @@ class JobSpec(_Strict):
     ocr: OcrSpec = Field(default_factory=lambda: OcrSpec.model_validate({}))
     render: RenderSpec = Field(default_factory=RenderSpec)
     output: OutputSpec
+    priority: Annotated[int, Field(ge=-100, le=100)] = Field(
+        0, description="Queued under `ocrpipe up`: higher runs first; `ocrpipe run` ignores it."
+    )
     base_dir: Path = Field(Path("."), exclude=True)
     """Folder the job file's relative paths are resolved against (the current directory)."""
 
@@ -186,6 +189,13 @@ def parse_job(text: str, *, origin: str = "<job>", base_dir: Path | None = None)
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+    return job_from_data(data, origin=origin, base_dir=base_dir)
+
+
+def job_from_data(
+    data: dict[str, Any], *, origin: str = "<job>", base_dir: Path | None = None
+) -> JobSpec:
+    """Validate a job given as data (a job file's keys: parsed TOML, or JSON from the API)."""
     if "base_dir" in data:
         raise ConfigError(f"{origin}: base_dir: unknown key")
     try:

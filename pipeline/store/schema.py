@@ -1,4 +1,5 @@
-"""The state store's tables: jobs, documents, pages and the usage ledger.
+"""The state store's tables: runs, documents, pages, the usage ledger, and the job queue
+(`jobs`, `api_tokens`) that `ocrpipe up` serves and works off.
 
 SQLAlchemy Core metadata, so the same tables run on SQLite (default) and, later,
 PostgreSQL. One `usage` row per OCR attempt: written as 'pending' before the request
@@ -9,6 +10,7 @@ is sent, completed after; a crash leaves it 'pending', which the next run turns 
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -86,3 +88,40 @@ usage = Table(
 
 Index("ix_usage_project_api", usage.c.enterprise_project, usage.c.api)
 Index("ix_usage_outcome", usage.c.outcome)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # queue order, list cursor
+    Column("id", String(40), nullable=False, unique=True),  # public, opaque: "job_..."
+    Column("name", String(200), nullable=False),
+    Column("enterprise_project", String(100), nullable=False),
+    Column("spec", Text, nullable=False),  # the job as JSON (never credentials)
+    Column("status", String(20), nullable=False),  # see pipeline.store.jobs.JobStatus
+    Column("priority", Integer, nullable=False, default=0),
+    Column("idempotency_key", String(200)),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0),  # claims so far
+    Column("exit_code", Integer),
+    Column("error", Text),
+    Column("summary", Text),  # the last run's RunSummary counts as JSON
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    UniqueConstraint("enterprise_project", "idempotency_key", name="uq_jobs_idempotency"),
+)
+
+Index("ix_jobs_queue", jobs.c.status, jobs.c.priority, jobs.c.seq)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex, never the token
+    Column("name", String(200), nullable=False),
+    Column("enterprise_project", String(100)),  # NULL for an admin token
+    Column("admin", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,53 @@
+"""A submitted job body made into a stored job spec: the same schema as job files, the
+token's enterprise project, no credentials, local paths that exist, made absolute."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import JobSpec, job_from_data
+from pipeline.errors import ConfigError
+from pipeline.store import TokenInfo
+from pipeline.store.tokens import PROJECT_PATTERN
+
+
+class Forbidden(Exception):
+    """The token may not do this (403); the message says why."""
+
+
+def job_from_body(body: object, token: TokenInfo, *, base_dir: Path) -> JobSpec:
+    """Validate a POST /v1/jobs body. ConfigError (400) names the bad key; Forbidden (403)
+    when it names another enterprise project than the token's."""
+    if not isinstance(body, dict):
+        raise ConfigError("the body must be a JSON object with a job file's keys "
+                          '(e.g. {"name": ..., "source": {"url": ...}, "output": {"url": ...}})')
+    source = body.get("source")
+    if isinstance(source, dict) and "pdf_password" in source:
+        raise ConfigError("source.pdf_password: job bodies may not carry credentials; "
+                          "run jobs with encrypted PDFs with `ocrpipe run`")
+    ocr = body.get("ocr", {})
+    if not isinstance(ocr, dict):
+        raise ConfigError("ocr: must be an object (a table in a job file)")
+    project = ocr.get("enterprise_project_id")
+    if not token.admin:
+        if project is not None and project != token.enterprise_project:
+            raise Forbidden(f"ocr.enterprise_project_id: this token submits jobs for enterprise "
+                            f"project {token.enterprise_project!r} only")
+        body = {**body, "ocr": {**ocr, "enterprise_project_id": token.enterprise_project}}
+    spec = job_from_data(body, origin="the job", base_dir=base_dir)
+    if not PROJECT_PATTERN.match(spec.ocr.enterprise_project_id):
+        raise ConfigError("ocr.enterprise_project_id: letters, digits, '_' or '-' only")
+    if "://" not in spec.source.url and not Path(spec.resolve(spec.source.url)).is_dir():
+        raise ConfigError(f"source.url: no folder {spec.resolve(spec.source.url)} on the server: "
+                          "give a folder that `ocrpipe up` can read, or an s3:// URL")
+    return spec
+
+
+def stored_spec(spec: JobSpec) -> dict[str, Any]:
+    """The job as stored and run: every key, local paths absolute (the server's folder is
+    not the submitter's)."""
+    data = spec.model_dump(mode="json", exclude_none=True)
+    data["source"]["url"] = spec.resolve(spec.source.url)
+    data["output"]["url"] = spec.resolve(spec.output.url)
+    return data
