@@ -36,7 +36,9 @@ QUEUE = web.AppKey("queue", JobQueue)
 TOKENS = web.AppKey("tokens", TokenStore)
 BASE_DIR = web.AppKey("base_dir", Path)
 OPENAPI = web.AppKey("openapi", bytes)
-TOKEN_KEY = "ocrpipe.token"
+TOKEN_KEY: Any = (  # aiohttp >= 3.14 warns on plain string keys, older ones lack RequestKey
+    web.RequestKey("token", TokenInfo) if hasattr(web, "RequestKey") else "ocrpipe.token"
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
