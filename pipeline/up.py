@@ -1,0 +1,99 @@
+"""`ocrpipe up`: the job API and N job workers in one long-running process.
+
+Start: open the state store, serve the API, start the workers (`pipeline.job_worker`).
+Stop (SIGINT/SIGTERM), in order: the workers take no new job and their runs stop taking
+pages; the calls in flight finish (up to `grace` seconds, then the runs are cancelled);
+running jobs go back to `queued`; the API closes; the store closes. A second signal skips
+the grace. `kill -9` skips all of it: the next `up` takes the jobs again once their
+leases run out, and their runs resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from pipeline.api import create_app
+from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.store import JobQueue, open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UpConfig:
+    host: str = "127.0.0.1"
+    port: int = 8700
+    workers: int = 2
+    grace: float = 30.0
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    base_dir: Path = field(default_factory=Path.cwd)
+
+
+async def serve_up(config: UpConfig, stopping: asyncio.Event,
+                   on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve until `stopping` is set, then stop in order (see the module docstring)."""
+    store = await open_store()
+    runner = web.AppRunner(create_app(store, base_dir=config.base_dir), access_log=None,
+                           shutdown_timeout=5.0)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        url = f"http://{host}:{port}"
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        queue = JobQueue(store)
+        workers = [JobWorker(queue, f"{owner}:w{n}", config.worker, config.base_dir)
+                   for n in range(1, config.workers + 1)]
+        log.info("ocrpipe up: job API at %s, %d workers", url, len(workers))
+        if on_ready is not None:
+            on_ready(url)
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(w.run(), name=w.name) for w in workers]
+            await stopping.wait()
+            log.warning("stopping: no new jobs; the OCR calls in flight finish (up to %g s), "
+                        "then running jobs go back to the queue", config.grace)
+            for worker in workers:
+                worker.stop()
+            _, late = await asyncio.wait(tasks, timeout=config.grace)
+            for task in late:
+                task.cancel()
+    finally:
+        await runner.cleanup()
+        await store.close()
+    log.info("ocrpipe up: stopped")
+
+
+def install_signal_handlers(stopping: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """First SIGINT/SIGTERM: stop cleanly (`stopping`); a second: cancel `task` at once
+    (running jobs still go back to the queue)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopping.is_set():
+            log.warning("%s again: stopping now", sig.name)
+            task.cancel()
+            return
+        log.warning("%s: stopping; send it again to stop now", sig.name)
+        stopping.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+
+
+async def main(config: UpConfig, on_ready: Callable[[str], None] | None = None) -> None:
+    """`serve_up` with the signal handlers of a foreground process."""
+    stopping = asyncio.Event()
+    task = asyncio.current_task()
+    assert task is not None
+    install_signal_handlers(stopping, task)
+    await serve_up(config, stopping, on_ready)
