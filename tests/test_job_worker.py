@@ -48,9 +48,15 @@ def billed(db: Path, key: str) -> dict[str, int]:
 
 
 async def wait_until(predicate: Any, what: str) -> None:
-    async with asyncio.timeout(120):
-        while not await predicate():
-            await asyncio.sleep(0.05)
+    """Poll `predicate` until true; fails after 120 s saying what did not happen."""
+    try:
+        async with asyncio.timeout(120):
+            while True:
+                if await predicate():
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"gave up waiting for {what}") from None
 
 
 async def test_a_worker_runs_the_queue_by_priority(tmp_path: Path, env: Path,

@@ -17,7 +17,7 @@ from pipeline.store import JobQueue, Store, TokenStore, open_store
 
 
 class Api:
-    def __init__(self, client: TestClient, store: Store, tmp: Path) -> None:
+    def __init__(self, client: TestClient[Any, Any], store: Store, tmp: Path) -> None:
         self.client, self.store, self.tmp = client, store, tmp
         self.tokens: dict[str, str] = {}
 
