@@ -51,8 +51,7 @@ def _serve(db: Path, started: concurrent.futures.Future[LiveApi], stop: threadin
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         port = runner.addresses[0][1]
         started.set_result(LiveApi(f"http://127.0.0.1:{port}", token))
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(stop.wait)
         await runner.cleanup()
         await store.close()
 
