@@ -23,7 +23,7 @@ from aiohttp import web
 
 from pipeline.api import create_app
 from pipeline.job_worker import JobWorker, WorkerSettings
-from pipeline.store import JobQueue, open_store
+from pipeline.store import JobQueue, TokenStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
         workers = [JobWorker(queue, f"{owner}:w{n}", config.worker, config.base_dir)
                    for n in range(1, config.workers + 1)]
         log.info("ocrpipe up: job API at %s, %d workers", url, len(workers))
+        if not await TokenStore(store).list_tokens():
+            log.warning("no API tokens yet: create one with `ocrpipe token create --project EP` "
+                        "(same --state), then export OCRPIPE_TOKEN=...")
         if on_ready is not None:
             on_ready(url)
         async with asyncio.TaskGroup() as tg:
