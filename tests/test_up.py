@@ -9,6 +9,7 @@ job's billed calls equal its pages done; each token sees only its project's jobs
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -199,3 +200,53 @@ async def test_sigterm_puts_a_running_job_back_in_the_queue(tmp_path: Path) -> N
         outcomes = {o for (o,) in conn.execute("SELECT outcome FROM usage")}
     assert (status, owner) == ("queued", None)
     assert outcomes == {"billed"}  # no call was left with its outcome unknown
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+async def test_the_cli_submits_waits_lists_and_revokes(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    token = create_token(env, "finance")
+    async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}) as server:
+        up = Up(tmp_path, env)
+        base = await up.start()
+        client = dict(env, OCRPIPE_SERVER=base, OCRPIPE_TOKEN=token)
+        body = job(tmp_path, server, "cli", 3)
+        job_file = tmp_path / "cli.toml"
+        ocr = body["ocr"]
+        job_file.write_text(
+            f'name = "cli"\npriority = 3\n[source]\nurl = "cli/in"\n'
+            f'[ocr]\nendpoint = "{ocr["endpoint"]}"\nproject_id = "{ocr["project_id"]}"\n'
+            '[output]\nurl = "cli/out"\n')
+        # relative paths are the submitter's (tmp_path): made absolute before they are sent
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "pipeline", "submit", str(job_file), "--wait"],
+            env=client, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        job_id = done.stdout.splitlines()[0]
+        assert "done" in done.stdout and "3 billed" in done.stdout
+        assert len(list((tmp_path / "cli" / "out").iterdir())) == 6
+
+        listed = await asyncio.to_thread(cli, client, "jobs", "list")
+        assert job_id in listed.stdout and "done" in listed.stdout
+        shown = await asyncio.to_thread(cli, client, "jobs", "show", job_id)
+        view = json.loads(shown.stdout)
+        assert view["priority"] == 3 and view["calls"]["billed"] == 3
+        retried = await asyncio.to_thread(cli, client, "jobs", "retry", job_id)
+        assert retried.stdout.strip() == f"{job_id}: queued"
+        missing = await asyncio.to_thread(cli, client, "jobs", "cancel", "job_nope")
+        assert missing.returncode == 2 and "404" in missing.stderr
+
+        assert "finance" in (await asyncio.to_thread(cli, env, "token", "list")).stdout
+        assert (await asyncio.to_thread(cli, env, "token", "revoke", "finance")).returncode == 0
+        refused = await asyncio.to_thread(cli, client, "jobs", "list")
+        assert refused.returncode == 2 and "401" in refused.stderr
+        assert token not in refused.stderr
+        no_token = await asyncio.to_thread(cli, dict(client, OCRPIPE_TOKEN=""), "jobs", "list")
+        assert no_token.returncode == 2 and "OCRPIPE_TOKEN" in no_token.stderr
+        assert up.proc is not None
+        up.proc.send_signal(signal.SIGTERM)
+        assert await up.proc.wait() == 0
