@@ -1,6 +1,8 @@
 """`ocrpipe up`: the job API and N job workers in one long-running process.
 
-Start: open the state store, serve the API, start the workers (`pipeline.job_worker`).
+Start: open the state store, serve the API, start the workers (`pipeline.job_worker`);
+the embedded OCR service starts once, at the first job with `endpoint = "embedded"`, and
+every such job shares it.
 Stop (SIGINT/SIGTERM), in order: the workers take no new job and their runs stop taking
 pages; the calls in flight finish (up to `grace` seconds, then the runs are cancelled);
 running jobs go back to `queued`; the API closes; the store closes. A second signal skips
@@ -22,6 +24,7 @@ from pathlib import Path
 from aiohttp import web
 
 from pipeline.api import create_app
+from pipeline.embedded import SharedEmbedded
 from pipeline.job_worker import JobWorker, WorkerSettings
 from pipeline.store import JobQueue, TokenStore, open_store
 
@@ -34,6 +37,8 @@ class UpConfig:
     port: int = 8700
     workers: int = 2
     grace: float = 30.0
+    embedded_workers: int | None = None
+    """Engine processes of the embedded OCR service shared by the jobs (default: cores)."""
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -42,6 +47,8 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
                    on_ready: Callable[[str], None] | None = None) -> None:
     """Serve until `stopping` is set, then stop in order (see the module docstring)."""
     store = await open_store()
+    embedded = SharedEmbedded(config.embedded_workers)
+    embedded.use()  # every job with endpoint = "embedded" shares one service
     runner = web.AppRunner(create_app(store, base_dir=config.base_dir), access_log=None,
                            shutdown_timeout=5.0)
     try:
@@ -71,6 +78,7 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
             for task in late:
                 task.cancel()
     finally:
+        await embedded.aclose()
         await runner.cleanup()
         await store.close()
     log.info("ocrpipe up: stopped")

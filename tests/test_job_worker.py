@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.embedded import SharedEmbedded
 from pipeline.job_worker import JobWorker, WorkerSettings
 from pipeline.store import JobQueue, open_store
 from tests.faults import FAKE_AK, FAKE_SK, FakeOcrServer, Reply
@@ -182,3 +183,39 @@ async def test_an_expired_lease_is_claimed_again(tmp_path: Path, env: Path) -> N
     nxt = await queue.claim("w2", lease=30)
     assert nxt is not None and nxt.id == twin.id
     await store.close()
+
+
+async def test_jobs_share_one_embedded_service(tmp_path: Path, env: Path) -> None:
+    shared = SharedEmbedded(workers=1)
+    shared.use()  # as `ocrpipe up` does: the workers' runs inherit it
+    store = await open_store()
+    queue = JobQueue(store)
+    ids = []
+    for name in ("one", "two"):
+        inputs = tmp_path / name
+        inputs.mkdir()
+        text_page([f"Shared {name}"], size=(600, 160)).save(inputs / "page.png")
+        job, _ = await queue.submit(name=name, enterprise_project="finance", spec={
+            "name": name, "source": {"url": str(inputs)}, "ocr": {"endpoint": "embedded"},
+            "output": {"url": str(tmp_path / "out" / name)}})
+        ids.append(job.id)
+    worker = JobWorker(queue, "w1", WorkerSettings(lease=30, poll=0.05), tmp_path)
+    task = asyncio.create_task(worker.run())
+
+    async def both_done() -> bool:
+        records = [await queue.get(i) for i in ids]
+        for r in records:
+            assert r is not None and r.status != "failed", r
+        return all(r is not None and r.status == "done" and r.exit_code == 0 for r in records)
+
+    try:
+        await wait_until(both_done, "both embedded jobs")
+    finally:
+        worker.stop()
+        await task
+        await shared.aclose()
+        await store.close()
+    assert shared.started == 1
+    for name in ("one", "two"):
+        text = (tmp_path / "out" / name / "page.png.txt").read_text()
+        assert f"Shared {name}".lower() in text.lower()
