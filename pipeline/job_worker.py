@@ -55,14 +55,17 @@ class JobWorker:
 
     async def run(self) -> None:
         while not self._stopping.is_set():
-            job = await self.queue.claim(self.name, self.settings.lease)
-            if job is None:
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), self.settings.poll)
-                except TimeoutError:
-                    pass
-                continue
-            await self.run_one(job)
+            try:
+                job = await self.queue.claim(self.name, self.settings.lease)
+                if job is not None:
+                    await self.run_one(job)
+                    continue
+            except Exception:  # the state database locked or full: said, then tried again
+                log.exception("worker %s: the job queue failed; trying again", self.name)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.settings.poll)
+            except TimeoutError:
+                pass
 
     async def run_one(self, job: JobRecord) -> None:
         where = f"job={job.name} id={job.id} project={job.enterprise_project}"

@@ -236,3 +236,23 @@ async def test_openapi_document_is_served(api: Api) -> None:
     body = document["components"]["schemas"]["JobBody"]
     assert "base_dir" not in body["properties"] and "name" in body["required"]
     assert "pdf_password" not in document["components"]["schemas"]["SourceSpec"]["properties"]
+
+
+async def test_a_failing_state_database_is_reported_as_503(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    token = await api.token("finance")
+
+    async def locked(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("SELECT ...", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(JobQueue, "list_jobs", locked)
+    status, error, headers = await api.call("GET", "/v1/jobs", token)
+    assert status == 503 and error["code"] == "state_unavailable"
+    assert "database is locked" in error["message"] and "SELECT" not in error["message"]
+    assert headers["Retry-After"] == "5"
+    monkeypatch.undo()
+    assert (await api.call("GET", "/v1/jobs", token))[0] == 200  # and it goes on serving

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import OperationalError
 
 from pipeline import __version__
 from pipeline.api.openapi import openapi_document
@@ -74,6 +75,12 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             raise
         code, message = _HTTP_CODES.get(exc.status, ("http_error", exc.reason))
         return problem(exc.status, code, message)
+    except OperationalError as exc:  # locked past the busy timeout, disk full, read-only
+        log.error("%s %s: the state database failed: %s", request.method, request.path,
+                  exc.orig)
+        return problem(503, "state_unavailable", f"the state database cannot be used now "
+                       f"({exc.orig}): retry later; if it lasts, check the disk it is on "
+                       "(full? read-only?) and what else holds it", **{"Retry-After": "5"})
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return problem(500, "internal_error", "the server failed on this request; its log says "
@@ -134,6 +141,11 @@ async def _job(request: web.Request) -> JobRecord:
     return job
 
 
+async def _full_view(request: web.Request, job: JobRecord) -> dict[str, Any]:
+    """The job with its documents, pages and calls counted."""
+    return job_view(job, await request.app[QUEUE].progress(job.run_key, job.run_started_at))
+
+
 async def _read_json(request: web.Request) -> object:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
@@ -166,7 +178,7 @@ async def submit_job(request: web.Request) -> web.Response:
                        f"different job ({job.id}): use a new key for a new job")
     log.info("job=%s id=%s project=%s %s", job.name, job.id, job.enterprise_project,
              "submitted" if created else "submitted again (same Idempotency-Key)")
-    view = job_view(job, await queue.progress(job.run_key))
+    view = await _full_view(request, job)
     return web.json_response(view, status=201 if created else 200,
                              headers={"Location": job_url(job.id)})
 
@@ -188,7 +200,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 async def show_job(request: web.Request) -> web.Response:
     job = await _job(request)
-    return web.json_response(job_view(job, await request.app[QUEUE].progress(job.run_key)))
+    return web.json_response(await _full_view(request, job))
 
 
 async def list_documents(request: web.Request) -> web.Response:
@@ -212,7 +224,7 @@ async def cancel_job(request: web.Request) -> web.Response:
         raise ApiError(409, "job_ended", str(exc)) from None
     log.info("job=%s id=%s project=%s cancel: %s", job.name, job.id, job.enterprise_project,
              job.status)
-    return web.json_response(job_view(job, await queue.progress(job.run_key)))
+    return web.json_response(await _full_view(request, job))
 
 
 async def retry_job(request: web.Request) -> web.Response:
@@ -223,7 +235,7 @@ async def retry_job(request: web.Request) -> web.Response:
     except StateConflict as exc:
         raise ApiError(409, "job_not_ended", str(exc)) from None
     log.info("job=%s id=%s project=%s queued again", job.name, job.id, job.enterprise_project)
-    return web.json_response(job_view(job, await queue.progress(job.run_key)))
+    return web.json_response(await _full_view(request, job))
 
 
 async def health(request: web.Request) -> web.Response:

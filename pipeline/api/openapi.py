@@ -70,7 +70,11 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "object", "required": ["total", "done", "failed", "pending"],
                 "properties": {k: _COUNT for k in ("total", "done", "failed", "pending")},
             },
-            "pages": {"type": "object", "required": ["done"], "properties": {"done": _COUNT}},
+            "pages": {"type": "object", "required": ["done", "per_second"], "properties": {
+                "done": _COUNT,
+                "per_second": {**_nullable({"type": "number", "minimum": 0}),
+                               "description": "pages/s of the latest run"},
+            }},
             "calls": {
                 "type": "object", "required": ["billed", "failed", "unknown", "in_flight"],
                 "properties": {k: _COUNT for k in ("billed", "failed", "unknown", "in_flight")},
@@ -108,7 +112,8 @@ def _answer(description: str, schema: str = "Error") -> dict[str, Any]:
             "content": {"application/json": {"schema": _ref(schema)}}}
 
 
-_AUTH_ERRORS = {"401": _answer("no token, or an unknown or revoked one")}
+_AUTH_ERRORS = {"401": _answer("no token, or an unknown or revoked one"),
+                "503": _answer("the state database cannot be used now (locked, disk full)")}
 _JOB_ERRORS = {**_AUTH_ERRORS, "404": _answer("no such job (or another project's)")}
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 

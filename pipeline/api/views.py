@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.store import JobProgress, JobRecord
@@ -45,7 +45,7 @@ def job_view(job: JobRecord, progress: JobProgress | None = None) -> dict[str, A
             "failed": docs.get("failed", 0),
             "pending": docs.get("pending", 0),
         }
-        view["pages"] = {"done": progress.pages_done}
+        view["pages"] = {"done": progress.pages_done, "per_second": _rate(job, progress)}
         view["calls"] = {
             "billed": calls.get("billed", 0),
             "failed": calls.get("failed", 0),
@@ -53,6 +53,17 @@ def job_view(job: JobRecord, progress: JobProgress | None = None) -> dict[str, A
             "in_flight": in_flight,
         }
     return view
+
+
+def _rate(job: JobRecord, progress: JobProgress) -> float | None:
+    """Pages/s of the latest run: live while it runs, from its summary once it has ended."""
+    if job.status in ("running", "cancelling") and job.run_started_at is not None:
+        elapsed = (datetime.now(UTC) - job.run_started_at).total_seconds()
+        return round(progress.pages_since / elapsed, 3) if elapsed > 0 else None
+    summary = job.summary or {}
+    if summary.get("elapsed"):
+        return round(float(summary.get("pages_sent", 0)) / float(summary["elapsed"]), 3)
+    return None
 
 
 def document_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class JobRecord:
     priority: int
     submitted_at: datetime
     started_at: datetime | None
+    run_started_at: datetime | None
     finished_at: datetime | None
     attempts: int
     exit_code: int | None
@@ -77,6 +78,7 @@ class JobRecord:
             seq=row.seq, id=row.id, name=row.name, enterprise_project=row.enterprise_project,
             spec=json.loads(row.spec), status=row.status, priority=row.priority,
             submitted_at=_aware(row.submitted_at) or _now(), started_at=_aware(row.started_at),
+            run_started_at=_aware(row.run_started_at),
             finished_at=_aware(row.finished_at), attempts=row.attempts,
             exit_code=row.exit_code, error=row.error,
             summary=json.loads(row.summary) if row.summary else None,
@@ -93,6 +95,8 @@ class JobProgress:
     pages_done: int
     calls: dict[str, int]
     """OCR attempts by ledger outcome: billed, failed, unknown, pending (in flight)."""
+    pages_since: int = 0
+    """Pages finished since the `since` given to `progress` (the latest run's start)."""
 
 
 class StateConflict(Exception):
@@ -194,7 +198,7 @@ class JobQueue:
                 .where(and_(jobs.c.seq == row.seq, jobs.c.status == row.status, owner_was))
                 .values(status="running", lease_owner=owner,
                         lease_expires_at=now + timedelta(seconds=lease),
-                        started_at=func.coalesce(jobs.c.started_at, now),
+                        started_at=func.coalesce(jobs.c.started_at, now), run_started_at=now,
                         attempts=jobs.c.attempts + 1)
             )
             if taken.rowcount != 1:
@@ -287,8 +291,9 @@ class JobQueue:
         assert record is not None
         return record
 
-    async def progress(self, key: str) -> JobProgress:
-        """Documents, pages and ledger counts of the job whose run key is `key`."""
+    async def progress(self, key: str, since: datetime | None = None) -> JobProgress:
+        """Documents, pages and ledger counts of the job whose run key is `key`; with
+        `since`, also the pages finished since then."""
         async with self.engine.connect() as conn:
             docs = {r.status: int(r.n) for r in await conn.execute(
                 select(documents.c.status, func.count().label("n"))
@@ -302,7 +307,14 @@ class JobQueue:
                 select(usage.c.outcome, func.count().label("n"))
                 .where(usage.c.job == key).group_by(usage.c.outcome)
             )}
-        return JobProgress(documents=docs, pages_done=int(done_pages), calls=calls)
+            recent = 0
+            if since is not None:
+                recent = (await conn.execute(
+                    select(func.count()).select_from(pages.join(documents))
+                    .where(and_(documents.c.job == key, pages.c.done_at >= since))
+                )).scalar_one()
+        return JobProgress(documents=docs, pages_done=int(done_pages), calls=calls,
+                           pages_since=int(recent))
 
     async def documents(
         self, key: str, *, status: str | None = None, after_id: int | None = None,

@@ -101,7 +101,8 @@ jobs = Table(
     Column("priority", Integer, nullable=False, default=0),
     Column("idempotency_key", String(200)),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True)),
+    Column("started_at", DateTime(timezone=True)),  # the first run's start
+    Column("run_started_at", DateTime(timezone=True)),  # the latest run's start
     Column("finished_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, default=0),  # claims so far
     Column("exit_code", Integer),
