@@ -256,3 +256,23 @@ async def test_a_failing_state_database_is_reported_as_503(
     assert headers["Retry-After"] == "5"
     monkeypatch.undo()
     assert (await api.call("GET", "/v1/jobs", token))[0] == 200  # and it goes on serving
+
+
+async def test_metrics_count_jobs_and_calls_for_admins(api: Api) -> None:
+    from pipeline.models import UsageRecord
+
+    finance, admin = await api.token("finance"), await api.token(None, admin=True)
+    for name in ("a", "b"):
+        await api.call("POST", "/v1/jobs", finance, body=api.job(name))
+    _, job, _ = await api.call("POST", "/v1/jobs", finance, body=api.job("c"))
+    await api.call("POST", f"/v1/jobs/{job['id']}/cancel", finance)
+    await api.store.start_attempt(UsageRecord("finance/a", "x.png", 0, "finance",
+                                              "general-text", 1, 10))
+    assert (await api.call("GET", "/metrics", finance))[0] == 403
+    async with api.client.get("/metrics", headers={"Authorization": f"Bearer {admin}"}) as resp:
+        assert resp.status == 200 and resp.content_type == "text/plain"
+        text = await resp.text()
+    lines = set(text.splitlines())
+    assert {'ocrpipe_jobs{status="queued"} 2', 'ocrpipe_jobs{status="cancelled"} 1',
+            "ocrpipe_job_queue_depth 2", "ocrpipe_pages_total 0",
+            'ocrpipe_ocr_calls_total{enterprise_project="finance",outcome="pending"} 1'} <= lines

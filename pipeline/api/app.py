@@ -2,7 +2,8 @@
 
 `create_app(store)` builds it: two middlewares (errors become JSON `{"code", "message"}`;
 bearer tokens are checked against the hashes in the store) and the routes under `/v1`,
-described by the OpenAPI document at `GET /v1/openapi.json`. A token bound to an
+described by the OpenAPI document at `GET /v1/openapi.json`; `GET /metrics` (Prometheus,
+admin tokens). A token bound to an
 enterprise project sees and submits that project's jobs only: another project's job
 answers 404, as a missing one does. `GET /v1/health` and `/v1/openapi.json` need no token.
 """
@@ -19,6 +20,8 @@ from aiohttp import web
 from sqlalchemy.exc import OperationalError
 
 from pipeline import __version__
+from pipeline.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from pipeline.api.metrics import render_metrics
 from pipeline.api.openapi import openapi_document
 from pipeline.api.submit import Forbidden, job_from_body, stored_spec
 from pipeline.api.views import document_view, job_url, job_view
@@ -242,6 +245,14 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "version": __version__})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    if not _token(request).admin:
+        raise ApiError(403, "forbidden", "/metrics shows every project: use an admin token "
+                       "(`ocrpipe token create --admin`)")
+    text = await render_metrics(request.app[QUEUE])
+    return web.Response(text=text, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
 async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
@@ -258,6 +269,7 @@ def create_app(store: Store, *, base_dir: Path | None = None) -> web.Application
     app[OPENAPI] = json.dumps(document).encode()
     app.router.add_get("/v1/health", health)
     app.router.add_get("/v1/openapi.json", openapi)
+    app.router.add_get("/metrics", metrics)
     app.router.add_post("/v1/jobs", submit_job)
     app.router.add_get("/v1/jobs", list_jobs)
     app.router.add_get("/v1/jobs/{job_id}", show_job)

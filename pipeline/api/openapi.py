@@ -140,6 +140,13 @@ def openapi_document() -> dict[str, Any]:
                                   "content": {"application/json": {"schema": {
                                       "type": "object"}}}}},
         }},
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics: jobs by status, queue depth, OCR calls by "
+                       "project and outcome, pages (admin tokens)",
+            "responses": {"200": {"description": "text format 0.0.4", "content": {
+                "text/plain": {"schema": {"type": "string"}}}},
+                **_AUTH_ERRORS, "403": _answer("not an admin token")},
+        }},
         "/v1/jobs": {
             "post": {
                 "summary": "Submit a job",

@@ -316,6 +316,20 @@ class JobQueue:
         return JobProgress(documents=docs, pages_done=int(done_pages), calls=calls,
                            pages_since=int(recent))
 
+    async def totals(self) -> tuple[dict[str, int], dict[tuple[str, str], int], int]:
+        """For /metrics: jobs by status; OCR attempts by (enterprise project, outcome);
+        pages finished, all jobs of the state store together."""
+        async with self.engine.connect() as conn:
+            by_status = {r.status: int(r.n) for r in await conn.execute(
+                select(jobs.c.status, func.count().label("n")).group_by(jobs.c.status)
+            )}
+            calls = {(r.enterprise_project, r.outcome): int(r.n) for r in await conn.execute(
+                select(usage.c.enterprise_project, usage.c.outcome, func.count().label("n"))
+                .group_by(usage.c.enterprise_project, usage.c.outcome)
+            )}
+            pages_done = (await conn.execute(select(func.count()).select_from(pages))).scalar_one()
+        return by_status, calls, int(pages_done)
+
     async def documents(
         self, key: str, *, status: str | None = None, after_id: int | None = None,
         limit: int = 100,
