@@ -37,6 +37,8 @@ class UpConfig:
     port: int = 8700
     workers: int = 2
     grace: float = 30.0
+    data_root: Path | None = None
+    """Local folders of submitted jobs must lie inside it (None: anywhere `up` can reach)."""
     embedded_workers: int | None = None
     """Engine processes of the embedded OCR service shared by the jobs (default: cores)."""
     worker: WorkerSettings = field(default_factory=WorkerSettings)
@@ -49,7 +51,8 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
     store = await open_store()
     embedded = SharedEmbedded(config.embedded_workers)
     embedded.use()  # every job with endpoint = "embedded" shares one service
-    runner = web.AppRunner(create_app(store, base_dir=config.base_dir), access_log=None,
+    runner = web.AppRunner(create_app(store, base_dir=config.base_dir,
+                                      data_root=config.data_root), access_log=None,
                            shutdown_timeout=5.0)
     try:
         await runner.setup()

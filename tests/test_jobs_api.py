@@ -276,3 +276,25 @@ async def test_metrics_count_jobs_and_calls_for_admins(api: Api) -> None:
     assert {'ocrpipe_jobs{status="queued"} 2', 'ocrpipe_jobs{status="cancelled"} 1',
             "ocrpipe_job_queue_depth 2", "ocrpipe_pages_total 0",
             'ocrpipe_ocr_calls_total{enterprise_project="finance",outcome="pending"} 1'} <= lines
+
+
+async def test_data_root_confines_the_local_folders_of_submitted_jobs(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    (root / "in").mkdir(parents=True)
+    store = await open_store(str(tmp_path / "state.db"))
+    client = TestClient(TestServer(create_app(store, base_dir=root, data_root=root),
+                                   host="127.0.0.1"))
+    await client.start_server()
+    try:
+        api = Api(client, store, tmp_path)
+        token = await api.token("finance")
+        inside = {"name": "j", "source": {"url": "in"}, "output": {"url": str(root / "out")}}
+        assert (await api.call("POST", "/v1/jobs", token, body=inside))[0] == 201
+        for key, outside in (("source.url", {**inside, "source": {"url": str(tmp_path)}}),
+                             ("output.url", {**inside, "output": {"url": "../../elsewhere"}}),
+                             ("source.url", {**inside, "source": {"url": "in/../.."}})):
+            status, error, _ = await api.call("POST", "/v1/jobs", token, body=outside)
+            assert status == 403 and error["message"].startswith(key), error
+    finally:
+        await client.close()
+        await store.close()

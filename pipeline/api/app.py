@@ -39,6 +39,7 @@ DOCUMENT_STATUSES = ("pending", "done", "failed")
 QUEUE = web.AppKey("queue", JobQueue)
 TOKENS = web.AppKey("tokens", TokenStore)
 BASE_DIR = web.AppKey("base_dir", Path)
+DATA_ROOT = web.AppKey("data_root", Path)
 OPENAPI = web.AppKey("openapi", bytes)
 TOKEN_KEY: Any = (  # aiohttp >= 3.14 warns on plain string keys, older ones lack RequestKey
     web.RequestKey("token", TokenInfo) if hasattr(web, "RequestKey") else "ocrpipe.token"
@@ -165,7 +166,8 @@ async def submit_job(request: web.Request) -> web.Response:
     if key is not None and not 0 < len(key) <= 200:
         raise ApiError(400, "bad_header", "Idempotency-Key: 1 to 200 characters")
     try:
-        spec = job_from_body(body, _token(request), base_dir=request.app[BASE_DIR])
+        spec = job_from_body(body, _token(request), base_dir=request.app[BASE_DIR],
+                             data_root=request.app.get(DATA_ROOT))
     except ConfigError as exc:
         raise ApiError(400, "invalid_job", str(exc)) from None
     except Forbidden as exc:
@@ -257,14 +259,18 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
 
-def create_app(store: Store, *, base_dir: Path | None = None) -> web.Application:
+def create_app(store: Store, *, base_dir: Path | None = None,
+               data_root: Path | None = None) -> web.Application:
     """The job API over `store`. Relative local paths in submitted jobs are resolved
-    against `base_dir` (default: the current folder)."""
+    against `base_dir` (default: the current folder); with `data_root`, local folders of
+    submitted jobs must lie inside it."""
     app = web.Application(client_max_size=MAX_BODY,
                           middlewares=[errors_middleware, auth_middleware])
     app[QUEUE] = JobQueue(store)
     app[TOKENS] = TokenStore(store)
     app[BASE_DIR] = (base_dir or Path.cwd()).resolve()
+    if data_root is not None:
+        app[DATA_ROOT] = data_root.resolve()
     document: dict[str, Any] = openapi_document()
     app[OPENAPI] = json.dumps(document).encode()
     app.router.add_get("/v1/health", health)

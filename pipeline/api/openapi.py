@@ -164,7 +164,7 @@ def openapi_document() -> dict[str, Any]:
                     "400": _answer("malformed JSON, or a bad key (the message names it)"),
                     **_AUTH_ERRORS,
                     "403": _answer("the job names another enterprise project than the "
-                                   "token's"),
+                                   "token's, or a local folder outside `up --data-root`"),
                     "409": _answer("the Idempotency-Key was used for another job"),
                     "413": _answer("the body is larger than 1 MiB"),
                 },

@@ -16,9 +16,11 @@ class Forbidden(Exception):
     """The token may not do this (403); the message says why."""
 
 
-def job_from_body(body: object, token: TokenInfo, *, base_dir: Path) -> JobSpec:
+def job_from_body(body: object, token: TokenInfo, *, base_dir: Path,
+                  data_root: Path | None = None) -> JobSpec:
     """Validate a POST /v1/jobs body. ConfigError (400) names the bad key; Forbidden (403)
-    when it names another enterprise project than the token's."""
+    when it names another enterprise project than the token's, or (with `data_root`) a
+    local folder outside it."""
     if not isinstance(body, dict):
         raise ConfigError("the body must be a JSON object with a job file's keys "
                           '(e.g. {"name": ..., "source": {"url": ...}, "output": {"url": ...}})')
@@ -38,6 +40,12 @@ def job_from_body(body: object, token: TokenInfo, *, base_dir: Path) -> JobSpec:
     spec = job_from_data(body, origin="the job", base_dir=base_dir)
     if not PROJECT_PATTERN.match(spec.ocr.enterprise_project_id):
         raise ConfigError("ocr.enterprise_project_id: letters, digits, '_' or '-' only")
+    if data_root is not None:
+        for key, url in (("source.url", spec.source.url), ("output.url", spec.output.url)):
+            if "://" not in url and not Path(spec.resolve(url)).resolve().is_relative_to(
+                    data_root):
+                raise Forbidden(f"{key}: local folders of submitted jobs must be inside "
+                                f"{data_root} (`ocrpipe up --data-root`)")
     if "://" not in spec.source.url and not Path(spec.resolve(spec.source.url)).is_dir():
         raise ConfigError(f"source.url: no folder {spec.resolve(spec.source.url)} on the server: "
                           "give a folder that `ocrpipe up` can read, or an s3:// URL")
