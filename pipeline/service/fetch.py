@@ -15,14 +15,13 @@ A refused URL answers 400 ModelArts.4601; a download that fails answers 400 Mode
 from __future__ import annotations
 
 import ipaddress
-import socket
 from typing import Any
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from pipeline.protocol.addresses import PublicOnlyResolver as _PublicOnlyResolver
+from pipeline.protocol.addresses import RefusedAddress, public_address
 from pipeline.protocol.codes import URL_DOWNLOAD_FAILED, URL_INVALID
 from pipeline.protocol.limits import MAX_BASE64_CHARS
 
@@ -31,37 +30,6 @@ from .apierror import ApiError
 MAX_DOWNLOAD_BYTES = MAX_BASE64_CHARS * 3 // 4
 MAX_REDIRECTS = 3
 DEFAULT_TIMEOUT_S = 10.0
-
-
-class RefusedAddress(OSError):
-    """The URL's host resolves to an address the service may not fetch from."""
-
-
-def public_address(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-class _PublicOnlyResolver(AbstractResolver):
-    def __init__(self) -> None:
-        self._inner = DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        refused = [r["host"] for r in results if not public_address(r["host"])]
-        if refused:
-            raise RefusedAddress(f"{host} resolves to a non-public address")
-        return results
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 class Fetcher:
