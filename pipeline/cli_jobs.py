@@ -51,13 +51,17 @@ def _use_state(state: str | None) -> None:
               default=None, envvar="OCRPIPE_UP_DATA_ROOT", show_envvar=True,
               help="Local source and output folders of submitted jobs must be inside it "
                    "(403 otherwise) [default: any folder this process can reach].")
+@click.option("--allow-private-webhooks", is_flag=True,
+              help="Let [notify] webhooks reach loopback/private/link-local addresses (SSRF "
+                   "risk). Webhooks are signed with $OCRPIPE_WEBHOOK_SECRET (none: refused).")
 @click.option("--embedded-workers", type=click.IntRange(min=1), default=None,
               envvar="OCRPIPE_UP_EMBEDDED_WORKERS", show_envvar=True,
               help="Engine processes of the embedded OCR service, started once and shared by "
                    "every job with endpoint = \"embedded\" [default: CPU cores].")
 @click.option("-v", "--verbose", count=True, help="-v: one log line per job event (default).")
 def up(host: str, port: int, workers: int, state: str | None, grace: float, lease: float,
-       data_root: Path | None, embedded_workers: int | None, verbose: int) -> None:
+       data_root: Path | None, allow_private_webhooks: bool, embedded_workers: int | None,
+       verbose: int) -> None:
     """Serve the job API and run queued jobs with WORKERS workers (see README, "Jobs on
     demand"). Credentials for the OCR endpoint and S3 come from this process's
     environment or credentials file, as for `ocrpipe run`; never from a job."""
@@ -68,7 +72,8 @@ def up(host: str, port: int, workers: int, state: str | None, grace: float, leas
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _use_state(state)
     config = UpConfig(host=host, port=port, workers=workers, grace=grace,
-                      data_root=data_root, embedded_workers=embedded_workers,
+                      data_root=data_root, allow_private_webhooks=allow_private_webhooks,
+                      embedded_workers=embedded_workers,
                       worker=WorkerSettings(lease=lease))
 
     def ready(url: str) -> None:

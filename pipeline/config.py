@@ -150,12 +150,26 @@ class OutputSpec(_Strict):
         return self
 
 
+class NotifySpec(_Strict):
+    """`[notify]`: under `ocrpipe up`, who hears when the job ends (`ocrpipe run` ignores it)."""
+
+    webhook: str = Field(description="POSTed the job's final JSON, signed (X-Ocrpipe-Signature)")
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str) -> str:
+        if value.startswith(("http://", "https://")) and len(value.split("/", 3)[2]) > 0:
+            return value
+        raise ValueError("must be an http(s):// URL")
+
+
 class JobSpec(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     source: SourceSpec
     ocr: OcrSpec = Field(default_factory=lambda: OcrSpec.model_validate({}))
     render: RenderSpec = Field(default_factory=RenderSpec)
     output: OutputSpec
+    notify: NotifySpec | None = None
     priority: Annotated[int, Field(ge=-100, le=100)] = Field(
         0, description="Queued under `ocrpipe up`: higher runs first; `ocrpipe run` ignores it."
     )

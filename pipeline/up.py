@@ -24,9 +24,11 @@ from pathlib import Path
 from aiohttp import web
 
 from pipeline.api import create_app
+from pipeline.api.submit import WebhookRules
 from pipeline.embedded import SharedEmbedded
 from pipeline.job_worker import JobWorker, WorkerSettings
 from pipeline.store import JobQueue, TokenStore, open_store
+from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +41,11 @@ class UpConfig:
     grace: float = 30.0
     data_root: Path | None = None
     """Local folders of submitted jobs must lie inside it (None: anywhere `up` can reach)."""
+    allow_private_webhooks: bool = False
     embedded_workers: int | None = None
     """Engine processes of the embedded OCR service shared by the jobs (default: cores)."""
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
     base_dir: Path = field(default_factory=Path.cwd)
 
 
@@ -51,9 +55,11 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
     store = await open_store()
     embedded = SharedEmbedded(config.embedded_workers)
     embedded.use()  # every job with endpoint = "embedded" shares one service
-    runner = web.AppRunner(create_app(store, base_dir=config.base_dir,
-                                      data_root=config.data_root), access_log=None,
-                           shutdown_timeout=5.0)
+    secret = os.environ.get(SECRET_ENV)
+    rules = WebhookRules(can_sign=bool(secret), allow_private=config.allow_private_webhooks)
+    app = create_app(store, base_dir=config.base_dir, data_root=config.data_root,
+                     webhooks=rules)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
     try:
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
@@ -71,6 +77,10 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
         if on_ready is not None:
             on_ready(url)
         async with asyncio.TaskGroup() as tg:
+            if secret:
+                sender = WebhookSender(store, secret, allow_private=config.allow_private_webhooks,
+                                       policy=config.webhooks)
+                tg.create_task(sender.run(stopping), name="webhooks")
             tasks = [tg.create_task(w.run(), name=w.name) for w in workers]
             await stopping.wait()
             log.warning("stopping: no new jobs; the OCR calls in flight finish (up to %g s), "

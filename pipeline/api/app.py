@@ -23,11 +23,12 @@ from pipeline import __version__
 from pipeline.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from pipeline.api.metrics import render_metrics
 from pipeline.api.openapi import openapi_document
-from pipeline.api.submit import Forbidden, job_from_body, stored_spec
+from pipeline.api.submit import Forbidden, WebhookRules, job_from_body, stored_spec
 from pipeline.api.views import document_view, job_url, job_view
 from pipeline.errors import ConfigError
 from pipeline.store import JobQueue, JobRecord, StateConflict, Store, TokenInfo, TokenStore
 from pipeline.store.jobs import STATUSES
+from pipeline.store.webhooks import WebhookStore
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ QUEUE = web.AppKey("queue", JobQueue)
 TOKENS = web.AppKey("tokens", TokenStore)
 BASE_DIR = web.AppKey("base_dir", Path)
 DATA_ROOT = web.AppKey("data_root", Path)
+WEBHOOK_RULES = web.AppKey("webhook_rules", WebhookRules)
+OUTBOX = web.AppKey("outbox", WebhookStore)
 OPENAPI = web.AppKey("openapi", bytes)
 TOKEN_KEY: Any = (  # aiohttp >= 3.14 warns on plain string keys, older ones lack RequestKey
     web.RequestKey("token", TokenInfo) if hasattr(web, "RequestKey") else "ocrpipe.token"
@@ -146,8 +149,12 @@ async def _job(request: web.Request) -> JobRecord:
 
 
 async def _full_view(request: web.Request, job: JobRecord) -> dict[str, Any]:
-    """The job with its documents, pages and calls counted."""
-    return job_view(job, await request.app[QUEUE].progress(job.run_key, job.run_started_at))
+    """The job with its documents, pages and calls counted, and its webhook deliveries."""
+    view = job_view(job, await request.app[QUEUE].progress(job.run_key, job.run_started_at))
+    if job.webhook is not None:
+        view["notify"] = {"webhook": job.webhook,
+                          "deliveries": await request.app[OUTBOX].for_job(job.id)}
+    return view
 
 
 async def _read_json(request: web.Request) -> object:
@@ -167,7 +174,8 @@ async def submit_job(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_header", "Idempotency-Key: 1 to 200 characters")
     try:
         spec = job_from_body(body, _token(request), base_dir=request.app[BASE_DIR],
-                             data_root=request.app.get(DATA_ROOT))
+                             data_root=request.app.get(DATA_ROOT),
+                             webhooks=request.app[WEBHOOK_RULES])
     except ConfigError as exc:
         raise ApiError(400, "invalid_job", str(exc)) from None
     except Forbidden as exc:
@@ -177,6 +185,7 @@ async def submit_job(request: web.Request) -> web.Response:
     job, created = await queue.submit(
         name=spec.name, enterprise_project=spec.ocr.enterprise_project_id, spec=data,
         priority=spec.priority, idempotency_key=key,
+        webhook=spec.notify.webhook if spec.notify is not None else None,
     )
     if not created and job.spec != json.loads(json.dumps(data, sort_keys=True)):
         raise ApiError(409, "idempotency_conflict", f"Idempotency-Key {key!r} was used for a "
@@ -260,7 +269,8 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 def create_app(store: Store, *, base_dir: Path | None = None,
-               data_root: Path | None = None) -> web.Application:
+               data_root: Path | None = None,
+               webhooks: WebhookRules | None = None) -> web.Application:
     """The job API over `store`. Relative local paths in submitted jobs are resolved
     against `base_dir` (default: the current folder); with `data_root`, local folders of
     submitted jobs must lie inside it."""
@@ -268,6 +278,8 @@ def create_app(store: Store, *, base_dir: Path | None = None,
                           middlewares=[errors_middleware, auth_middleware])
     app[QUEUE] = JobQueue(store)
     app[TOKENS] = TokenStore(store)
+    app[OUTBOX] = WebhookStore(store)
+    app[WEBHOOK_RULES] = webhooks or WebhookRules()
     app[BASE_DIR] = (base_dir or Path.cwd()).resolve()
     if data_root is not None:
         app[DATA_ROOT] = data_root.resolve()

@@ -75,6 +75,27 @@ _SCHEMAS: dict[str, Any] = {
                 "per_second": {**_nullable({"type": "number", "minimum": 0}),
                                "description": "pages/s of the latest run"},
             }},
+            "notify": {
+                "type": "object", "required": ["webhook", "deliveries"],
+                "description": "[notify] webhook: one delivery per ending, every attempt",
+                "properties": {
+                    "webhook": {"type": "string"},
+                    "deliveries": {"type": "array", "items": {
+                        "type": "object", "required": ["url", "state", "attempts"],
+                        "properties": {
+                            "url": {"type": "string"},
+                            "state": {"enum": ["pending", "delivered", "gave_up"]},
+                            "next_attempt_at": _TIME,
+                            "attempts": {"type": "array", "items": {
+                                "type": "object", "required": ["at", "http_status", "error"],
+                                "properties": {"at": {"type": "string"},
+                                               "http_status": _nullable({"type": "integer"}),
+                                               "error": _nullable({"type": "string"})},
+                            }},
+                        },
+                    }},
+                },
+            },
             "calls": {
                 "type": "object", "required": ["billed", "failed", "unknown", "in_flight"],
                 "properties": {k: _COUNT for k in ("billed", "failed", "unknown", "in_flight")},

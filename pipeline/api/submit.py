@@ -3,11 +3,15 @@ token's enterprise project, no credentials, local paths that exist, made absolut
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yarl import URL
+
 from pipeline.config import JobSpec, job_from_data
 from pipeline.errors import ConfigError
+from pipeline.protocol.addresses import refused_host
 from pipeline.store import TokenInfo
 from pipeline.store.tokens import PROJECT_PATTERN
 
@@ -16,8 +20,17 @@ class Forbidden(Exception):
     """The token may not do this (403); the message says why."""
 
 
+@dataclass(frozen=True)
+class WebhookRules:
+    can_sign: bool = False
+    """The server has OCRPIPE_WEBHOOK_SECRET: jobs may name a webhook."""
+    allow_private: bool = False
+    """`up --allow-private-webhooks`: loopback, private and link-local hosts allowed."""
+
+
 def job_from_body(body: object, token: TokenInfo, *, base_dir: Path,
-                  data_root: Path | None = None) -> JobSpec:
+                  data_root: Path | None = None, webhooks: WebhookRules | None = None,
+                  ) -> JobSpec:
     """Validate a POST /v1/jobs body. ConfigError (400) names the bad key; Forbidden (403)
     when it names another enterprise project than the token's, or (with `data_root`) a
     local folder outside it."""
@@ -40,6 +53,8 @@ def job_from_body(body: object, token: TokenInfo, *, base_dir: Path,
     spec = job_from_data(body, origin="the job", base_dir=base_dir)
     if not PROJECT_PATTERN.match(spec.ocr.enterprise_project_id):
         raise ConfigError("ocr.enterprise_project_id: letters, digits, '_' or '-' only")
+    if spec.notify is not None:
+        _check_webhook(spec.notify.webhook, webhooks or WebhookRules())
     if data_root is not None:
         for key, url in (("source.url", spec.source.url), ("output.url", spec.output.url)):
             if "://" not in url and not Path(spec.resolve(url)).resolve().is_relative_to(
@@ -50,6 +65,16 @@ def job_from_body(body: object, token: TokenInfo, *, base_dir: Path,
         raise ConfigError(f"source.url: no folder {spec.resolve(spec.source.url)} on the server: "
                           "give a folder that `ocrpipe up` can read, or an s3:// URL")
     return spec
+
+
+def _check_webhook(url: str, rules: WebhookRules) -> None:
+    if not rules.can_sign:
+        raise ConfigError("notify.webhook: this server cannot sign webhooks (no "
+                          "OCRPIPE_WEBHOOK_SECRET in its environment): ask its operator")
+    host = URL(url).host or ""
+    if not rules.allow_private and refused_host(host):
+        raise ConfigError(f"notify.webhook: {host} is a loopback, private or link-local "
+                          "address; refused unless `ocrpipe up --allow-private-webhooks`")
 
 
 def stored_spec(spec: JobSpec) -> dict[str, Any]:

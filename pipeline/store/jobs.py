@@ -67,6 +67,7 @@ class JobRecord:
     summary: dict[str, Any] | None
     lease_owner: str | None
     lease_expires_at: datetime | None
+    webhook: str | None = None
 
     @property
     def run_key(self) -> str:
@@ -83,6 +84,7 @@ class JobRecord:
             exit_code=row.exit_code, error=row.error,
             summary=json.loads(row.summary) if row.summary else None,
             lease_owner=row.lease_owner, lease_expires_at=_aware(row.lease_expires_at),
+            webhook=row.webhook,
         )
 
 
@@ -111,7 +113,7 @@ class JobQueue:
 
     async def submit(
         self, *, name: str, enterprise_project: str, spec: dict[str, Any], priority: int = 0,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, webhook: str | None = None,
     ) -> tuple[JobRecord, bool]:
         """A new queued job, or (with an `idempotency_key` already used by this enterprise
         project) the job that key made first; the flag says whether it is new."""
@@ -122,6 +124,7 @@ class JobQueue:
                     id=job_id, name=name, enterprise_project=enterprise_project,
                     spec=json.dumps(spec, sort_keys=True), status="queued", priority=priority,
                     idempotency_key=idempotency_key, submitted_at=_now(), attempts=0,
+                    webhook=webhook,
                 ))
         except IntegrityError:
             if idempotency_key is None:

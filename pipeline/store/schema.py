@@ -110,6 +110,7 @@ jobs = Table(
     Column("summary", Text),  # the last run's RunSummary counts as JSON
     Column("lease_owner", String(200)),
     Column("lease_expires_at", DateTime(timezone=True)),
+    Column("webhook", Text),  # [notify] webhook: told when the job ends
     UniqueConstraint("enterprise_project", "idempotency_key", name="uq_jobs_idempotency"),
 )
 
@@ -125,4 +126,30 @@ api_tokens = Table(
     Column("admin", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(40), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=False),  # the job's finished_at
+    Column("url", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the job's final JSON, as sent
+    Column("state", String(20), nullable=False),  # pending | delivered | gave_up
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    UniqueConstraint("job_id", "ended_at", name="uq_webhooks_job_end"),  # one per ending
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("http_status", Integer),
+    Column("error", Text),
 )
