@@ -29,7 +29,9 @@ async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | 
     """The endpoint and AK/SK to use: a fresh embedded service with a generated pair, or
     the configured endpoint (no AK/SK when the job authenticates with IAM tokens)."""
     if spec.ocr.endpoint != "embedded":
-        yield spec.ocr.endpoint, None if spec.ocr.auth == "token" else load_credentials()
+        token_auth = spec.ocr.auth == "token"
+        yield spec.ocr.endpoint, None if token_auth else load_credentials(
+            project=spec.ocr.enterprise_project_id)
         return
     shared = _shared.get()
     if shared is not None:
