@@ -219,3 +219,34 @@ async def test_jobs_share_one_embedded_service(tmp_path: Path, env: Path) -> Non
     for name in ("one", "two"):
         text = (tmp_path / "out" / name / "page.png.txt").read_text()
         assert f"Shared {name}".lower() in text.lower()
+
+
+async def test_a_job_whose_source_is_gone_fails_with_the_reason(
+        tmp_path: Path, env: Path, server: FakeOcrServer) -> None:
+    store = await open_store()
+    queue = JobQueue(store)
+    gone, _ = await queue.submit(name="gone", enterprise_project="finance",
+                                 spec=job_data(tmp_path, server, "gone", 1))
+    fine, _ = await queue.submit(name="fine", enterprise_project="finance",
+                                 spec=job_data(tmp_path, server, "fine", 1))
+    for file in (tmp_path / "gone" / "in").iterdir():
+        file.unlink()
+    (tmp_path / "gone" / "in").rmdir()
+    worker = JobWorker(queue, "w1", WorkerSettings(lease=5, poll=0.05), tmp_path)
+    task = asyncio.create_task(worker.run())
+
+    async def both_ended() -> bool:
+        records = [await queue.get(gone.id), await queue.get(fine.id)]
+        return all(r is not None and r.status in ("done", "failed") for r in records)
+
+    try:
+        await wait_until(both_ended, "both jobs to end")
+    finally:
+        worker.stop()
+        await task
+    failed, done = await queue.get(gone.id), await queue.get(fine.id)
+    assert failed is not None and done is not None
+    assert failed.status == "failed" and failed.exit_code == 2
+    assert failed.error is not None and str(tmp_path / "gone" / "in") in failed.error
+    assert done.status == "done" and done.exit_code == 0  # the other job went on
+    await store.close()

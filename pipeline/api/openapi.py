@@ -67,8 +67,13 @@ _SCHEMAS: dict[str, Any] = {
             "job": {"type": "object", "description": "the job as stored and run"},
             "links": {"type": "object", "additionalProperties": {"type": "string"}},
             "documents": {
-                "type": "object", "required": ["total", "done", "failed", "pending"],
-                "properties": {k: _COUNT for k in ("total", "done", "failed", "pending")},
+                "type": "object", "required": ["total", "done", "failed", "pending", "skipped"],
+                "properties": {
+                    **{k: _COUNT for k in ("total", "done", "failed", "pending")},
+                    "skipped": {**_nullable(_COUNT),
+                                "description": "unchanged since an earlier run, in the latest "
+                                               "run (null until a run has ended)"},
+                },
             },
             "pages": {"type": "object", "required": ["done", "per_second"], "properties": {
                 "done": _COUNT,

@@ -44,6 +44,7 @@ def job_view(job: JobRecord, progress: JobProgress | None = None) -> dict[str, A
             "done": docs.get("done", 0),
             "failed": docs.get("failed", 0),
             "pending": docs.get("pending", 0),
+            "skipped": (job.summary or {}).get("documents_skipped"),
         }
         view["pages"] = {"done": progress.pages_done, "per_second": _rate(job, progress)}
         view["calls"] = {
