@@ -250,3 +250,20 @@ async def test_a_job_whose_source_is_gone_fails_with_the_reason(
     assert failed.error is not None and str(tmp_path / "gone" / "in") in failed.error
     assert done.status == "done" and done.exit_code == 0  # the other job went on
     await store.close()
+
+
+async def test_projects_take_turns_at_equal_priority(tmp_path: Path, env: Path) -> None:
+    store = await open_store()
+    queue = JobQueue(store)
+    a = [(await queue.submit(name=f"a{n}", enterprise_project="alpha", spec={}))[0]
+         for n in range(3)]
+    b, _ = await queue.submit(name="b", enterprise_project="beta", spec={})
+    urgent, _ = await queue.submit(name="u", enterprise_project="alpha", spec={}, priority=1)
+    order = []
+    for n in range(5):
+        claimed = await queue.claim(f"w{n}", lease=30)
+        assert claimed is not None
+        order.append(claimed.id)
+    # priority first; then beta's job before alpha's older ones, as alpha already runs one
+    assert order == [urgent.id, b.id, a[0].id, a[1].id, a[2].id]
+    await store.close()

@@ -2,10 +2,11 @@
 
 A job moves `queued -> running -> done | failed`, or is cancelled on the way
 (`queued -> cancelled`, `running -> cancelling -> cancelled`); `retry` puts a finished job
-back to `queued`. A worker claims the highest-priority, oldest queued job in one
-transaction and holds it with a lease it renews; a lease that runs out (the process was
-killed) makes the job claimable again, and the new run resumes where the old one was
-(finished pages are in the state store: `run_job` never sends them again). Two jobs with
+back to `queued`. A worker claims the highest-priority queued job in one transaction (of
+equal priority, the project with the fewest jobs running goes first, then the oldest job)
+and holds it with a lease it renews; a lease that runs out (the process was killed) makes
+the job claimable again, and the new run resumes where the old one was (finished pages
+are in the state store: `run_job` never sends them again). Two jobs with
 the same name and enterprise project share their documents' state, so only one of them
 runs at a time; the other waits in the queue.
 """
@@ -169,8 +170,9 @@ class JobQueue:
             return [JobRecord.of(r) for r in await conn.execute(query)]
 
     async def claim(self, owner: str, lease: float) -> JobRecord | None:
-        """Take the next job: the highest priority, then the oldest, of the queued jobs and
-        the running ones whose lease ran out; none whose name is held by a live run."""
+        """Take the next job: the highest priority, then the project with the fewest jobs
+        running, then the oldest, of the queued jobs and the running ones whose lease ran
+        out; none whose name is held by a live run."""
         now = _now()
         expired = jobs.c.lease_expires_at < now
         async with self.engine.begin() as conn:
@@ -186,11 +188,19 @@ class JobQueue:
                 other.c.enterprise_project == jobs.c.enterprise_project,
                 other.c.status.in_(ACTIVE), other.c.lease_expires_at >= now,
             ))
+            mates = jobs.alias("mates")
+            project_load = (
+                select(func.count()).where(and_(
+                    mates.c.enterprise_project == jobs.c.enterprise_project,
+                    mates.c.status.in_(ACTIVE), mates.c.lease_expires_at >= now,
+                )).scalar_subquery()
+            )
             row = (await conn.execute(
                 select(jobs.c.seq, jobs.c.status, jobs.c.lease_owner)
                 .where(or_(jobs.c.status == "queued", and_(jobs.c.status == "running", expired)))
                 .where(~held)
-                .order_by(jobs.c.priority.desc(), jobs.c.seq).limit(1)
+                # projects take turns: of equal priority, the project running fewest first
+                .order_by(jobs.c.priority.desc(), project_load, jobs.c.seq).limit(1)
             )).first()
             if row is None:
                 return None
