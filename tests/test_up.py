@@ -61,12 +61,12 @@ class Up:
         self.proc: asyncio.subprocess.Process | None = None
         self.url = ""
 
-    async def start(self) -> str:
+    async def start(self, grace: float = 20) -> str:
         offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("a") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "pipeline", "up", "--port", "0", "--workers", "2",
-                "--lease", "2", "--grace", "20", env=self.env, stdout=log, stderr=log)
+                "--lease", "2", "--grace", str(grace), env=self.env, stdout=log, stderr=log)
 
         async def ready() -> bool:
             assert self.proc is not None
@@ -251,3 +251,28 @@ async def test_the_cli_submits_waits_lists_and_revokes(tmp_path: Path) -> None:
         assert up.proc is not None
         up.proc.send_signal(signal.SIGTERM)
         assert await up.proc.wait() == 0
+
+
+async def test_a_call_that_hangs_past_the_grace_is_cut_and_the_job_requeued(
+        tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    token = create_token(env, "finance")
+    async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}, default=Reply.hang(60)
+                             ) as server, aiohttp.ClientSession() as session:
+        up = Up(tmp_path, env)
+        base = await up.start(grace=1)
+        _, view = await call(session, "POST", f"{base}/v1/jobs", token,
+                             job(tmp_path, server, "hangs", 3))
+
+        async def sent() -> bool:
+            return server.call_count >= 1
+
+        await wait_until(sent, "the first call")
+        assert up.proc is not None
+        up.proc.send_signal(signal.SIGTERM)
+        assert await up.proc.wait() == 0
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        status = conn.execute("SELECT status FROM jobs WHERE id = ?", (view["id"],)).fetchone()
+        outcomes = [o for (o,) in conn.execute("SELECT outcome FROM usage")]
+    assert status == ("queued",)
+    assert outcomes and set(outcomes) == {"unknown"}  # sent, cut: may have been billed
