@@ -58,11 +58,12 @@ def _use_state(state: str | None) -> None:
               envvar="OCRPIPE_UP_EMBEDDED_WORKERS", show_envvar=True,
               help="Engine processes of the embedded OCR service, started once and shared by "
                    "every job with endpoint = \"embedded\" [default: CPU cores].")
-@click.option("-v", "--verbose", count=True, help="-v: one log line per job event (default).")
+@click.option("-v", "--verbose", count=True,
+              help="-vv: debug logging (one line per job and document event is the default).")
 def up(host: str, port: int, workers: int, state: str | None, grace: float, lease: float,
        data_root: Path | None, allow_private_webhooks: bool, embedded_workers: int | None,
        verbose: int) -> None:
-    """Serve the job API and run queued jobs with WORKERS workers (see README, "Jobs on
+    """Serve the job API and run queued jobs, --workers at a time (see README, "Jobs on
     demand"). Credentials for the OCR endpoint and S3 come from this process's
     environment or credentials file, as for `ocrpipe run`; never from a job."""
     from pipeline.job_worker import WorkerSettings
