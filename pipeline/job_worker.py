@@ -21,7 +21,7 @@ from pipeline.config import job_from_data
 from pipeline.errors import JobInterrupted, OcrpipeError
 from pipeline.models import RunSummary
 from pipeline.runner import exit_code_of, run_job
-from pipeline.store import JobQueue, JobRecord
+from pipeline.store import JobQueue, JobRecord, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,10 @@ class JobWorker:
                 await self._finish(job, "cancelled", None, "cancelled on request")
             else:
                 status = await asyncio.shield(self.queue.release(job.id, self.name))
-                log.info("%s stopped with the worker: %s again", where, status)
+                if status is None:
+                    log.warning("%s stopped: its lease was lost to another worker", where)
+                else:
+                    log.info("%s stopped with the worker: %s again", where, status)
         except asyncio.CancelledError:  # the grace ran out
             status = await asyncio.shield(self.queue.release(job.id, self.name))
             log.warning("%s stopped at once with the worker: %s again", where, status)
@@ -109,12 +112,11 @@ class JobWorker:
         spec = spec.model_copy(update={"name": job.run_key})
         return await run_job(spec, stopping=run_stop)
 
-    async def _finish(self, job: JobRecord, status: str, exit_code: int | None,
+    async def _finish(self, job: JobRecord, status: JobStatus, exit_code: int | None,
                       error: str | None, summary: RunSummary | None = None) -> None:
         counts = dataclasses.asdict(summary) if summary is not None else None
         held = await asyncio.shield(self.queue.finish(
-            job.id, self.name, status=status,  # type: ignore[arg-type]
-            exit_code=exit_code, error=error, summary=counts,
+            job.id, self.name, status=status, exit_code=exit_code, error=error, summary=counts,
         ))
         where = f"job={job.name} id={job.id} project={job.enterprise_project}"
         if held:
