@@ -300,3 +300,13 @@ async def test_data_root_confines_the_local_folders_of_submitted_jobs(tmp_path: 
     finally:
         await client.close()
         await store.close()
+
+
+async def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
+    token = await api.token("finance")
+    status, error, _ = await api.call("GET", "/v1/nothing", token)
+    assert status == 404 and error["code"] == "not_found"
+    status, error, headers = await api.call("DELETE", "/v1/jobs", token)
+    assert status == 405 and error["code"] == "method_not_allowed"
+    assert {"GET", "POST"} <= set(headers["Allow"].split(","))
+    assert (await api.call("GET", "/v1/nothing", None))[0] == 401  # no token: nothing told

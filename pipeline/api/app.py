@@ -81,7 +81,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status < 400:
             raise
         code, message = _HTTP_CODES.get(exc.status, ("http_error", exc.reason))
-        return problem(exc.status, code, message)
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {}
+        return problem(exc.status, code, message, **allow)
     except OperationalError as exc:  # locked past the busy timeout, disk full, read-only
         log.error("%s %s: the state database failed: %s", request.method, request.path,
                   exc.orig)
@@ -90,8 +91,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                        "(full? read-only?) and what else holds it", **{"Retry-After": "5"})
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
-        return problem(500, "internal_error", "the server failed on this request; its log says "
-                       "why (the state database locked or the disk full, for instance)")
+        return problem(500, "internal_error", "the server failed on this request: its log says "
+                       "why; retry, and report it if it lasts")
 
 
 @web.middleware
