@@ -267,3 +267,29 @@ async def test_projects_take_turns_at_equal_priority(tmp_path: Path, env: Path) 
     # priority first; then beta's job before alpha's older ones, as alpha already runs one
     assert order == [urgent.id, b.id, a[0].id, a[1].id, a[2].id]
     await store.close()
+
+
+async def test_refused_credentials_fail_the_job_with_exit_code_3(
+        tmp_path: Path, env: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUAWEICLOUD_SDK_SK", "not-the-right-secret")
+    store = await open_store()
+    queue = JobQueue(store)
+    job, _ = await queue.submit(name="refused", enterprise_project="finance",
+                                spec=job_data(tmp_path, server, "refused", 2))
+    worker = JobWorker(queue, "w1", WorkerSettings(lease=5, poll=0.05), tmp_path)
+    task = asyncio.create_task(worker.run())
+
+    async def ended() -> bool:
+        record = await queue.get(job.id)
+        return record is not None and record.status == "failed"
+
+    try:
+        await wait_until(ended, "the job to fail")
+    finally:
+        worker.stop()
+        await task
+    record = await queue.get(job.id)
+    assert record is not None and record.exit_code == 3
+    assert record.error is not None and "not-the-right-secret" not in record.error
+    assert "credentials" in record.error.lower() or "401" in record.error
+    await store.close()
