@@ -124,7 +124,7 @@ async def test_up_survives_cancel_kill_and_restart(tmp_path: Path) -> None:
             return str(view["id"])
 
         cancelled = await submit(finance, job(tmp_path, server, "cancelme", 30))
-        killed = await submit(finance, job(tmp_path, server, "killed", 12))
+        killed = await submit(finance, job(tmp_path, server, "killed", 20))
         other = await submit(legal, job(tmp_path, server, "other", 6))
 
         async def pages_done(job_id: str, token: str, count: int) -> bool:
@@ -147,7 +147,7 @@ async def test_up_survives_cancel_kill_and_restart(tmp_path: Path) -> None:
         await wait_until(lambda: is_status(killed, finance, "done"), "the killed job to finish")
         await wait_until(lambda: is_status(other, legal, "done"), "the other project's job")
 
-        for name, job_id, token, documents in (("killed", killed, finance, 12),
+        for name, job_id, token, documents in (("killed", killed, finance, 20),
                                                ("other", other, legal, 6)):
             view = await status_of(job_id, token)
             project = "finance" if token == finance else "legal"
