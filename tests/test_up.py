@@ -276,3 +276,13 @@ async def test_a_call_that_hangs_past_the_grace_is_cut_and_the_job_requeued(
         outcomes = [o for (o,) in conn.execute("SELECT outcome FROM usage")]
     assert status == ("queued",)
     assert outcomes and set(outcomes) == {"unknown"}  # sent, cut: may have been billed
+
+
+def test_the_cli_says_when_no_server_listens(tmp_path: Path) -> None:
+    from tests.faults import free_port
+
+    env = dict(environment(tmp_path), OCRPIPE_TOKEN="ocp_whatever")
+    done = cli(env, "jobs", "list", "--server", f"http://127.0.0.1:{free_port()}")
+    assert done.returncode == 2
+    assert "cannot reach the job API" in done.stderr and "ocrpipe up" in done.stderr
+    assert "ocp_whatever" not in done.stderr
