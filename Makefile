@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOB    ?= jobs/sample.toml
 
-.PHONY: install system-deps run test check lint bench clean
+.PHONY: install system-deps run up test check lint bench clean
 
 install: $(VENV)/.installed system-deps
 
@@ -25,6 +25,10 @@ run: install
 	$(BIN)/ocrpipe run $(JOB)
 
 # Every tier (unit, integration, e2e), real engines included: what CI runs.
+# the job API on http://127.0.0.1:8700 and 2 workers (README, "Jobs on demand")
+up: install
+	$(BIN)/ocrpipe up $(UP_ARGS)
+
 test: install
 	$(BIN)/pytest -q
 

@@ -306,3 +306,13 @@ def export(result_json: Path, formats: tuple[str, ...], source: Path | None,
             click.echo(str(path))
     except OcrpipeError as exc:
         _fail(exc)
+
+
+def _add_job_commands() -> None:
+    from pipeline.cli_jobs import COMMANDS  # `up`, `token`, `submit`, `jobs`
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_job_commands()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -157,6 +157,17 @@ class RunSpec(_Strict):
     temp_dir: str | None = Field(
         None, description="Folder for the run's temporary files (default: the system's)."
     )
+class NotifySpec(_Strict):
+    """`[notify]`: under `ocrpipe up`, who hears when the job ends (`ocrpipe run` ignores it)."""
+
+    webhook: str = Field(description="POSTed the job's final JSON, signed (X-Ocrpipe-Signature)")
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str) -> str:
+        if value.startswith(("http://", "https://")) and len(value.split("/", 3)[2]) > 0:
+            return value
+        raise ValueError("must be an http(s):// URL")
 
 
 class JobSpec(_Strict):
@@ -166,6 +177,10 @@ class JobSpec(_Strict):
     render: RenderSpec = Field(default_factory=RenderSpec)
     output: OutputSpec
     run: RunSpec = Field(default_factory=RunSpec)
+    notify: NotifySpec | None = None
+    priority: Annotated[int, Field(ge=-100, le=100)] = Field(
+        0, description="Queued under `ocrpipe up`: higher runs first; `ocrpipe run` ignores it."
+    )
     base_dir: Path = Field(Path("."), exclude=True)
     """Folder the job file's relative paths are resolved against (the current directory)."""
 
@@ -207,6 +222,13 @@ def parse_job(text: str, *, origin: str = "<job>", base_dir: Path | None = None)
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+    return job_from_data(data, origin=origin, base_dir=base_dir)
+
+
+def job_from_data(
+    data: dict[str, Any], *, origin: str = "<job>", base_dir: Path | None = None
+) -> JobSpec:
+    """Validate a job given as data (a job file's keys: parsed TOML, or JSON from the API)."""
     if "base_dir" in data:
         raise ConfigError(f"{origin}: base_dir: unknown key")
     try:

@@ -3,13 +3,19 @@ job whose `endpoint = "embedded"`, or name the configured one.
 
 Everything else of the pipeline talks to OCR over HTTP only, through `pipeline.ocr`, as
 it would to Huawei Cloud (the import-linter contracts in pyproject.toml keep it so).
+
+A long-running process (`ocrpipe up`) shares one embedded service between all its jobs:
+`SharedEmbedded.use()` makes `ocr_endpoint` hand out that service (started at the first
+job that wants it) to every run started in the current context, instead of a new one each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 
 from pipeline.config import JobSpec
 from pipeline.errors import ConfigError
@@ -25,17 +31,64 @@ async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | 
     """The endpoint and AK/SK to use: a fresh embedded service with a generated pair, or
     the configured endpoint (no AK/SK when the job authenticates with IAM tokens)."""
     if spec.ocr.endpoint != "embedded":
-        yield spec.ocr.endpoint, None if spec.ocr.auth == "token" else load_credentials()
+        token_auth = spec.ocr.auth == "token"
+        yield spec.ocr.endpoint, None if token_auth else load_credentials(
+            project=spec.ocr.enterprise_project_id)
         return
-    creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
-    # Its one client is this job, on loopback: no cap per address below the total.
-    config = ServiceConfig(
-        host="127.0.0.1", port=0, workers=spec.ocr.embedded_workers,
-        credentials={creds.ak: creds.sk},
-        limits=ServiceLimits(max_connections_per_address=MAX_CONNECTIONS),
-    )
+    shared = _shared.get()
+    if shared is not None:
+        yield await shared.endpoint()
+        return
+    creds, config = _service_config(spec.ocr.embedded_workers)
     try:
         async with running_service(config) as url:
             yield url, creds
     except SetupError as exc:  # raised while starting: the job's body raises none
         raise ConfigError(f"the embedded OCR service cannot start: {exc}") from None
+
+
+def _service_config(workers: int | None) -> tuple[Credentials, ServiceConfig]:
+    """A loopback service on a free port that accepts one freshly generated key pair."""
+    creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
+    # Its clients are this process's jobs, on loopback: no cap per address below the total.
+    config = ServiceConfig(
+        host="127.0.0.1", port=0, workers=workers, credentials={creds.ak: creds.sk},
+        limits=ServiceLimits(max_connections_per_address=MAX_CONNECTIONS),
+    )
+    return creds, config
+
+
+class SharedEmbedded:
+    """One embedded service for every job of a process, started when the first job wants
+    it (a job's own `embedded_workers` is then not used: `workers` here holds), stopped by
+    `aclose()`."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers
+        self.started = 0
+        self._lock = asyncio.Lock()
+        self._stack = AsyncExitStack()
+        self._endpoint: tuple[str, Credentials] | None = None
+
+    def use(self) -> None:
+        """Runs started from the current context (and tasks created from it) share it."""
+        _shared.set(self)
+
+    async def endpoint(self) -> tuple[str, Credentials]:
+        async with self._lock:
+            if self._endpoint is None:
+                creds, config = _service_config(self.workers)
+                try:
+                    url = await self._stack.enter_async_context(running_service(config))
+                except SetupError as exc:
+                    raise ConfigError(f"the embedded OCR service cannot start: {exc}") from None
+                self.started += 1
+                self._endpoint = (url, creds)
+            return self._endpoint
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+        self._endpoint = None
+
+
+_shared: ContextVar[SharedEmbedded | None] = ContextVar("ocrpipe_shared_embedded", default=None)

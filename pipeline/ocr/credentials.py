@@ -13,6 +13,13 @@ The file is TOML with two keys::
     ak = "YOUR_ACCESS_KEY_ID"
     sk = "YOUR_SECRET_ACCESS_KEY"
 
+A pair per enterprise project may follow; a job of that project uses it, whatever the
+environment holds (the top-level pair, or the environment, serves the other projects)::
+
+    [projects.finance]
+    ak = "FINANCE_ACCESS_KEY_ID"
+    sk = "FINANCE_SECRET_ACCESS_KEY"
+
 It should be readable by its owner only (`chmod 600`); a group- or world-readable file
 is used but logged as a warning, unless it holds `iam_password` (token auth): then it is
 refused, as ssh refuses such a private key. A file that is not UTF-8 is a clear error.
@@ -28,6 +35,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.protocol.credentials import KeyPairError, env_key_pair, mode_if_shared
@@ -64,12 +72,18 @@ def default_credentials_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def load_credentials(
-    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None,
+    project: str | None = None,
 ) -> Credentials:
-    """Find the AK/SK pair (see the module docstring for the order); `ConfigError` if none."""
+    """Find the AK/SK pair (see the module docstring for the order; a `[projects.PROJECT]`
+    pair of the credentials file comes first); `ConfigError` if none."""
     env = os.environ if environ is None else environ
     if path is not None:
-        return _read_file(Path(path).expanduser(), explicit=True)
+        return _read_file(Path(path).expanduser(), explicit=True, project=project)
+    if project is not None:
+        file = default_credentials_path(env)
+        if file.is_file() and project in _projects(read_credentials_toml(file), file):
+            return _read_file(file, explicit=True, project=project)
 
     try:
         pair = env_key_pair(env)
@@ -82,7 +96,7 @@ def load_credentials(
     return _read_file(file, explicit=ENV_FILE in env)
 
 
-def _read_file(file: Path, *, explicit: bool) -> Credentials:
+def _read_file(file: Path, *, explicit: bool, project: str | None = None) -> Credentials:
     if not file.is_file():
         if explicit:
             raise ConfigError(f"credentials file {file} does not exist")
@@ -97,13 +111,16 @@ def _read_file(file: Path, *, explicit: bool) -> Credentials:
         refuse_if_readable_by_others(file)
     else:
         _warn_if_readable_by_others(file)
+    projects = _projects(data, file)
+    if project is not None and project in projects:
+        data = projects[project]
 
     ak, sk = data.get("ak"), data.get("sk")
     if not isinstance(ak, str) or not ak.strip() or not isinstance(sk, str) or not sk.strip():
         raise ConfigError(
             f'credentials file {file} needs two non-empty strings: ak = "..." and sk = "..."'
         )
-    extra = sorted(set(data) - {"ak", "sk", "iam_password"})
+    extra = sorted(set(data) - {"ak", "sk", "iam_password", "projects"})
     if extra:
         raise ConfigError(
             f"credentials file {file} has unknown keys {', '.join(extra)}: "
@@ -138,6 +155,13 @@ def refuse_if_readable_by_others(file: Path) -> None:
             f"credentials file {file} holds iam_password and can be read by other users "
             f"(mode {mode:o}): run chmod 600 {file}"
         )
+def _projects(data: dict[str, Any], file: Path) -> dict[str, dict[str, Any]]:
+    """The `[projects.NAME]` tables of a credentials file."""
+    projects = data.get("projects", {})
+    if not isinstance(projects, dict) or not all(isinstance(v, dict) for v in projects.values()):
+        raise ConfigError(f'credentials file {file}: projects: give tables, [projects.NAME] '
+                          'with ak = "..." and sk = "..."')
+    return projects
 
 
 def _warn_if_readable_by_others(file: Path) -> None:

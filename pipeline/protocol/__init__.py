@@ -7,6 +7,7 @@
     signing.py      SDK-HMAC-SHA256: sign a request (client), verify one (service)
     credentials.py  the AK/SK pair from the environment, the private-file check
     images.py       pixel normalisation both sides apply before OCR
+    addresses.py    which addresses are public: the SSRF guard of `url` inputs and webhooks
 
 This package imports nothing else of `pipeline`: the client (`pipeline.ocr`, the page
 preparation) and the service (`pipeline.service`) both import it, never each other

@@ -1,5 +1,11 @@
-"""State: runs, documents, finished pages and the usage ledger (SQLite by default)."""
+"""State: runs, documents, finished pages, the usage ledger, and the job queue with its API
+tokens (SQLite by default)."""
 
 from pipeline.store.db import AttemptEnd, DocumentState, Store, database_url, open_store
+from pipeline.store.jobs import JobProgress, JobQueue, JobRecord, JobStatus, StateConflict, run_key
+from pipeline.store.tokens import TokenInfo, TokenStore
 
-__all__ = ["AttemptEnd", "DocumentState", "Store", "database_url", "open_store"]
+__all__ = [
+    "AttemptEnd", "DocumentState", "JobProgress", "JobQueue", "JobRecord", "JobStatus",
+    "StateConflict", "Store", "TokenInfo", "TokenStore", "database_url", "open_store", "run_key",
+]

@@ -1,4 +1,5 @@
-"""The state store's tables: jobs, documents, pages and the usage ledger.
+"""The state store's tables: runs, documents, pages, the usage ledger, and the job queue
+(`jobs`, `api_tokens`) that `ocrpipe up` serves and works off.
 
 SQLAlchemy Core metadata, so the same tables run on SQLite (default) and, later,
 PostgreSQL. One `usage` row per OCR attempt: written as 'pending' before the request
@@ -9,6 +10,7 @@ is sent, completed after; a crash leaves it 'pending', which the next run turns 
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -97,4 +99,69 @@ job_leases = Table(
     Column("host", String(255), nullable=False),
     Column("since", Float, nullable=False),
     Column("heartbeat", Float, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # queue order, list cursor
+    Column("id", String(40), nullable=False, unique=True),  # public, opaque: "job_..."
+    Column("name", String(200), nullable=False),
+    Column("enterprise_project", String(100), nullable=False),
+    Column("spec", Text, nullable=False),  # the job as JSON (never credentials)
+    Column("status", String(20), nullable=False),  # see pipeline.store.jobs.JobStatus
+    Column("priority", Integer, nullable=False, default=0),
+    Column("idempotency_key", String(200)),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),  # the first run's start
+    Column("run_started_at", DateTime(timezone=True)),  # the latest run's start
+    Column("finished_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0),  # claims so far
+    Column("exit_code", Integer),
+    Column("error", Text),
+    Column("summary", Text),  # the last run's RunSummary counts as JSON
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    Column("webhook", Text),  # [notify] webhook: told when the job ends
+    UniqueConstraint("enterprise_project", "idempotency_key", name="uq_jobs_idempotency"),
+)
+
+Index("ix_jobs_queue", jobs.c.status, jobs.c.priority, jobs.c.seq)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex, never the token
+    Column("name", String(200), nullable=False),
+    Column("enterprise_project", String(100)),  # NULL for an admin token
+    Column("admin", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(40), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=False),  # the job's finished_at
+    Column("url", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the job's final JSON, as sent
+    Column("state", String(20), nullable=False),  # pending | delivered | gave_up
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    UniqueConstraint("job_id", "ended_at", name="uq_webhooks_job_end"),  # one per ending
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("http_status", Integer),
+    Column("error", Text),
 )

@@ -24,10 +24,11 @@ from pipeline.errors import ConfigError, PageOcrError
 from pipeline.ocr.client import MAX_ANSWER_BYTES
 from pipeline.ocr.credentials import load_credentials
 from pipeline.ocr.token import load_iam_password
+from pipeline.protocol.addresses import public_address
 from pipeline.service.apierror import ApiError, SetupError
 from pipeline.service.blocks import CharBox, TextBlock, scale_blocks
 from pipeline.service.engine import OcrEngine, PageText, RecognizeOptions
-from pipeline.service.fetch import Fetcher, public_address
+from pipeline.service.fetch import Fetcher
 from pipeline.service.images import load_page, load_page_sized
 from pipeline.service.server import ServiceConfig, check_config
 from pipeline.workers import process_pool

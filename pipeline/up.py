@@ -1,0 +1,123 @@
+"""`ocrpipe up`: the job API and N job workers in one long-running process.
+
+Start: open the state store, serve the API, start the workers (`pipeline.job_worker`);
+the embedded OCR service starts once, at the first job with `endpoint = "embedded"`, and
+every such job shares it.
+Stop (SIGINT/SIGTERM), in order: the workers take no new job and their runs stop taking
+pages; the calls in flight finish (up to `grace` seconds, then the runs are cancelled);
+running jobs go back to `queued`; the API closes; the store closes. A second signal skips
+the grace. `kill -9` skips all of it: the next `up` takes the jobs again once their
+leases run out, and their runs resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from pipeline.api import create_app
+from pipeline.api.submit import WebhookRules
+from pipeline.embedded import SharedEmbedded
+from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.store import JobQueue, TokenStore, open_store
+from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UpConfig:
+    host: str = "127.0.0.1"
+    port: int = 8700
+    workers: int = 2
+    grace: float = 30.0
+    data_root: Path | None = None
+    """Local folders of submitted jobs must lie inside it (None: anywhere `up` can reach)."""
+    allow_private_webhooks: bool = False
+    embedded_workers: int | None = None
+    """Engine processes of the embedded OCR service shared by the jobs (default: cores)."""
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
+    base_dir: Path = field(default_factory=Path.cwd)
+
+
+async def serve_up(config: UpConfig, stopping: asyncio.Event,
+                   on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve until `stopping` is set, then stop in order (see the module docstring)."""
+    store = await open_store()
+    embedded = SharedEmbedded(config.embedded_workers)
+    embedded.use()  # every job with endpoint = "embedded" shares one service
+    secret = os.environ.get(SECRET_ENV)
+    rules = WebhookRules(can_sign=bool(secret), allow_private=config.allow_private_webhooks)
+    app = create_app(store, base_dir=config.base_dir, data_root=config.data_root,
+                     webhooks=rules)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        url = f"http://{host}:{port}"
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        queue = JobQueue(store)
+        workers = [JobWorker(queue, f"{owner}:w{n}", config.worker, config.base_dir)
+                   for n in range(1, config.workers + 1)]
+        log.info("ocrpipe up: job API at %s, %d workers", url, len(workers))
+        if not await TokenStore(store).list_tokens():
+            log.warning("no API tokens yet: create one with `ocrpipe token create --project EP` "
+                        "(same --state), then export OCRPIPE_TOKEN=...")
+        if on_ready is not None:
+            on_ready(url)
+        async with asyncio.TaskGroup() as tg:
+            if secret:
+                sender = WebhookSender(store, secret, allow_private=config.allow_private_webhooks,
+                                       policy=config.webhooks)
+                tg.create_task(sender.run(stopping), name="webhooks")
+            tasks = [tg.create_task(w.run(), name=w.name) for w in workers]
+            await stopping.wait()
+            log.warning("stopping: no new jobs; the OCR calls in flight finish (up to %g s), "
+                        "then running jobs go back to the queue", config.grace)
+            for worker in workers:
+                worker.stop()
+            _, late = await asyncio.wait(tasks, timeout=config.grace)
+            for task in late:
+                task.cancel()
+    finally:
+        await embedded.aclose()
+        await runner.cleanup()
+        await store.close()
+    log.info("ocrpipe up: stopped")
+
+
+def install_signal_handlers(stopping: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """First SIGINT/SIGTERM: stop cleanly (`stopping`); a second: cancel `task` at once
+    (running jobs still go back to the queue)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopping.is_set():
+            log.warning("%s again: stopping now", sig.name)
+            task.cancel()
+            return
+        log.warning("%s: stopping; send it again to stop now", sig.name)
+        stopping.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+
+
+async def main(config: UpConfig, on_ready: Callable[[str], None] | None = None) -> None:
+    """`serve_up` with the signal handlers of a foreground process."""
+    stopping = asyncio.Event()
+    task = asyncio.current_task()
+    assert task is not None
+    install_signal_handlers(stopping, task)
+    await serve_up(config, stopping, on_ready)
