@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from pipeline.errors import ConfigError, JobInterrupted
 from pipeline.store import Store
 from pipeline.store.schema import job_leases
+from pipeline.workers import process_gone
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +62,6 @@ class Holder:
             f"process {self.pid} on {self.host}, running since {since} "
             f"(last heartbeat {max(0.0, now - self.heartbeat):.0f} s ago)"
         )
-
-
-def _process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class JobLease:
@@ -123,7 +114,7 @@ class JobLease:
         age = now - float(row.heartbeat)
         if row.host != self.me.host:
             return age > LEASE_S
-        if row.pid != self.me.pid and _process_gone(row.pid):
+        if row.pid != self.me.pid and process_gone(row.pid):
             return True
         return age > SAME_HOST_LEASE_S
 

@@ -23,9 +23,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from pipeline.errors import ConfigError
 from pipeline.preflight import PROBE_PREFIX
+from pipeline.workers import process_gone
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +45,6 @@ def _mtime(path: str) -> float:
         return time.time()
 
 
-def _gone(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def temp_base(configured: str | None) -> Path:
     """`[run] temp_dir` (must be a writable folder), else the system's temporary folder."""
     if configured is None:
@@ -67,6 +57,12 @@ def temp_base(configured: str | None) -> Path:
     return base
 
 
+def _in_name(job: str) -> str:
+    """The job name as part of a file name: a job queued through `ocrpipe up` is named
+    "PROJECT/NAME", and "/" (like anything but letters, digits and `_.-`) is quoted."""
+    return quote(job, safe="_.-")
+
+
 def remove_dead_run_folders(base: Path, job: str) -> int:
     """Remove this job's run folders under `base` whose process is gone; how many."""
     removed = 0
@@ -76,9 +72,11 @@ def remove_dead_run_folders(base: Path, job: str) -> int:
         return 0
     for entry in entries:
         match = _RUN_FOLDER.match(entry.name)
-        if match is None or match["job"] != job or not entry.is_dir(follow_symlinks=False):
+        if match is None or match["job"] != _in_name(job) or not entry.is_dir(
+            follow_symlinks=False
+        ):
             continue
-        if _gone(int(match["pid"])):
+        if process_gone(int(match["pid"])):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed += 1
     if removed:
@@ -92,7 +90,8 @@ def run_temp_folder(job: str, configured: str | None) -> Iterator[Path]:
     processes') temporary folder while inside; removed on the way out."""
     base = temp_base(configured)
     remove_dead_run_folders(base, job)
-    folder = Path(tempfile.mkdtemp(prefix=RUN_FOLDER.format(job=job, pid=os.getpid()), dir=base))
+    prefix = RUN_FOLDER.format(job=_in_name(job), pid=os.getpid())
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     saved_tempdir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
     tempfile.tempdir = str(folder)
     os.environ["TMPDIR"] = str(folder)
@@ -120,7 +119,7 @@ def remove_dead_part_files(root: Path) -> int:
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(folder, name))
                         removed += 1
-            elif match is not None and _gone(int(match["pid"])):
+            elif match is not None and process_gone(int(match["pid"])):
                 try:
                     os.unlink(os.path.join(folder, name))
                     removed += 1

@@ -51,3 +51,17 @@ def process_pool(
         mp_context=multiprocessing.get_context("spawn"),
         initializer=partial(_initialize, os.getpid(), initializer, initargs),
     )
+
+
+def process_gone(pid: int) -> bool:
+    """Whether no process `pid` runs on this host (one we may not signal still runs);
+    never for this process itself."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
