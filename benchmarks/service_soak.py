@@ -14,9 +14,9 @@ calls per second in both runs, the ratios (hostile / quiet), and the service's p
 and CPU time. All three processes share the machine's cores: on a small machine the
 attackers' own CPU slows the valid clients too, which the service's CPU time tells apart.
 
-    .venv/bin/python benchmarks/service_soak.py                  # 200 + 200 clients, 60 s
-    .venv/bin/python benchmarks/service_soak.py --quick          # 50 + 50 clients, 15 s
-    .venv/bin/python benchmarks/service_soak.py --clients 100 --seconds 30
+    .venv/bin/python -m benchmarks.service_soak           # 200 + 200 clients, 60 s
+    .venv/bin/python -m benchmarks.service_soak --quick   # 50 + 50 clients, 15 s
+    .venv/bin/python -m benchmarks.service_soak --clients 100 --seconds 30
 """
 
 from __future__ import annotations
