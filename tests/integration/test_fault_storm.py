@@ -41,6 +41,7 @@ async def usage_rows(tmp: Path) -> dict[str, int]:
         await store.close()
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_storm_of_faults_every_document_done(
     tmp_path: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,6 +73,7 @@ async def test_storm_of_faults_every_document_done(
     assert_each_output_is_its_own_input(tmp_path / "out")
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_401_after_some_calls_stops_the_job_cleanly(
     tmp_path: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

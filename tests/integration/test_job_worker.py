@@ -61,6 +61,7 @@ async def wait_until(predicate: Any, what: str) -> None:
         raise AssertionError(f"gave up waiting for {what}") from None
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_a_worker_runs_the_queue_by_priority(tmp_path: Path, env: Path,
                                                    server: FakeOcrServer) -> None:
     store = await open_store()
@@ -93,6 +94,7 @@ async def test_a_worker_runs_the_queue_by_priority(tmp_path: Path, env: Path,
     await store.close()
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_cancel_stops_a_running_job_after_the_calls_in_flight(
         tmp_path: Path, env: Path) -> None:
     async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK},
@@ -126,6 +128,7 @@ async def test_cancel_stops_a_running_job_after_the_calls_in_flight(
         await store.close()
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_a_stopped_worker_requeues_and_the_next_run_resumes(
         tmp_path: Path, env: Path) -> None:
     async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK},
@@ -186,6 +189,7 @@ async def test_an_expired_lease_is_claimed_again(tmp_path: Path, env: Path) -> N
     await store.close()
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_jobs_share_one_embedded_service(tmp_path: Path, env: Path) -> None:
     shared = SharedEmbedded(workers=1)
     shared.use()  # as `ocrpipe up` does: the workers' runs inherit it

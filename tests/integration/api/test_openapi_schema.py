@@ -76,6 +76,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+@pytest.mark.slow  # 2 s and more (measured)
 def test_the_api_keeps_its_openapi_document(live_api: LiveApi, mode: GenerationMode) -> None:
     # each operation by hand: schemathesis's lazy pytest fixture loader fails on pytest 9
     schema = schemathesis.openapi.from_url(f"{live_api.url}/v1/openapi.json")

@@ -54,6 +54,7 @@ def test_a_file_with_projects_only_says_what_the_others_need(tmp_path: Path) -> 
         load_credentials(environ=env, project="finance")
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_each_projects_jobs_are_signed_with_its_own_pair(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OCRPIPE_CREDENTIALS", str(credentials_file(tmp_path)))

@@ -82,6 +82,7 @@ def as_ak(service: OcrService, ak: str, sk: str) -> OcrService:
     return OcrService(url=service.url, ak=ak, sk=sk, project_id=service.project_id)
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_token_is_issued_and_accepted_then_expires(
     service: OcrService,
 ) -> None:
@@ -110,6 +111,7 @@ async def test_unscoped_token_and_bad_password(service: OcrService) -> None:
     assert body["error"]["code"] == 401
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_pipeline_client_with_token_auth(
     service: OcrService, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -101,6 +101,7 @@ async def test_an_unknown_user_costs_a_check_as_long_as_a_known_one(
     assert checked == [2345, 2345, 2345]
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_password_checks_run_off_the_event_loop() -> None:
     """A slow check (3 million rounds) is in flight while the service answers others."""
     async with serve(auth=users_auth(rounds=3_000_000)) as service:
@@ -186,6 +187,7 @@ async def test_control_characters_in_a_path_cannot_forge_log_lines(
     assert "\\x0a2026-01-01 INFO forged\\x0d\\x1b[2J" in logged[0]
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_a_full_queue_answers_4401_with_retry_after_and_downloads_nothing() -> None:
     fetched: list[str] = []
 

@@ -80,6 +80,7 @@ async def test_a_duplicated_header_is_refused_naming_it(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_the_headers_are_judged_before_the_body_is_read() -> None:
     """A 12 MB Content-Length whose body never comes: refused at once from the headers."""
     async with serve() as service:
@@ -114,6 +115,7 @@ async def test_slow_or_silent_headers_are_cut_off() -> None:
             writer.close()
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_a_slow_body_gets_408_and_frees_its_buffer() -> None:
     async with serve(ServiceLimits(body_timeout=0.5)) as service:
         reader, writer = await connect(service)

@@ -22,6 +22,7 @@ import time
 import zlib
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from tests.support.paths import REPO_ROOT
@@ -110,6 +111,7 @@ def make_inputs(folder: Path) -> None:
     _save(strip, folder / "j_wide_strip_1990x20.png", "PNG")
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 def test_a_worker_stays_under_800_mb_on_the_worst_inputs(tmp_path: Path) -> None:
     make_inputs(tmp_path)
     module = "tests.integration.service.test_hardening_memory"
@@ -164,6 +166,7 @@ def start_soak_service() -> tuple[subprocess.Popen[bytes], int]:
     return service, port
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_sixty_unauthenticated_12_mb_bodies_do_not_grow_the_service() -> None:
     """60 connections send 12 MB bodies signed with a wrong secret for a known AK (which
     passes every check the headers allow): the service holds at most its pre-auth buffer

@@ -155,6 +155,7 @@ def scripted_page(image: str | bytes, options: RecognizeOptions) -> PageText:
     return PageText((), len(text), os.getpid())
 
 
+@pytest.mark.slow  # 2 s and more (measured)
 async def test_a_dying_worker_fails_only_its_own_page() -> None:
     # the real engine over real worker processes that run `scripted_page`
     engine = OcrEngine(
