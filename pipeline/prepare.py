@@ -30,11 +30,11 @@ from pipeline.errors import PageSizeError
 from pipeline.models import PageImage
 from pipeline.protocol.images import as_bitonal, flatten
 from pipeline.protocol.limits import (
-    MAX_ASPECT_RATIO,
     MAX_BASE64_CHARS,
     MAX_PIXELS,
     MAX_SIDE,
     MIN_SIDE,
+    aspect_problem,
 )
 
 JPEG_QUALITIES = (90, 80, 70, 60)
@@ -87,12 +87,9 @@ def fit_page(
 
 
 def _target_size(width: int, height: int, limits: PageLimits) -> tuple[int, int]:
-    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
-        raise PageSizeError(
-            f"image is {width} x {height} px: its longer side is more than "
-            f"{MAX_ASPECT_RATIO} times the shorter, too long and thin for OCR: cut it into "
-            "shorter pieces"
-        )
+    too_thin = aspect_problem(width, height)
+    if too_thin:
+        raise PageSizeError(too_thin)
     if min(width, height) < limits.min_side:
         raise PageSizeError(
             f"image is {width} x {height} px; the OCR API needs at least "

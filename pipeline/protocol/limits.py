@@ -24,6 +24,17 @@ longer side, which leaves a 1:100 strip a short side of 20 px and a thinner one 
 read; the client refuses such a page before sending it."""
 
 
+def aspect_problem(width: int, height: int) -> str | None:
+    """Why a `width` x `height` page is too long and thin to read, or None."""
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        return (
+            f"The image is {width}x{height} px: its longer side is more than "
+            f"{MAX_ASPECT_RATIO} times the shorter, too long and thin for OCR: cut it into "
+            "shorter pieces"
+        )
+    return None
+
+
 def size_problem(width: int, height: int) -> str | None:
     """Why an image of `width` x `height` px breaks the limits, or None if it does not."""
     if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:

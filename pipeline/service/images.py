@@ -28,7 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pipeline.protocol.codes import IMAGE_SIZE, INVALID_PARAMETER, UNSUPPORTED_FORMAT
 from pipeline.protocol.images import to_rgb as normalise
-from pipeline.protocol.limits import MAX_ASPECT_RATIO, MAX_PIXELS, MAX_SIDE, size_problem
+from pipeline.protocol.limits import MAX_PIXELS, MAX_SIDE, aspect_problem, size_problem
 
 from .apierror import ApiError
 
@@ -177,16 +177,9 @@ def open_image(data: bytes, max_side: int | None = None) -> Image.Image:
 def check_size(width: int, height: int) -> None:
     """AIS.0103 unless each side is within 15..30000 px, the area within 160 Mpx and the
     longer side at most MAX_ASPECT_RATIO times the shorter."""
-    problem = size_problem(width, height)
+    problem = size_problem(width, height) or aspect_problem(width, height)
     if problem:
         raise ApiError(IMAGE_SIZE, problem)
-    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
-        raise ApiError(
-            IMAGE_SIZE,
-            f"The image is {width}x{height} px: the longer side is more than "
-            f"{MAX_ASPECT_RATIO} times the shorter, which the engine cannot read; cut it "
-            "into pieces",
-        )
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
