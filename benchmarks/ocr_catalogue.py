@@ -161,7 +161,7 @@ def _value(model: Any, type_name: str, name: str, depth: int) -> Any:
 
 def samples() -> dict[str, Any]:
     """For every API: its 200 body, an SDK response instance serialised with `to_dict`."""
-    client, model, _ = _sdk()
+    _, model, _ = _sdk()
     out: dict[str, Any] = {}
     for api, entry in catalogue()["apis"].items():
         response_cls = getattr(model, entry["response_model"])
@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
              if not p.exists() or p.read_text(encoding="utf-8") != text]
     if args.check:
         for path in stale:
-            print(f"{path.relative_to(ROOT)} is out of date: run python -m benchmarks.ocr_catalogue")
+            print(f"{path.relative_to(ROOT)} is out of date: "
+                  "run python -m benchmarks.ocr_catalogue")
         return 1 if stale else 0
     for path, text in wanted.items():
         path.write_text(text, encoding="utf-8")

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from pipeline.errors import ConfigError
+from pipeline.ocr_choice import check_api, check_table_formats, known_api, with_region
 
 DEFAULT_INCLUDE = (
     "**/*.pdf",
@@ -31,7 +32,8 @@ DEFAULT_INCLUDE = (
     "**/*.tiff",
     "**/*.bmp",
 )
-OutputFormat = Literal["txt", "json", "docx", "pdf"]
+OutputFormat = Literal["txt", "json", "docx", "pdf", "csv", "xlsx"]
+"""csv and xlsx are the job's fields table (structured APIs), one file per job."""
 
 
 class _Strict(BaseModel):
@@ -88,7 +90,13 @@ class OcrSpec(_Strict):
         "embedded",
         description='"embedded" starts a local service; else e.g. https://ocr.cn-north-4.myhuaweicloud.com',
     )
-    api: Literal["general-text"] = "general-text"
+    api: str = Field("general-text", description="any Huawei OCR API (`ocrpipe apis` lists them)")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="API-specific request fields, e.g. {side = \"front\"}"
+    )
+    region: str | None = Field(
+        None, description="e.g. cn-north-4: derives the OCR (and IAM) endpoint"
+    )
     project_id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")] = "embedded"
     enterprise_project_id: str = "default"
     concurrency: Annotated[int, Field(ge=1, le=256)] = 4
@@ -106,6 +114,22 @@ class OcrSpec(_Strict):
     iam_user: str | None = None
     iam_domain: str | None = Field(None, description="the account (domain) name")
     iam_project: str | None = Field(None, description="project name the token is scoped to")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _region(cls, data: Any) -> Any:
+        return with_region(data)
+
+    @field_validator("api")
+    @classmethod
+    def _known_api(cls, value: str) -> str:
+        return known_api(value)
+
+    @model_validator(mode="after")
+    def _api(self) -> OcrSpec:
+        check_api(self.api, self.options, detect_direction=self.detect_direction,
+                  language=self.language)
+        return self
 
     @model_validator(mode="after")
     def _token_auth(self) -> OcrSpec:
@@ -184,6 +208,11 @@ class JobSpec(_Strict):
     base_dir: Path = Field(Path("."), exclude=True)
     """Folder the job file's relative paths are resolved against (the current directory)."""
 
+    @model_validator(mode="after")
+    def _fields_table(self) -> JobSpec:
+        check_table_formats(self.ocr.api, self.output.formats)
+        return self
+
     def resolve(self, url: str) -> str:
         """A local path made absolute against the base folder; URLs pass through."""
         if "://" in url:
@@ -212,7 +241,7 @@ def _describe(error: ValidationError) -> str:
                                          "other characters")
             lines.append(f"  {where}: {item['input']!r} may hold only {allowed}")
         else:
-            lines.append(f"  {where}: {item['msg']}")
+            lines.append(f"  {where}: {item['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
 
 

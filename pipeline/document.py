@@ -34,10 +34,11 @@ from pipeline.models import (
     PageResult,
     SourceObject,
 )
+from pipeline.ocr_choice import request_options
 from pipeline.page_worker import prepare_and_encode
 from pipeline.render import DocumentInfo, inspect_document
 from pipeline.store import DocumentState
-from pipeline.writers import WRITERS, WriteOptions, Writer, output_key
+from pipeline.writers import WRITERS, WriteOptions, Writer, document_formats, output_key
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ async def _identified(
 async def _unchanged(ctx: JobContext, obj: SourceObject, state: DocumentState) -> bool:
     if state.status != "done" or state.change_token != obj.change_token:
         return False
-    keys = [output_key(obj.key, fmt) for fmt in ctx.spec.output.formats]
+    keys = [output_key(obj.key, fmt) for fmt in document_formats(ctx.spec.output.formats)]
     return all(await asyncio.gather(*(ctx.output.exists(k) for k in keys)))
 
 
@@ -176,12 +177,8 @@ async def _recognize_page(
 
 
 def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:
-    options: dict[str, object] = {}
-    if spec.ocr.detect_direction:
-        options["detect_direction"] = True
-    if spec.ocr.language:
-        options["language"] = spec.ocr.language
-    return tuple(sorted(options.items()))
+    return request_options(spec.ocr.options, detect_direction=spec.ocr.detect_direction,
+                           language=spec.ocr.language)
 
 
 async def _write_outputs(ctx: JobContext, doc: DocumentResult, path: str) -> list[str]:
@@ -189,7 +186,7 @@ async def _write_outputs(ctx: JobContext, doc: DocumentResult, path: str) -> lis
     written = []
     options = WriteOptions(ctx.spec.output.low_confidence, ctx.spec.source.pdf_password)
     with tempfile.TemporaryDirectory(prefix="ocrpipe-out-") as folder:
-        for fmt in ctx.spec.output.formats:
+        for fmt in document_formats(ctx.spec.output.formats):
             writer = WRITERS[fmt]
             temp = os.path.join(folder, "output" + writer.suffix)
             await asyncio.to_thread(_write_to_file, writer, doc, path, options, temp)

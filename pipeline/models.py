@@ -88,6 +88,8 @@ class OcrResult:
     height: int
     direction: float = -1.0
     request_id: str = ""
+    raw: object = None
+    """A structured API's `result` exactly as answered (JSON data); None for text APIs."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ class UsageRecord:
 
 def result_to_dict(result: OcrResult) -> dict[str, object]:
     """The JSON form of an OcrResult (also what the .json writer emits per page)."""
-    return {
+    data: dict[str, object] = {
         "width": result.width,
         "height": result.height,
         "direction": result.direction,
@@ -168,6 +170,9 @@ def result_to_dict(result: OcrResult) -> dict[str, object]:
             for b in result.blocks
         ],
     }
+    if result.raw is not None:
+        data["result"] = result.raw
+    return data
 
 
 def result_from_dict(data: dict[str, object]) -> OcrResult:
@@ -182,6 +187,7 @@ def result_from_dict(data: dict[str, object]) -> OcrResult:
         height=int(data["height"]),  # type: ignore[call-overload]
         direction=float(data.get("direction", -1.0)),  # type: ignore[arg-type]
         request_id=str(data.get("request_id", "")),
+        raw=data.get("result"),
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.storage import matches
-from pipeline.writers import WRITERS, output_key
+from pipeline.writers import WRITERS, document_formats, output_key
 
 
 def normalised(key: str) -> str:
@@ -30,7 +30,7 @@ class OutputClaims:
     """Which document owns each output path of this run."""
 
     def __init__(self, formats: Sequence[str]) -> None:
-        self._formats = tuple(formats)
+        self._formats = document_formats(tuple(formats))
         self._owners: dict[str, str] = {}
 
     def claim(self, key: str) -> str | None:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pipeline.config import JobSpec
 from pipeline.context import JobContext, open_job
 from pipeline.errors import ExitCode, JobInterrupted, OcrpipeError
+from pipeline.fields_output import write_fields_tables
 from pipeline.intake import documents as listed_documents
 from pipeline.isolation import process_isolated
 from pipeline.joblock import JobLease
@@ -84,6 +85,8 @@ async def _run(
     async with open_job(spec, store, run_id, observer=observer, stopping=stopping) as ctx:
         await process_listing(ctx, notices)
         interrupted = ctx.stopping.is_set()
+        if not interrupted:
+            await write_fields_tables(ctx)  # per job: csv / xlsx, from the stored results
     usage = await store.usage_summary(spec.name, run_id=run_id)
     counts = ctx.counts
     summary = RunSummary(

@@ -36,6 +36,7 @@ from pipeline.models import Block, OcrRequest, OcrResult, Quad
 from pipeline.ocr.credentials import Credentials
 from pipeline.ocr.errors_map import CallSite, ConnectFailed, TokenExpired, error_for_answer
 from pipeline.ocr.token import TokenProvider
+from pipeline.protocol.apis import all_apis, image_field
 from pipeline.protocol.names import (
     AUTH_TOKEN,
     ENTERPRISE_PROJECT,
@@ -49,8 +50,6 @@ CONTENT_TYPE = "application/json;charset=utf-8"
 USER_AGENT = f"ocrpipe/{__version__}"
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 """The largest OCR answer read (a dense page with `char_list` is a few MB)."""
-IMAGE_FIELD = {"smart-document-recognizer": "data"}
-"""APIs whose Base64 image goes in a field other than `image`."""
 
 
 class Answer(NamedTuple):
@@ -98,7 +97,7 @@ class OcrClient:
 
     def encode(self, request: OcrRequest) -> bytes:
         """The JSON body of `request`, exactly as it will be sent (and counted as bytes sent)."""
-        body: dict[str, object] = {IMAGE_FIELD.get(request.api, "image"): request.image_b64}
+        body: dict[str, object] = {image_field(request.api): request.image_b64}
         body.update(request.options)
         return json.dumps(body, separators=(",", ":")).encode()
 
@@ -194,7 +193,8 @@ class OcrClient:
             )
         try:
             result = parse_result(
-                payload, width=request.width, height=request.height, request_id=request_id or ""
+                payload, width=request.width, height=request.height, request_id=request_id or "",
+                api=request.api,
             )
         except ValueError as exc:
             raise OcrConfigError(
@@ -232,8 +232,12 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def parse_result(payload: bytes, *, width: int, height: int, request_id: str) -> OcrResult:
-    """The 200 body of general-text and kin, general-table, smart-document-recognizer.
+def parse_result(
+    payload: bytes, *, width: int, height: int, request_id: str, api: str = "general-text"
+) -> OcrResult:
+    """The 200 body of general-text and kin, general-table, smart-document-recognizer;
+    a structured API's `result` (cards, invoices, ...) is kept whole as `raw`, with any
+    text blocks it holds.
 
     Unknown keys are ignored; a missing confidence reads as 1.0. `ValueError` if the
     body has no `result` at all.
@@ -260,12 +264,14 @@ def parse_result(payload: bytes, *, width: int, height: int, request_id: str) ->
         for raw in _block_lists(part):
             if isinstance(raw, Mapping):
                 blocks.append(_block(raw))
+    known = all_apis().get(api)
     return OcrResult(
         blocks=tuple(blocks),
         width=width,
         height=height,
         direction=direction,
         request_id=request_id,
+        raw=result if known is not None and known.kind == "structured" else None,
     )
 
 

@@ -34,6 +34,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.protocol.apis import all_apis, image_field
 from pipeline.protocol.codes import CONTENT_TOO_LONG, INVALID_JSON, INVALID_PARAMETER
 from pipeline.protocol.limits import MAX_BASE64_CHARS
 
@@ -44,20 +45,8 @@ from .engine import PageText, RecognizeOptions
 API_NAME = "general-text"
 SMART_DOCUMENT = "smart-document-recognizer"
 TEXT_APIS = ("general-text", "web-image", "handwriting", SMART_DOCUMENT)
-IMAGE_FIELD = {SMART_DOCUMENT: "data"}
-KNOWN_APIS = frozenset(
-    """acceptance-bill auto-classification auto-id-doc-classification bank-receipt bankcard
-    business-card business-license cambodian-idcard chile-id-card colombia-id-card
-    custom-template driver-license exit-entry-permit financial-statement flight-itinerary
-    general-table health-code hk-id-card household-register id-card id-document
-    insurance-policy invoice-verification license-plate macao-id-card mainland-travel-permit
-    mvs-invoice myanmar-driver-license myanmar-id-card passport pcr-test-record peru-id-card
-    quota-invoice real-estate-certificate seal taxi-invoice thailand-id-card
-    thailand-license-plate toll-invoice train-ticket transportation-license
-    transportation-qualification-certificate vat-invoice vehicle-certificate vehicle-license
-    vietnam-id-card vin waybill-electronic""".split()
-)
-"""Huawei's other OCR APIs (huaweicloudsdkocr 3.1.219): 4204 here, not 404."""
+KNOWN_APIS = frozenset(all_apis()) - frozenset(TEXT_APIS)
+"""Huawei's other OCR APIs (the catalogue generated from the SDK): 4204 here, not 404."""
 BOOL_OPTIONS = (
     "detect_direction",
     "quick_mode",
@@ -93,7 +82,7 @@ def parse_body(body: bytes, api: str = API_NAME) -> TextRequest:
     if not isinstance(data, dict):
         raise ApiError(INVALID_PARAMETER, "The request body must be a JSON object")
 
-    field = IMAGE_FIELD.get(api, "image")
+    field = image_field(api)
     image = _optional(data, field, str)
     url = _optional(data, "url", str)
     if image and url:

@@ -3,7 +3,8 @@ point 16), reached through public seams.
 
 - `FakeOcrServer`, `Reply` (server.py): a Huawei-protocol OCR server on loopback with
   scripted faults (429, 5xx, hangs, dropped and cut connections) and signature checks;
-  by default it echoes text derived from each page sent.
+  by default it echoes text derived from each page sent (structured APIs: the SDK's own
+  answer shape, its strings prefixed with that text; `structured_answer`).
 - `FakeRecognizer` (recognizer.py): the `Recognizer` seam without HTTP; `job_context`
   (job.py): a `JobContext` on local storages, SQLite and a thread pool, for direct tests
   of `process_document` and the ledger hook.
@@ -30,6 +31,7 @@ from .documents import tagged_images, tagged_pdf
 from .job import FakeJobContext, job_context
 from .recognizer import FakeRecognizer
 from .server import Call, FakeOcrServer, Reply, free_port
+from .structured import sample_apis, structured_answer
 
 __all__ = [
     "Call",
@@ -43,6 +45,8 @@ __all__ = [
     "page_text",
     "page_text_of_bytes",
     "read_tag",
+    "sample_apis",
+    "structured_answer",
     "tagged_images",
     "tagged_pdf",
 ]

@@ -2,7 +2,8 @@
 anything that calls OCR.
 
 It listens on 127.0.0.1 (port 0: a free port), answers
-`POST /v2/{project_id}/ocr/{api}` with the protocol's response shapes, and anything
+`POST /v2/{project_id}/ocr/{api}` with the protocol's response shapes (a structured API,
+such as vat-invoice, with the SDK's own answer shape: `pipeline.testing.structured`), and anything
 else with 404 APIG.0101, as the real gateway does. Each call takes the next scripted
 `Reply`; when the script is empty it takes `default`, which is `Reply.echo()`: a success
 whose text is derived from the page sent ("page <tag>" for a page made by
@@ -53,7 +54,10 @@ from typing import Literal
 from aiohttp import web
 
 from pipeline.pagetag import page_text_of_bytes
+from pipeline.protocol.apis import all_apis, image_field
 from pipeline.protocol.signing import SignatureError, verify_request
+
+from .structured import structured_answer
 
 ReplyKind = Literal["ok", "echo", "error", "raw", "hang", "drop", "cut"]
 
@@ -148,6 +152,8 @@ class Call:
     reply: Reply | None = field(default=None, repr=False)
     echoed: str | None = None
     """The text an echo reply answered (derived from the page sent)."""
+    answer: dict[str, object] | None = field(default=None, repr=False)
+    """The JSON body an echo reply sent (a structured API's fields, for instance)."""
 
     @property
     def json(self) -> dict[str, object]:
@@ -254,7 +260,7 @@ class FakeOcrServer:
                                        "error_msg": "Incorrect IAM authentication information"})
             call.reply = self._script.popleft() if self._script else self.default
             if call.reply.kind == "echo":
-                call.echoed = _echo_text(body)
+                call.echoed = _echo_text(body, image_field(api))
             return await self._answer(request, call)
         finally:
             self.in_flight -= 1
@@ -294,7 +300,8 @@ class FakeOcrServer:
             return resp
         body = reply.body
         if call.echoed is not None:
-            body = _result_body(((call.echoed, ECHO_CONFIDENCE),), -1, None)
+            call.answer = _echo_answer(call.api or "", call.echoed)
+            body = json.dumps(call.answer, ensure_ascii=False).encode()
         return web.Response(status=reply.status, body=body, headers=headers,
                             content_type=reply.content_type)
 
@@ -327,10 +334,20 @@ def _result_body(
     return json.dumps({"result": result}).encode()
 
 
-def _echo_text(body: bytes) -> str:
-    """The text for the page in a request body (its `image`, Base64)."""
+def _echo_answer(api: str, text: str) -> dict[str, object]:
+    """An echo's body: a structured API's sample fields tagged with `text`
+    (`pipeline.testing.structured`), else a text result with one block."""
+    known = all_apis().get(api)
+    if known is not None and known.kind == "structured":
+        return structured_answer(api, text)
+    answer: dict[str, object] = json.loads(_result_body(((text, ECHO_CONFIDENCE),), -1, None))
+    return answer
+
+
+def _echo_text(body: bytes, field: str = "image") -> str:
+    """The text for the page in a request body (its `image` or `data`, Base64)."""
     try:
-        image = json.loads(body).get("image", "")
+        image = json.loads(body).get(field, "")
         data = base64.b64decode(image, validate=True)
     except (ValueError, AttributeError, TypeError, binascii.Error):
         data = body

@@ -22,7 +22,7 @@ from pipeline.writers.options import WriteOptions
 from pipeline.writers.pdf import write_pdf
 from pipeline.writers.txt import write_txt
 
-__all__ = ["WRITERS", "WriteOptions", "Writer", "output_key"]
+__all__ = ["WRITERS", "WriteOptions", "Writer", "document_formats", "output_key"]
 
 Write = Callable[[DocumentResult, str | None, WriteOptions, BinaryIO], None]
 
@@ -55,6 +55,11 @@ WRITERS: dict[str, Writer] = {
     ),
     "pdf": Writer(".pdf", "application/pdf", write_pdf, needs_source=True),
 }
+
+
+def document_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats written per document (csv and xlsx are per job: `fields_output`)."""
+    return tuple(f for f in formats if f in WRITERS)
 
 
 def output_key(source_key: str, fmt: str) -> str:
