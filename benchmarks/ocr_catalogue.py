@@ -110,7 +110,7 @@ def catalogue() -> dict[str, Any]:
             "columns": _columns(model, item_type.group(1) if item_type else result_type),
         }
     regions = {
-        rid: {"ocr": r.endpoint, "endpoints": list(r.endpoints)}
+        rid: {"ocr": r.endpoints[0], "endpoints": list(r.endpoints)}
         for rid, r in sorted(region.static_fields.items())
     }
     return {
@@ -159,15 +159,28 @@ def _value(model: Any, type_name: str, name: str, depth: int) -> Any:
     return cls(**kwargs)
 
 
+def serialised(value: Any) -> Any:
+    """SDK model instances as the JSON the wire carries, with the SDK's own serialiser.
+
+    Not the models' `to_dict`: it keys by Python attribute name, which differs from the
+    wire name where the name is a Python keyword (driver-license's `class` is `_class`
+    there), and the SDK's deserialiser would then drop that field. The response classes'
+    `to_dict` is deprecated besides, so the `result` inside them is serialised."""
+    from huaweicloudsdkcore.utils.http_utils import sanitize_for_serialization
+
+    return sanitize_for_serialization(value)
+
+
 def samples() -> dict[str, Any]:
-    """For every API: its 200 body, an SDK response instance serialised with `to_dict`."""
+    """For every API: its 200 body, the SDK response model's `result` populated with an
+    instance of its own type, serialised with `to_dict`."""
     _, model, _ = _sdk()
     out: dict[str, Any] = {}
     for api, entry in catalogue()["apis"].items():
         response_cls = getattr(model, entry["response_model"])
         result_type = response_cls.openapi_types["result"]
         response = response_cls(result=_value(model, result_type, "result", 0))
-        out[api] = {"result": response.to_dict()["result"]}
+        out[api] = {"result": serialised(response.result)}
     return out
 
 

@@ -62,6 +62,8 @@ class OcrApi:
     """The result's fields flattened with dots, in the SDK model's order."""
     method: str
     """The SDK method that calls it (recognize_vat_invoice)."""
+    response_model: str
+    """The SDK's response model (RecognizeVatInvoiceResponse)."""
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -88,6 +90,7 @@ def all_apis() -> dict[str, OcrApi]:
             result=entry["result"],
             columns=tuple(entry["columns"]),
             method=entry["method"],
+            response_model=entry["response_model"],
         )
         for name, entry in _catalogue()["apis"].items()
     }
