@@ -89,4 +89,5 @@ async def test_options_go_in_the_body_and_the_api_in_the_path(
     assert call.path == f"/v2/{server.project_id}/ocr/seal"
     assert call.json == {"data": tagged_png("seal"), "return_seal_image": True}
     assert call.answer is not None
-    assert call.answer["result"]["erased_seal_image"] == "page seal erased_seal_image"
+    seal = call.answer["result"]
+    assert isinstance(seal, dict) and seal["erased_seal_image"] == "page seal erased_seal_image"
