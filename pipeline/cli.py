@@ -313,6 +313,9 @@ def _add_job_commands() -> None:
 
     for command in COMMANDS:
         main.add_command(command)
+    from pipeline.cli_apis import apis_command  # `apis`
+
+    main.add_command(apis_command)
 
 
 _add_job_commands()

@@ -74,3 +74,20 @@ def test_the_fields_table_needs_a_structured_api() -> None:
         "csv", "xlsx", "json")
     message = error_of("", '["csv"]')
     assert "need a structured API" in message and "general-text answers text" in message
+
+
+def test_ocrpipe_apis_lists_them_and_shows_one() -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    runner = CliRunner()
+    listing = runner.invoke(main, ["apis"])
+    assert listing.exit_code == 0
+    lines = listing.output.splitlines()
+    assert len(lines) == 51  # invoice-verification reads no image: not listed
+    assert any(line.startswith("id-card ") and "side" in line for line in lines)
+    one = runner.invoke(main, ["apis", "vat-invoice"])
+    assert "advanced_mode: bool" in one.output and "buyer_name" in one.output
+    wrong = runner.invoke(main, ["apis", "id-crd"])
+    assert wrong.exit_code == 2 and "did you mean 'id-card'" in wrong.output
