@@ -16,8 +16,11 @@ import os
 import tempfile
 from collections.abc import Sequence
 
+from pipeline.config import JobSpec
 from pipeline.context import JobContext
 from pipeline.protocol import apis
+from pipeline.storage import Storage
+from pipeline.store import Store
 from pipeline.store.results import stored_pages
 from pipeline.writers.fields_table import (
     CONTENT_TYPES,
@@ -31,7 +34,8 @@ from pipeline.writers.fields_table import (
 
 log = logging.getLogger(__name__)
 TABLE_FORMATS = tuple(CONTENT_TYPES)
-BATCH = 500
+BATCH = 200
+"""Rows handed to the writing thread at a time (memory holds one batch)."""
 
 
 def table_formats(formats: Sequence[str]) -> tuple[str, ...]:
@@ -40,13 +44,18 @@ def table_formats(formats: Sequence[str]) -> tuple[str, ...]:
 
 async def write_fields_tables(ctx: JobContext) -> list[str]:
     """Write the job's fields tables (none unless a table format is asked); their URLs."""
-    formats = table_formats(ctx.spec.output.formats)
+    return await write_tables(ctx.spec, ctx.store, ctx.output)
+
+
+async def write_tables(spec: JobSpec, store: Store, output: Storage) -> list[str]:
+    """`write_fields_tables` from its parts: the job, its state store, its output."""
+    formats = table_formats(spec.output.formats)
     if not formats:
         return []
-    api = apis.api(ctx.spec.ocr.api)
-    job = ctx.spec.name
+    api = apis.api(spec.ocr.api)
+    job = spec.name
     present: set[str] = set()
-    async for stored in stored_pages(ctx.store, job):
+    async for stored in stored_pages(store, job):
         for row in page_rows(api, stored.key, stored.page, stored.result, stored.error):
             present.update(row)
     columns = columns_of(api, present)
@@ -55,18 +64,18 @@ async def write_fields_tables(ctx: JobContext) -> list[str]:
         for fmt in formats:
             temp = os.path.join(folder, f"fields.{fmt}")
             sink = await asyncio.to_thread(open_table, fmt, temp, columns, api.name)
-            rows = await _fill(ctx, api, sink)
+            rows = await _fill(store, job, api, sink)
             await asyncio.to_thread(sink.close)
             key = table_key(job, fmt)
-            written.append(await ctx.output.write_file(key, temp, CONTENT_TYPES[fmt]))
+            written.append(await output.write_file(key, temp, CONTENT_TYPES[fmt]))
             log.info("job=%s fields table %s: %d rows, %d columns", job, key, rows, len(columns))
     return written
 
 
-async def _fill(ctx: JobContext, api: apis.OcrApi, sink: TableSink) -> int:
+async def _fill(store: Store, job: str, api: apis.OcrApi, sink: TableSink) -> int:
     batch: list[Row] = []
     count = 0
-    async for stored in stored_pages(ctx.store, ctx.spec.name):
+    async for stored in stored_pages(store, job):
         batch.extend(page_rows(api, stored.key, stored.page, stored.result, stored.error))
         if len(batch) >= BATCH:
             await asyncio.to_thread(sink.add, batch)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from pipeline.store.db import Store
 from pipeline.store.schema import documents, pages
@@ -26,9 +26,10 @@ class StoredPage:
     error: str = ""
 
 
-async def stored_pages(store: Store, job: str) -> AsyncIterator[StoredPage]:
+async def stored_pages(store: Store, job: str, batch: int = 200) -> AsyncIterator[StoredPage]:
     """Every saved page of `job`, by document key then page; after a failed document's
-    saved pages (if any), one record with its error."""
+    saved pages (if any), one record with its error. Read `batch` rows per query, each
+    query going on where the last one stopped (keyset paging), so memory holds one batch."""
     query = (
         select(
             documents.c.key, documents.c.status, documents.c.error,
@@ -37,11 +38,18 @@ async def stored_pages(store: Store, job: str) -> AsyncIterator[StoredPage]:
         .select_from(documents.outerjoin(pages, pages.c.document_id == documents.c.id))
         .where(documents.c.job == job)
         .order_by(documents.c.key, pages.c.page_index)
+        .limit(batch)
     )
     failed: StoredPage | None = None
-    async with store.engine.connect() as conn:
-        rows = await conn.stream(query)
-        async for row in rows:
+    after: tuple[str, int] | None = None
+    while True:
+        page_query = query if after is None else query.where(or_(
+            documents.c.key > after[0],
+            and_(documents.c.key == after[0], pages.c.page_index > after[1]),
+        ))
+        async with store.engine.connect() as conn:
+            rows = (await conn.execute(page_query)).all()
+        for row in rows:
             if failed is not None and failed.key != row.key:
                 yield failed
                 failed = None
@@ -49,5 +57,10 @@ async def stored_pages(store: Store, job: str) -> AsyncIterator[StoredPage]:
                 failed = StoredPage(row.key, None, None, row.error or "failed")
             if row.page_index is not None:
                 yield StoredPage(row.key, row.page_index, json.loads(row.result))
+        if len(rows) < batch:
+            break
+        last = rows[-1]
+        # a document without saved pages is one row (page NULL): continue after its key
+        after = (last.key, last.page_index if last.page_index is not None else 2**31)
     if failed is not None:
         yield failed
