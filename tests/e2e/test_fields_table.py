@@ -7,8 +7,10 @@ re-run sends nothing and writes the same table again."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,13 @@ async def test_structured_pages_become_rows_and_a_rerun_rebuilds_them(
     assert read_csv(table) == rows
     assert read_xlsx(tmp_path / "out" / f"{name}.fields.xlsx") == sheet
     assert (tmp_path / "out" / f"{name}.fields.xlsx").stat().st_mtime_ns != before
+
+    # the ledger keys by API: the report shows this job's 4 billed calls under its API
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pipeline", "report", "--format", "json", "--job", name,
+        env=environment(tmp_path), stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0
+    [usage] = json.loads(out)
+    assert usage["api"] == api_name and usage["billed"] == 4
