@@ -2,7 +2,7 @@
 
 One row per document page (per item, for APIs whose `result` is a list, such as
 auto-classification, whose rows carry the detected `type`). The columns: source, page,
-item, status, request_id, then the result's fields flattened with dots in the SDK
+item (list APIs only), status, request_id, then the result's fields flattened with dots in the SDK
 model's order (`pipeline.protocol.apis`), kept to those some row holds; lists and free
 objects (`confidence`, `text_location`, `item_list`) are JSON text; keys the catalogue
 does not know go to `other` as JSON. A failed document is one row with status `failed`
@@ -91,12 +91,14 @@ def _cell(value: object) -> Cell:
 
 
 def columns_of(api: OcrApi, present: Iterable[str]) -> list[str]:
-    """The table's header: the leading columns, then every field some row holds, in the
-    catalogue's order (then `error` and `other` when used)."""
+    """The table's header: the leading columns (`item` only for APIs answering a list),
+    then every field some row holds, in the catalogue's order (then `error` and `other`
+    when used)."""
     seen = set(present)
+    leading = [c for c in LEADING if c != "item" or api.result == "list"]
     fields = [c for c in api.columns if c in seen and c not in LEADING]
     tail = [c for c in ("error", OTHER) if c in seen]
-    return [*LEADING, *fields, *tail]
+    return [*leading, *fields, *tail]
 
 
 class TableSink(Protocol):
