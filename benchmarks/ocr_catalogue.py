@@ -154,7 +154,7 @@ def _value(model: Any, type_name: str, name: str, depth: int) -> Any:
         return name
     kwargs = {}
     for attr, sub in cls.openapi_types.items():
-        if depth < 6 or sub in PRIMITIVES:
+        if depth < 12 or sub in PRIMITIVES:
             kwargs[attr] = _value(model, sub, cls.attribute_map.get(attr, attr), depth + 1)
     return cls(**kwargs)
 
