@@ -36,7 +36,7 @@ from pipeline.models import Block, OcrRequest, OcrResult, Quad
 from pipeline.ocr.credentials import Credentials
 from pipeline.ocr.errors_map import CallSite, ConnectFailed, TokenExpired, error_for_answer
 from pipeline.ocr.token import TokenProvider
-from pipeline.protocol.apis import all_apis, image_field
+from pipeline.protocol.apis import OcrApi, all_apis, image_field
 from pipeline.protocol.names import (
     AUTH_TOKEN,
     ENTERPRISE_PROJECT,
@@ -45,6 +45,7 @@ from pipeline.protocol.names import (
     api_path,
 )
 from pipeline.protocol.signing import sign_request
+from pipeline.tables import has_tables
 
 CONTENT_TYPE = "application/json;charset=utf-8"
 USER_AGENT = f"ocrpipe/{__version__}"
@@ -237,7 +238,7 @@ def parse_result(
 ) -> OcrResult:
     """The 200 body of general-text and kin, general-table, smart-document-recognizer;
     a structured API's `result` (cards, invoices, ...) is kept whole as `raw`, with any
-    text blocks it holds.
+    text blocks it holds, and so is a text answer with tables.
 
     Unknown keys are ignored; a missing confidence reads as 1.0. `ValueError` if the
     body has no `result` at all.
@@ -271,8 +272,16 @@ def parse_result(
         height=height,
         direction=direction,
         request_id=request_id,
-        raw=result if known is not None and known.kind == "structured" else None,
+        raw=result if _keep_raw(known, result) else None,
     )
+
+
+def _keep_raw(api: OcrApi | None, result: object) -> bool:
+    """A structured answer is kept whole; a text answer only when it holds tables
+    (general-table, smart-document-recognizer: `pipeline.tables` reads them)."""
+    if api is None:
+        return False
+    return api.kind == "structured" or has_tables(result)
 
 
 def _block_lists(part: Mapping[str, object]) -> list[object]:

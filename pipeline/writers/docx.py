@@ -6,6 +6,8 @@ reads back equals the TXT output page by page. Each page of the input starts a n
 section, sized and oriented like the page. East Asian text is given an East Asian
 font (SimSun, as Word's Chinese defaults; LibreOffice substitutes an installed CJK font),
 and with `low_confidence` set, blocks recognised below it are highlighted in yellow.
+Tables that general-table or smart-document-recognizer found are Word tables, in their
+place in the reading order (`pipeline.tables`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from docx.section import Section
 from docx.shared import Emu, Pt
 from docx.text.paragraph import Paragraph
 
-from pipeline.layout import Line, group_paragraphs
+from pipeline.layout import Line
 from pipeline.models import DocumentResult, PageResult
-from pipeline.upright import reading_lines
+from pipeline.tables import Table, page_flow
+from pipeline.writers.docx_table import add_table
 from pipeline.writers.options import WriteOptions
 
 EAST_ASIAN_FONT = "SimSun"
@@ -45,11 +48,14 @@ def write_docx(
     for number, page in enumerate(doc.pages):
         section = document.sections[0] if number == 0 else _new_section(document)
         _size_section(section, page)
-        paragraphs = group_paragraphs(reading_lines(page.result))  # upright page's order
-        if not paragraphs:
+        flow = page_flow(page.result)  # upright page's order, tables in their places
+        if not flow:
             document.add_paragraph()  # an empty page still has its (empty) paragraph
-        for lines in paragraphs:
-            _add_paragraph(document.add_paragraph(), lines, options.low_confidence)
+        for item in flow:
+            if isinstance(item, Table):
+                add_table(document, item)
+            else:
+                _add_paragraph(document.add_paragraph(), item, options.low_confidence)
     if not doc.pages:
         document.add_paragraph()
     document.save(out)
