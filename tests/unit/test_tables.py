@@ -19,7 +19,9 @@ def quad(x0: int, y0: int, x1: int, y1: int) -> list[list[int]]:
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
 
-def cell(words: str, rows: list[int], columns: list[int], box: list[list[int]]) -> dict:
+def cell(
+    words: str, rows: list[int], columns: list[int], box: list[list[int]]
+) -> dict[str, object]:
     return {"words": words, "location": box, "confidence": 0.99, "rows": rows,
             "columns": columns, "cell_location": box}
 
