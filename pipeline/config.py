@@ -128,7 +128,7 @@ class OcrSpec(_Strict):
     @model_validator(mode="after")
     def _api(self) -> OcrSpec:
         check_api(self.api, self.options, detect_direction=self.detect_direction,
-                  language=self.language)
+                  language=self.language, endpoint=self.endpoint)
         return self
 
     @model_validator(mode="after")

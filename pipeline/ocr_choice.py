@@ -60,11 +60,18 @@ def known_api(name: str) -> str:
 
 
 def check_api(
-    name: str, options: Mapping[str, object], *, detect_direction: bool, language: str | None
+    name: str, options: Mapping[str, object], *, detect_direction: bool, language: str | None,
+    endpoint: str = "",
 ) -> None:
-    """ValueError unless `name` is a known API that reads images and `options` (with the
+    """ValueError unless `name` is a known API that reads images (and that the embedded
+    service answers, when `endpoint` is "embedded") and `options` (with the
     `detect_direction` and `language` shortcuts) are fields of its request."""
     target = apis.api(known_api(name))
+    if endpoint == "embedded" and name not in apis.EMBEDDED_APIS:
+        raise ValueError(
+            f"the embedded OCR service answers only {', '.join(apis.EMBEDDED_APIS)}; "
+            f"{name} needs Huawei Cloud OCR: set region (e.g. \"cn-north-4\") or endpoint"
+        )
     if target.image_field is None:
         raise ValueError(f"{name!r} reads no image (it takes typed-in fields): ocrpipe "
                          "cannot send pages to it")

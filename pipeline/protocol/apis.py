@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 CATALOGUE = Path(__file__).with_name("ocr_apis.json")
 
+EMBEDDED_APIS = ("general-text", "web-image", "handwriting", "smart-document-recognizer")
+"""The APIs the embedded service (`ocrpipe serve`) answers; the others get 403 ModelArts.4204."""
 SENT_BY_THE_PIPELINE = frozenset({"image", "data", "url", "pdf_page_number"})
 """Request fields the pipeline fills itself (each page goes as an image): never options."""
 

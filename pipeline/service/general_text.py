@@ -34,7 +34,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.protocol.apis import all_apis, image_field
+from pipeline.protocol.apis import EMBEDDED_APIS, all_apis, image_field
 from pipeline.protocol.codes import CONTENT_TOO_LONG, INVALID_JSON, INVALID_PARAMETER
 from pipeline.protocol.limits import MAX_BASE64_CHARS
 
@@ -44,7 +44,7 @@ from .engine import PageText, RecognizeOptions
 
 API_NAME = "general-text"
 SMART_DOCUMENT = "smart-document-recognizer"
-TEXT_APIS = ("general-text", "web-image", "handwriting", SMART_DOCUMENT)
+TEXT_APIS = EMBEDDED_APIS
 KNOWN_APIS = frozenset(all_apis()) - frozenset(TEXT_APIS)
 """Huawei's other OCR APIs (the catalogue generated from the SDK): 4204 here, not 404."""
 BOOL_OPTIONS = (

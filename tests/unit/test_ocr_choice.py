@@ -10,6 +10,8 @@ from pipeline.errors import ConfigError
 
 
 def job(ocr: str = "", formats: str = '["json"]') -> JobSpec:
+    if "region" not in ocr and "endpoint" not in ocr and "api" in ocr:
+        ocr += '\nendpoint = "https://ocr.example.com"'  # the embedded one: text APIs only
     return parse_job(
         f'name = "j"\n[source]\nurl = "in"\n[ocr]\n{ocr}\n'
         f'[output]\nurl = "out"\nformats = {formats}\n'
@@ -45,6 +47,12 @@ def test_the_shortcut_keys_must_be_fields_of_the_api() -> None:
     assert "id-card has no option 'detect_direction'" in error_of(
         'api = "id-card"\ndetect_direction = true')
     assert job('api = "web-image"\ndetect_direction = true').ocr.detect_direction
+
+
+def test_the_embedded_service_takes_only_its_text_apis() -> None:
+    message = error_of('api = "vat-invoice"\nendpoint = "embedded"')
+    assert "vat-invoice needs Huawei Cloud OCR: set region" in message
+    assert job('api = "handwriting"\nendpoint = "embedded"').ocr.api == "handwriting"
 
 
 def test_an_api_without_an_image_field_is_refused() -> None:
