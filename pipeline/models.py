@@ -89,7 +89,8 @@ class OcrResult:
     direction: float = -1.0
     request_id: str = ""
     raw: object = None
-    """A structured API's `result` exactly as answered (JSON data); None for text APIs."""
+    """The answer's `result` as returned (JSON data) for a structured API, or a text API's
+    answer with tables (`pipeline.tables`); None otherwise."""
 
 
 @dataclass(frozen=True)
