@@ -59,7 +59,8 @@ async def measure(folder: Path, count: int) -> dict[str, float]:
     job = f"bench{count}"
     db = folder / f"{job}.db"
     await fill(db, job, count)
-    spec = parse_job(f'name = "{job}"\n[source]\nurl = "{folder}"\n[ocr]\napi = "{API}"\nregion = "cn-north-4"\n'
+    spec = parse_job(f'name = "{job}"\n[source]\nurl = "{folder}"\n'
+                     f'[ocr]\napi = "{API}"\nregion = "cn-north-4"\n'
                      f'[output]\nurl = "{folder / "out"}"\nformats = ["csv", "xlsx"]\n')
     store = await open_store(str(db))
     out = LocalStorage(str(folder / "out"))
