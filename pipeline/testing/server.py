@@ -32,7 +32,8 @@ signature check, when it arrived, the text echoed), `call_count`, `in_flight`,
 synchronously as each request arrives (before any delay), for ordering assertions.
 With `credentials` (AK -> SK) every request's signature is checked with
 `pipeline.protocol.signing.verify_request`, and a bad one is answered 401 APIG.0301.
-For a long benchmark, `keep_bodies=False` forgets each request body once answered.
+For a long benchmark, `keep_bodies=False` forgets each request body (and the answer an
+echo sent) once answered.
 `free_port()` gives a loopback port where connections are refused.
 """
 
@@ -266,6 +267,7 @@ class FakeOcrServer:
             self.in_flight -= 1
             if not self.keep_bodies:
                 call.body = b""
+                call.answer = None
 
     def _check_signature(self, request: web.Request, body: bytes) -> str | None:
         secrets = self._credentials or {}
