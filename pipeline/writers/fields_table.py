@@ -56,7 +56,8 @@ def page_rows(
                  "request_id": str(result.get("request_id") or "")}
     raw = result.get("result")
     if raw is None:
-        yield {**base, "status": "no fields (stored before this API was chosen)"}
+        yield {**base, "status": "no fields: the stored result is from a text API "
+                                 "(give the job a new name to send its pages again)"}
     elif isinstance(raw, list):
         if not raw:
             yield {**base, "status": "ok: nothing found"}
