@@ -31,7 +31,7 @@ DEFAULT_INCLUDE = (
     "**/*.tiff",
     "**/*.bmp",
 )
-OutputFormat = Literal["txt", "json", "docx", "pdf"]
+OutputFormat = Literal["txt", "json", "docx", "pdf", "hocr", "alto"]
 
 
 class _Strict(BaseModel):
