@@ -33,7 +33,7 @@ async def test_a_job_writes_hocr_and_alto_for_each_document(
         assert [p.image for p in pages] == [f'"{name}"'] * len(tags)
         alto = (out / f"{name}.alto.xml").read_bytes()
         assert alto_problems(alto) == []
-        strings = etree.fromstring(alto).iterfind(".//{%s}String" % ALTO)
+        strings = etree.fromstring(alto).iterfind(f".//{{{ALTO}}}String")
         assert [s.get("CONTENT") for s in strings] == [
             word for tag in tags for word in ("page", tag)
         ]

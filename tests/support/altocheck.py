@@ -11,6 +11,7 @@ returns every violation found (empty: valid as far as these rules go).
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from dataclasses import dataclass
 
 from lxml import etree
@@ -120,7 +121,7 @@ def _text_line(names: list[str]) -> str | None:
     rest = names[1:] if names[:1] == ["Shape"] else names
     if not rest or rest[0] != "String":
         return "a TextLine needs a String first"
-    for before, after in zip(rest, rest[1:], strict=False):
+    for before, after in pairwise(rest):
         if before in ("SP", "HYP") and after != "String":
             return f"{before} followed by {after}"
         if before == "HYP":
