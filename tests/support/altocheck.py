@@ -11,8 +11,8 @@ returns every violation found (empty: valid as far as these rules go).
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 
 from lxml import etree
 
