@@ -1,0 +1,152 @@
+"""A PDF page's own text layer as its OCR result, when the layer can be trusted.
+
+A born-digital page (or one OCR'd before, by us or OCRmyPDF) already holds its text:
+reading it costs a few milliseconds and no OCR call. PDFium gives the page's text as
+rectangles of text on one line (`FPDFText_CountRects`), each becomes a `Block` in the
+pixels the page would have been rendered at (so every writer treats it like an OCR
+answer; confidence 1.0).
+
+The layer is used only when it passes `text_problem`'s checks, so a page whose layer is
+garbage is still sent to OCR:
+
+- no text, or too little: fewer than `MIN_CHARS` characters;
+- unmapped glyphs: "(cid:N)" strings, U+FFFD, control or private-use characters above
+  `MAX_UNREADABLE` of the characters (a font without a usable ToUnicode map);
+- mojibake: UTF-8 read as Latin-1 ("Ã©", "â€™") above `MAX_MOJIBAKE` of the words;
+- ink the text does not explain: the page rendered small and grey, the dark pixels
+  outside every text rectangle above `MAX_UNEXPLAINED_INK` of the page (a scan whose
+  layer holds only a stamp or a header). A page with large photos or drawings is sent
+  to OCR too: the safe side, it never loses text.
+
+Pages turned by a /Rotate entry are left to OCR (their text boxes are in the unturned
+page).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pypdfium2 as pdfium
+
+from pipeline.models import Block, OcrResult, PageGeometry, PageResult
+from pipeline.page_worker import PageSettings
+from pipeline.protocol.limits import MAX_SIDE
+from pipeline.render import RENDER_MAX_PIXELS, _pdf_page, capped_scale, sniff_format
+
+MIN_CHARS = 8
+MAX_UNREADABLE = 0.05
+MAX_MOJIBAKE = 0.1
+MAX_UNEXPLAINED_INK = 0.01
+INK_DPI = 36
+"""Resolution of the check render: a page in ~3 ms, enough to see where the ink is."""
+_CID = re.compile(r"\(cid:\d+\)")
+_MOJIBAKE = re.compile(r"[ÃÂâ][\u0080-\u00bf€™œ\u201a-\u201e\u2018-\u201d\u2020-\u2022]")
+
+
+@dataclass(frozen=True)
+class TextLayer:
+    """What the check saw: the page's text rectangles (in points) and their text."""
+
+    rects: tuple[tuple[float, float, float, float, str], ...]
+    """(left, bottom, right, top, text) in PDF points of the unturned page."""
+    width_pt: float
+    height_pt: float
+    origin: tuple[float, float]
+    """The crop box's (left, top) corner: where the page's pixels start."""
+
+
+def text_problem(text: str) -> str | None:
+    """Why this text layer cannot stand in for OCR, or None when it can."""
+    if _CID.search(text):
+        return "unmapped glyphs ((cid:N))"
+    visible = [c for c in text if not c.isspace()]
+    if len(visible) < MIN_CHARS:
+        return f"only {len(visible)} characters"
+    unreadable = sum(
+        1 for c in visible
+        if c == "\ufffd" or unicodedata.category(c) in ("Cc", "Co", "Cn", "Cs")
+    )
+    if unreadable > MAX_UNREADABLE * len(visible):
+        return f"{unreadable} of {len(visible)} characters unreadable"
+    words = text.split()
+    garbled = sum(1 for w in words if _MOJIBAKE.search(w))
+    if garbled > MAX_MOJIBAKE * len(words):
+        return f"{garbled} of {len(words)} words look like mojibake"
+    return None
+
+
+def unexplained_ink(page: pdfium.PdfPage, layer: TextLayer) -> float:
+    """Share of the page that is dark but under no text rectangle."""
+    scale = INK_DPI / 72
+    bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=False)
+    pixels = np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(
+        bitmap.height, bitmap.width, -1
+    )[:, :, 0]
+    bitmap.close()
+    dark = pixels < 160
+    left0, top0 = layer.origin
+    for left, bottom, right, top, _ in layer.rects:
+        pad = (top - bottom) * 0.3
+        x0 = max(int((left - left0 - pad) * scale), 0)
+        x1 = math.ceil((right - left0 + pad) * scale)
+        y0 = max(int((top0 - top - pad) * scale), 0)
+        y1 = math.ceil((top0 - bottom + pad) * scale)
+        dark[y0:y1, x0:x1] = False
+    return float(dark.mean()) if dark.size else 0.0
+
+
+def _layer(page: pdfium.PdfPage) -> TextLayer:
+    textpage = page.get_textpage()
+    try:
+        rects = []
+        for i in range(textpage.count_rects()):
+            left, bottom, right, top = textpage.get_rect(i)
+            text = textpage.get_text_bounded(left, bottom, right, top).strip()
+            if text and right > left and top > bottom:
+                rects.append((left, bottom, right, top, text))
+    finally:
+        textpage.close()
+    crop_left, _, _, crop_top = page.get_cropbox()
+    width_pt, height_pt = page.get_size()
+    return TextLayer(tuple(rects), width_pt, height_pt, (crop_left, crop_top))
+
+
+def _result(layer: TextLayer, index: int, settings: PageSettings) -> PageResult:
+    limits = settings.limits
+    scale = capped_scale(layer.width_pt, layer.height_pt, settings.dpi,
+                         min(limits.max_side, MAX_SIDE),
+                         min(limits.max_pixels, RENDER_MAX_PIXELS))
+    width = math.ceil(layer.width_pt * scale)
+    height = math.ceil(layer.height_pt * scale)
+    left0, top0 = layer.origin
+    blocks = []
+    for left, bottom, right, top, text in layer.rects:
+        x0, x1 = round((left - left0) * scale), round((right - left0) * scale)
+        y0, y1 = round((top0 - top) * scale), round((top0 - bottom) * scale)
+        blocks.append(Block(text, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)), 1.0))
+    result = OcrResult(tuple(blocks), width, height, -1.0, request_id="")
+    return PageResult(index, result, PageGeometry(width, height, width, height, scale * 72))
+
+
+def text_layer_page(
+    path: str, index: int, settings: PageSettings
+) -> tuple[PageResult | None, str]:
+    """Page `index`'s text layer as its result, or (None, why it is not used)."""
+    if sniff_format(path) != "PDF":
+        return None, "not a PDF"
+    with _pdf_page(path, index, settings.password) as page:
+        if page.get_rotation() % 360:
+            return None, "the page is turned by /Rotate"
+        layer = _layer(page)
+        problem = text_problem("\n".join(r[4] for r in layer.rects))
+        if problem is None:
+            ink = unexplained_ink(page, layer)
+            if ink > MAX_UNEXPLAINED_INK:
+                problem = f"{ink:.1%} of the page is ink outside the text"
+    if problem is not None:
+        return None, problem
+    return _result(layer, index, settings), "text layer"
