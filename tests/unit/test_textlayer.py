@@ -49,7 +49,7 @@ def test_garbage_text_is_told_from_text(text: str, problem: str) -> None:
 @pytest.mark.parametrize("text", [
     "The quick brown fox jumps over the lazy dog.",
     "比亚迪股份有限公司 2023 年年度报告",
-    "Café résumé naïve — “quoted” ‘text’ … 10 € and 5 £",
+    "Café résumé naïve — “quoted” \u2018text\u2019 … 10 € and 5 £",
 ])
 def test_real_text_passes(text: str) -> None:
     assert text_problem(text) is None
@@ -83,7 +83,7 @@ def painted(lines: list[str]) -> Image.Image:
 
 
 def test_a_scan_with_an_invisible_ocr_layer_is_read_from_it(tmp_path: Path) -> None:
-    lines = LINES + ["A third line of the scanned page."]
+    lines = [*LINES, "A third line of the scanned page."]
     path = text_layer_pdf(tmp_path / "ocred.pdf", [lines], image=painted(lines), mode=3)
     page, why = text_layer_page(str(path), 0, PageSettings())
     assert page is not None, why
