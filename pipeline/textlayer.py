@@ -14,9 +14,11 @@ garbage is still sent to OCR:
   `MAX_UNREADABLE` of the characters (a font without a usable ToUnicode map);
 - mojibake: UTF-8 read as Latin-1 ("Ã©", "â€™") above `MAX_MOJIBAKE` of the words;
 - ink the text does not explain: the page rendered small and grey, the dark pixels
-  outside every text rectangle above `MAX_UNEXPLAINED_INK` of the page (a scan whose
-  layer holds only a stamp or a header). A page with large photos or drawings is sent
-  to OCR too: the safe side, it never loses text.
+  inside raster images but outside every text rectangle above `MAX_UNEXPLAINED_INK` of
+  the page (a scan whose layer holds only a stamp or a header, a picture with text in
+  it). Vector graphics (table rules, shading, charts) do not count: they carry no text
+  the layer lacks. A page with a large dark photo is sent to OCR too: the safe side, it
+  never loses text.
 
 Pages turned by a /Rotate entry are left to OCR (their text boxes are in the unturned
 page).
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
 from pipeline.models import Block, OcrResult, PageGeometry, PageResult
 from pipeline.page_worker import PageSettings
@@ -80,22 +83,37 @@ def text_problem(text: str) -> str | None:
 
 
 def unexplained_ink(page: pdfium.PdfPage, layer: TextLayer) -> float:
-    """Share of the page that is dark but under no text rectangle."""
+    """Share of the page that is dark inside a raster image but under no text
+    rectangle: text printed in a scan or a picture that the layer does not hold. Vector
+    drawings (table rules, shading, charts) never carry unextracted text, so their ink
+    does not count."""
     scale = INK_DPI / 72
+    left0, top0 = layer.origin
+
+    def pixels(left: float, bottom: float, right: float, top: float,
+               pad: float = 0.0) -> tuple[slice, slice]:
+        x0 = max(int((left - left0 - pad) * scale), 0)
+        y0 = max(int((top0 - top - pad) * scale), 0)
+        x1 = math.ceil((right - left0 + pad) * scale)
+        y1 = math.ceil((top0 - bottom + pad) * scale)
+        return slice(y0, y1), slice(x0, x1)
+
+    images = [obj.get_bounds() for obj in page.get_objects(
+        filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=4
+    )]
+    if not images:
+        return 0.0
     bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=False)
-    pixels = np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(
+    grey = np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(
         bitmap.height, bitmap.width, -1
     )[:, :, 0]
     bitmap.close()
-    dark = pixels < 160
-    left0, top0 = layer.origin
+    in_images = np.zeros(grey.shape, dtype=bool)
+    for box in images:
+        in_images[pixels(*box)] = True
+    dark = (grey < 160) & in_images
     for left, bottom, right, top, _ in layer.rects:
-        pad = (top - bottom) * 0.3
-        x0 = max(int((left - left0 - pad) * scale), 0)
-        x1 = math.ceil((right - left0 + pad) * scale)
-        y0 = max(int((top0 - top - pad) * scale), 0)
-        y1 = math.ceil((top0 - bottom + pad) * scale)
-        dark[y0:y1, x0:x1] = False
+        dark[pixels(left, bottom, right, top, pad=(top - bottom) * 0.3)] = False
     return float(dark.mean()) if dark.size else 0.0
 
 
