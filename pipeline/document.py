@@ -34,6 +34,7 @@ from pipeline.models import (
     PageResult,
     SourceObject,
 )
+from pipeline.page_worker import prepare_and_encode
 from pipeline.render import DocumentInfo, inspect_document
 from pipeline.reuse import reuse_pages
 from pipeline.saved import record_no_call
@@ -151,6 +152,7 @@ async def _recognize_page(
         triaged = await ctx.in_worker(
             triage_page, path, obj.key, index, ctx.page_settings,
             text_pages=spec.ocr.skip_text_pages, blank_pages=spec.ocr.skip_blank_pages,
+            prepare=prepare_and_encode,
         )
         if isinstance(triaged, NoCall):
             await asyncio.shield(record_no_call(

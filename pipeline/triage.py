@@ -11,6 +11,7 @@ prepared for sending and its Base64, exactly as `prepare_and_encode` does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,16 +30,21 @@ class NoCall:
     reason: SavedReason
 
 
+Prepare = Callable[[str, str, int, PageSettings], tuple[PageImage, str]]
+
+
 def triage_page(
     path: str, doc_key: str, index: int, settings: PageSettings, *,
     text_pages: bool = True, blank_pages: bool = True,
+    prepare: Prepare = prepare_and_encode,
 ) -> NoCall | tuple[PageImage, str]:
-    """Page `index`: its result without OCR, or the page ready to send."""
+    """Page `index`: its result without OCR, or the page ready to send (by `prepare`:
+    the document stage passes its own, the seam tests replace)."""
     if text_pages:
         page, _why = text_layer_page(path, index, settings)
         if page is not None:
             return NoCall(page, "text_layer")
-    image, image_b64 = prepare_and_encode(path, doc_key, index, settings)
+    image, image_b64 = prepare(path, doc_key, index, settings)
     if blank_pages and is_blank_encoded(image.data):
         empty = OcrResult((), image.width, image.height)
         return NoCall(PageResult(index, empty, PageGeometry.of(image)), "blank")
