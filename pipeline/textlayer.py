@@ -20,8 +20,8 @@ garbage is still sent to OCR:
   the layer lacks. A page with a large dark photo is sent to OCR too: the safe side, it
   never loses text.
 
-Pages turned by a /Rotate entry are left to OCR (their text boxes are in the unturned
-page).
+A page turned by a /Rotate entry is read as displayed: PDFium's boxes, in the unturned
+page, are turned with it.
 """
 
 from __future__ import annotations
@@ -50,16 +50,38 @@ _CID = re.compile(r"\(cid:\d+\)")
 _MOJIBAKE = re.compile(r"[ÃÂâ][\u0080-\u00bf€™œ\u201a-\u201e\u2018-\u201d\u2020-\u2022]")
 
 
+Rect = tuple[float, float, float, float]
+"""(left, top, right, bottom) in points of the page as displayed (y down, /Rotate applied)."""
+
+
 @dataclass(frozen=True)
 class TextLayer:
-    """What the check saw: the page's text rectangles (in points) and their text."""
+    """What the check saw: the page's text rectangles and their text."""
 
-    rects: tuple[tuple[float, float, float, float, str], ...]
-    """(left, bottom, right, top, text) in PDF points of the unturned page."""
+    rects: tuple[tuple[Rect, str], ...]
     width_pt: float
     height_pt: float
-    origin: tuple[float, float]
-    """The crop box's (left, top) corner: where the page's pixels start."""
+    """The page as displayed (turned by its /Rotate), in points."""
+
+
+def _displayed(box: tuple[float, float, float, float], rotation: int,
+               crop: tuple[float, float, float, float]) -> Rect:
+    """A (left, bottom, right, top) box of PDF space in the page as displayed: from the
+    crop box's top-left corner, y down, turned clockwise by the page's /Rotate."""
+    crop_left, crop_bottom, crop_right, crop_top = crop
+    width, height = crop_right - crop_left, crop_top - crop_bottom
+    xs, ys = [], []
+    for x, y in ((box[0], box[1]), (box[2], box[3])):
+        u, v = x - crop_left, crop_top - y
+        if rotation == 90:
+            u, v = height - v, u
+        elif rotation == 180:
+            u, v = width - u, height - v
+        elif rotation == 270:
+            u, v = v, width - u
+        xs.append(u)
+        ys.append(v)
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def text_problem(text: str) -> str | None:
@@ -82,42 +104,39 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def unexplained_ink(page: pdfium.PdfPage, layer: TextLayer) -> float:
-    """Share of the page that is dark inside a raster image but under no text
-    rectangle: text printed in a scan or a picture that the layer does not hold. Vector
-    drawings (table rules, shading, charts) never carry unextracted text, so their ink
-    does not count."""
-    scale = INK_DPI / 72
-    left0, top0 = layer.origin
-
-    def pixels(left: float, bottom: float, right: float, top: float,
-               pad: float = 0.0) -> tuple[slice, slice]:
-        x0 = max(int((left - left0 - pad) * scale), 0)
-        y0 = max(int((top0 - top - pad) * scale), 0)
-        x1 = math.ceil((right - left0 + pad) * scale)
-        y1 = math.ceil((top0 - bottom + pad) * scale)
-        return slice(y0, y1), slice(x0, x1)
-
-    images = [obj.get_bounds() for obj in page.get_objects(
-        filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=4
-    )]
+def unexplained_ink(page: pdfium.PdfPage, layer: TextLayer,
+                    images: list[Rect]) -> float:
+    """Share of the page that is dark inside a raster image (`images`) but under no
+    text rectangle: text printed in a scan or a picture that the layer does not hold.
+    Vector drawings (table rules, shading, charts) never carry unextracted text, so
+    their ink does not count."""
     if not images:
         return 0.0
+    scale = INK_DPI / 72
+
+    def pixels(rect: Rect, pad: float = 0.0) -> tuple[slice, slice]:
+        left, top, right, bottom = rect
+        x0, y0 = max(int((left - pad) * scale), 0), max(int((top - pad) * scale), 0)
+        return (slice(y0, math.ceil((bottom + pad) * scale)),
+                slice(x0, math.ceil((right + pad) * scale)))
+
     bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=False)
     grey = np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(
         bitmap.height, bitmap.width, -1
     )[:, :, 0]
     bitmap.close()
     in_images = np.zeros(grey.shape, dtype=bool)
-    for box in images:
-        in_images[pixels(*box)] = True
+    for rect in images:
+        in_images[pixels(rect)] = True
     dark = (grey < 160) & in_images
-    for left, bottom, right, top, _ in layer.rects:
-        dark[pixels(left, bottom, right, top, pad=(top - bottom) * 0.3)] = False
+    for rect, _ in layer.rects:
+        line = min(rect[2] - rect[0], rect[3] - rect[1])  # turned text: its width
+        dark[pixels(rect, pad=line * 0.3)] = False
     return float(dark.mean()) if dark.size else 0.0
 
 
-def _layer(page: pdfium.PdfPage) -> TextLayer:
+def _layer(page: pdfium.PdfPage, rotation: int,
+           crop: tuple[float, float, float, float]) -> TextLayer:
     textpage = page.get_textpage()
     try:
         rects = []
@@ -125,12 +144,11 @@ def _layer(page: pdfium.PdfPage) -> TextLayer:
             left, bottom, right, top = textpage.get_rect(i)
             text = textpage.get_text_bounded(left, bottom, right, top).strip()
             if text and right > left and top > bottom:
-                rects.append((left, bottom, right, top, text))
+                rects.append((_displayed((left, bottom, right, top), rotation, crop), text))
     finally:
         textpage.close()
-    crop_left, _, _, crop_top = page.get_cropbox()
     width_pt, height_pt = page.get_size()
-    return TextLayer(tuple(rects), width_pt, height_pt, (crop_left, crop_top))
+    return TextLayer(tuple(rects), width_pt, height_pt)
 
 
 def _result(layer: TextLayer, index: int, settings: PageSettings) -> PageResult:
@@ -140,11 +158,10 @@ def _result(layer: TextLayer, index: int, settings: PageSettings) -> PageResult:
                          min(limits.max_pixels, RENDER_MAX_PIXELS))
     width = math.ceil(layer.width_pt * scale)
     height = math.ceil(layer.height_pt * scale)
-    left0, top0 = layer.origin
     blocks = []
-    for left, bottom, right, top, text in layer.rects:
-        x0, x1 = round((left - left0) * scale), round((right - left0) * scale)
-        y0, y1 = round((top0 - top) * scale), round((top0 - bottom) * scale)
+    for (left, top, right, bottom), text in layer.rects:
+        x0, x1 = round(left * scale), round(right * scale)
+        y0, y1 = round(top * scale), round(bottom * scale)
         blocks.append(Block(text, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)), 1.0))
     result = OcrResult(tuple(blocks), width, height, -1.0, request_id="")
     return PageResult(index, result, PageGeometry(width, height, width, height, scale * 72))
@@ -157,12 +174,14 @@ def text_layer_page(
     if sniff_format(path) != "PDF":
         return None, "not a PDF"
     with _pdf_page(path, index, settings.password) as page:
-        if page.get_rotation() % 360:
-            return None, "the page is turned by /Rotate"
-        layer = _layer(page)
-        problem = text_problem("\n".join(r[4] for r in layer.rects))
+        rotation = page.get_rotation() % 360
+        crop = page.get_cropbox()
+        layer = _layer(page, rotation, crop)
+        problem = text_problem("\n".join(text for _, text in layer.rects))
         if problem is None:
-            ink = unexplained_ink(page, layer)
+            images = [_displayed(obj.get_bounds(), rotation, crop) for obj in
+                      page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=4)]
+            ink = unexplained_ink(page, layer, images)
             if ink > MAX_UNEXPLAINED_INK:
                 problem = f"{ink:.1%} of the page is ink outside the text"
     if problem is not None:

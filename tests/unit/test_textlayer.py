@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.page_worker import PageSettings
 from pipeline.pagetag import make_page
+from pipeline.render import render_page
 from pipeline.textlayer import text_layer_page, text_problem
 from tests.support.textpdf import LEADING, LEFT, PAGE, TOP, text_layer_pdf
 
@@ -97,11 +98,35 @@ def test_the_same_scan_without_its_layer_goes_to_ocr(tmp_path: Path) -> None:
     assert page is None and "only 0 characters" in why
 
 
-def test_a_turned_page_and_an_image_are_left_to_ocr(tmp_path: Path) -> None:
-    turned = text_layer_pdf(tmp_path / "turned.pdf", [LINES], rotate=90)
-    assert text_layer_page(str(turned), 0, PageSettings()) == (
-        None, "the page is turned by /Rotate"
-    )
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_a_page_turned_by_rotate_is_read_as_displayed(tmp_path: Path, rotate: int) -> None:
+    turned = text_layer_pdf(tmp_path / "turned.pdf", [LINES], rotate=rotate)
+    page, why = text_layer_page(str(turned), 0, PageSettings(dpi=200))
+    assert page is not None, why
+    upright, _ = text_layer_page(str(text_layer_pdf(tmp_path / "up.pdf", [LINES])), 0,
+                                 PageSettings(dpi=200))
+    assert upright is not None
+    size = (page.result.width, page.result.height)
+    assert size == ((2200, 1700) if rotate in (90, 270) else (1700, 2200))
+    assert sorted(b.text for b in page.result.blocks) == sorted(LINES)
+    flat_boxes = {b.text: b.box for b in upright.result.blocks}
+    for block in page.result.blocks:
+        (x0, y0), _, (x1, y1), _ = block.box
+        (u0, _), _, (_, v1), _ = flat_boxes[block.text]
+        assert (x1 - x0 > y1 - y0) == (rotate == 180)  # lines run down a page turned 90/270
+        if rotate == 90:  # clockwise: the page's left edge is now its top
+            assert (x0, y0) == (2200 - v1, u0)
+    # each box holds the ink of its text on the page as PDFium renders it (turned)
+    rendered, _ = render_page(str(turned), 0, dpi=200)
+    grey = rendered.convert("L")
+    for block in page.result.blocks:
+        (x0, y0), _, (x1, y1), _ = block.box
+        inside = sum(grey.crop((x0, y0, x1, y1)).histogram()[:100])
+        around = sum(grey.crop((x0 - 8, y0 - 8, x1 + 8, y1 + 8)).histogram()[:100])
+        assert inside > 0 and around <= 1.05 * inside  # its text's dark pixels, all of them
+
+
+def test_an_image_is_left_to_ocr(tmp_path: Path) -> None:
     png = tmp_path / "a.png"
     make_page("img", (320, 160)).save(png)
     assert text_layer_page(str(png), 0, PageSettings()) == (None, "not a PDF")
