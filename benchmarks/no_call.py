@@ -12,8 +12,10 @@ costs before the call itself), and for documents read whole with a `.gt.txt` the
 the text read against it (`pipeline.testing.cer`, reading order from `pipeline.layout`)
 and its bag CER (characters sorted: reading order does not count; the pdftotext ground
 truth lists table cells in its own order).
-Then the blank check (`blank.is_blank_encoded`) on an A4 page at 200 dpi, PNG and JPEG.
-Times are process CPU time (one process, no pool), medians of 3 runs.
+Then what triage (`triage.triage_page`: both checks around the usual preparation) adds
+to a page that is sent anyway, on four kinds of page, and the blank check alone
+(`blank.is_blank_encoded`) on an A4 page at 200 dpi, PNG and JPEG.
+Times are process CPU time (one process, no pool), medians of 3 (or 5) runs.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.blank import is_blank_encoded
+from pipeline.blank import is_blank, is_blank_encoded
 from pipeline.layout import page_text
 from pipeline.page_worker import PageSettings, prepare_and_encode
+from pipeline.pagetag import make_page
 from pipeline.render import inspect_document
 from pipeline.testing.cer import cer, normalize
 from pipeline.textlayer import text_layer_page
+from pipeline.triage import triage_page
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdfs"
 LINES = [f"Line {n}: the quick brown fox jumps over the lazy dog, {n * 7} times." for n in
@@ -140,6 +144,47 @@ def blank_rows() -> list[str]:
     return rows
 
 
+def overhead_rows(folder: Path, settings: PageSettings) -> list[str]:
+    """What triage adds to a page that is sent anyway: `triage_page` (text-layer check,
+    prepare, blank check) against `prepare_and_encode` alone, CPU ms per page."""
+    scan = Image.new("L", (1654, 2339), 246)
+    ImageDraw.Draw(scan).text((200, 300), "\n".join(LINES), fill=0,
+                              font=ImageFont.load_default(size=30))
+    inputs = {
+        "small PNG page 640x480": folder / "small.png",
+        "A4 200 dpi PNG scan": folder / "a4.png",
+        "A4 200 dpi JPEG scan": folder / "a4.jpg",
+        "A4 scanned PDF page (PNG inside)": folder / "a4.pdf",
+    }
+    make_page("bench", (640, 480)).save(inputs["small PNG page 640x480"])
+    scan.save(inputs["A4 200 dpi PNG scan"])
+    scan.convert("RGB").save(inputs["A4 200 dpi JPEG scan"], quality=85)
+    scan.save(inputs["A4 scanned PDF page (PNG inside)"], "PDF", resolution=200.0)
+    rows = []
+    for name, path in inputs.items():
+        plain = cpu_ms(partial(prepare_and_encode, str(path), name, 0, settings), runs=5)
+        triaged = cpu_ms(partial(triage_page, str(path), name, 0, settings), runs=5)
+        rows.append(f"sent page, {name:34}: prepare {plain:6.1f} ms, with triage "
+                    f"{triaged:6.1f} ms (+{triaged - plain:.1f} ms, x{triaged / plain:.2f})")
+    return rows
+
+
+def corpus_blank_row() -> str:
+    """Which page images of the corpus the blank check would not send."""
+    shared = CORPUS.parent
+    found = [p for folder in ("pages", "pages/rotated", "edge") if (shared / folder).is_dir()
+             for p in sorted((shared / folder).iterdir())
+             if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff")]
+    if not found:
+        return "(corpus page images not found: blank check on them skipped)"
+    blank = []
+    for path in found:
+        with Image.open(path) as image:
+            if is_blank(image):
+                blank.append(path.name)
+    return f"corpus page images taken for blank: {len(blank)} of {len(found)} {blank}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dpi", type=int, default=200)
@@ -156,8 +201,11 @@ def main() -> None:
                 print(document_row(path, settings))
         else:
             print(f"({CORPUS} not found: corpus PDFs skipped)")
+        for row in overhead_rows(Path(folder), settings):
+            print(row)
     for row in blank_rows():
         print(row)
+    print(corpus_blank_row())
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ A page is blank when almost none of its pixels stand out from the page's backgro
 (its most frequent grey, from Pillow's histogram: no pixel array is built): at most
 `MAX_INK_SHARE` of them (or a few specks) differ from it by more than `INK_CONTRAST` grey
 levels. Paper tint, scanner noise and JPEG artefacts stay below that contrast; one
-printed digit does not (at 200 dpi a digit is some hundreds of dark pixels, several
-times the allowance on an A4 page). A JPEG is decoded at a reduced scale, no more than
+printed digit of 5 points or more does not (at 200 dpi it has some tens of dark pixels;
+the allowance on an A4 page is about 20). A JPEG is decoded at a reduced scale, no more than
 `CHECK_SIDE` pixels a side.
 """
 
@@ -17,8 +17,8 @@ import math
 from PIL import Image
 
 INK_CONTRAST = 64
-MAX_INK_SHARE = 2e-5
-"""0.002 %: about 80 pixels of an A4 page at 200 dpi."""
+MAX_INK_SHARE = 5e-6
+"""0.0005 %: about 20 pixels of an A4 page at 200 dpi (a 6-point digit has more)."""
 MIN_INK_PIXELS = 4
 CHECK_SIDE = 1400
 

@@ -47,11 +47,14 @@ def test_specks_of_dust_do_not_make_a_page() -> None:
     assert is_blank(page)
 
 
-def test_one_printed_digit_is_not_blank() -> None:
+@pytest.mark.parametrize("pixels", [14, 28])  # a 5- and a 10-point page number at 200 dpi
+def test_one_printed_digit_is_not_blank(pixels: int) -> None:
     page = noisy(A4_200DPI, 240, 4)
-    ImageDraw.Draw(page).text((800, 2250), "7", fill=20, font=ImageFont.load_default(size=28))
+    font = ImageFont.load_default(size=pixels)
+    ImageDraw.Draw(page).text((800, 2250), "7", fill=20, font=font)
     assert not is_blank(page)
     assert not is_blank_encoded(encoded(page, "JPEG"))
+    assert not is_blank_encoded(encoded(page, "PNG"))
 
 
 def test_a_tagged_test_page_is_not_blank() -> None:
