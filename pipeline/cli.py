@@ -277,7 +277,7 @@ def report(fmt: str, job: str | None) -> None:
 @main.command()
 @click.argument("result_json", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "formats", multiple=True, required=True,
-              type=click.Choice(["txt", "json", "docx", "pdf"]),
+              type=click.Choice(["txt", "json", "docx", "pdf", "hocr", "alto"]),
               help="Format to rebuild; repeat for several.")
 @click.option("--source", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The original document (needed for pdf: the text layer goes on it).")

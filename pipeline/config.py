@@ -32,7 +32,7 @@ DEFAULT_INCLUDE = (
     "**/*.tiff",
     "**/*.bmp",
 )
-OutputFormat = Literal["txt", "json", "docx", "pdf", "csv", "xlsx"]
+OutputFormat = Literal["txt", "json", "docx", "pdf", "hocr", "alto", "csv", "xlsx"]
 """csv and xlsx are the job's fields table (structured APIs), one file per job."""
 
 
@@ -114,6 +114,13 @@ class OcrSpec(_Strict):
     iam_user: str | None = None
     iam_domain: str | None = Field(None, description="the account (domain) name")
     iam_project: str | None = Field(None, description="project name the token is scoped to")
+    skip_text_pages: bool = Field(
+        True, description="A PDF page whose text layer passes the checks is read, not sent."
+    )
+    skip_blank_pages: bool = Field(True, description="A near-uniform page is not sent.")
+    reuse_results: bool = Field(
+        True, description="A document already recognised (same content) reuses its pages."
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -52,6 +52,8 @@ class Counts:
     documents_skipped: int = 0
     pages_sent: int = 0
     pages_reused: int = 0
+    calls_saved: dict[str, int] = field(default_factory=dict)
+    """Pages that needed no OCR call, by reason (pipeline/saved.py)."""
 
 
 @dataclass

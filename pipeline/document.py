@@ -36,8 +36,12 @@ from pipeline.models import (
 )
 from pipeline.ocr_choice import request_options
 from pipeline.page_worker import prepare_and_encode
+from pipeline.protocol.apis import api
 from pipeline.render import DocumentInfo, inspect_document
+from pipeline.reuse import reuse_pages
+from pipeline.saved import record_no_call
 from pipeline.store import DocumentState
+from pipeline.triage import NoCall, triage_page
 from pipeline.writers import WRITERS, WriteOptions, Writer, document_formats, output_key
 
 log = logging.getLogger(__name__)
@@ -109,6 +113,7 @@ async def _recognize_pages(
     if info.page_count < 1:
         raise DocumentError("the document has no pages")
     saved = await ctx.store.saved_pages(doc_id)
+    saved.update(await reuse_pages(ctx, doc_id, obj, info.page_count, saved))
     results: dict[int, PageResult | OcrpipeError] = {}
     async with asyncio.TaskGroup() as tg:
         for index in range(info.page_count):
@@ -146,9 +151,20 @@ async def _recognize_page(
     """One page: a per-page error is kept in `results`; config/auth errors propagate."""
     spec = ctx.spec
     try:
-        page, image_b64 = await ctx.in_worker(
-            prepare_and_encode, path, obj.key, index, ctx.page_settings
+        triaged = await ctx.in_worker(
+            triage_page, path, obj.key, index, ctx.page_settings,
+            text_pages=spec.ocr.skip_text_pages and api(spec.ocr.api).kind == "text",
+            blank_pages=spec.ocr.skip_blank_pages,
+            prepare=prepare_and_encode,
         )
+        if isinstance(triaged, NoCall):
+            await asyncio.shield(record_no_call(
+                ctx, doc_id, obj.key, obj.change_token, triaged.page, triaged.reason
+            ))
+            results[index] = triaged.page
+            ctx.observer.page_done()
+            return
+        page, image_b64 = triaged
         request = OcrRequest(
             obj.key, index, image_b64, page.width, page.height, spec.ocr.api, _options(spec)
         )

@@ -5,7 +5,7 @@ All are frozen dataclasses: a stage takes one and returns another, never mutates
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
 Point = tuple[int, int]
@@ -134,9 +134,10 @@ class DocumentResult:
 AttemptOutcome = Literal["billed", "failed", "unknown"]
 """How one OCR attempt ended: 'billed' (a 2xx answer), 'failed' (an error answer, or nothing
 was sent), 'unknown' (sent, no answer: the service may have billed it)."""
-LedgerOutcome = Literal["pending", "billed", "failed", "unknown"]
+LedgerOutcome = Literal["pending", "billed", "failed", "unknown", "saved"]
 """An attempt as the ledger holds it: 'pending' is written before sending, then it becomes
-its `AttemptOutcome`; a 'pending' row left by a crash becomes 'unknown' on the next run."""
+its `AttemptOutcome`; a 'pending' row left by a crash becomes 'unknown' on the next run.
+'saved' is a page that needed no call (its text layer, blank, a duplicate): never billed."""
 DocumentOutcome = Literal["done", "failed", "skipped", "interrupted"]
 """How one document of a run ended."""
 
@@ -223,6 +224,10 @@ class RunSummary:
     failures: tuple[tuple[str, str], ...]
     notices: tuple[str, ...] = ()
     """What the run left out and why (symbolic links, its own outputs), or found nothing."""
+    calls_saved: dict[str, int] = field(default_factory=dict)
+    """Pages that needed no OCR call, by enterprise project (the ledger's 'saved' rows)."""
+    saved_reasons: dict[str, int] = field(default_factory=dict)
+    """The same pages by reason: text_layer, blank, duplicate."""
 
 
 class RunObserver(Protocol):

@@ -84,6 +84,11 @@ def print_summary(summary: RunSummary, *, file: object = None) -> None:
     )
     billed = ", ".join(f"{p}: {n}" for p, n in sorted(summary.billed_calls.items())) or "none"
     table.add_row("billed calls", f"{billed}  (by enterprise project; `ocrpipe report` for all)")
+    if summary.calls_saved:
+        saved = ", ".join(f"{p}: {n}" for p, n in sorted(summary.calls_saved.items()))
+        reasons = sorted(summary.saved_reasons.items())
+        why = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in reasons)
+        table.add_row("calls saved", f"{saved}  ({why}: pages that needed no OCR call)")
     table.add_row("elapsed", f"{summary.elapsed:.1f} s, {rate:.2f} pages/s")
     table.add_row("outputs", summary.output)
     out.print(table)

@@ -101,6 +101,9 @@ async def _run(
         output=spec.resolve(spec.output.url),
         failures=tuple(ctx.failures),
         notices=tuple(notices),
+        calls_saved={row["enterprise_project"]: int(row.get("saved") or 0) for row in usage
+                     if row.get("saved")},
+        saved_reasons=dict(counts.calls_saved),
     )
     if interrupted:  # the summary of what was done goes with it (cli.py prints it)
         raise JobInterrupted(

@@ -31,7 +31,8 @@ async def render_metrics(queue: JobQueue) -> str:
     lines += ["# HELP ocrpipe_job_queue_depth Jobs waiting for a worker.",
               "# TYPE ocrpipe_job_queue_depth gauge",
               f"ocrpipe_job_queue_depth {by_status.get('queued', 0)}",
-              "# HELP ocrpipe_ocr_calls_total OCR attempts in the usage ledger, by outcome.",
+              "# HELP ocrpipe_ocr_calls_total OCR attempts in the usage ledger, by outcome "
+              "(saved: pages that needed no call).",
               "# TYPE ocrpipe_ocr_calls_total counter"]
     lines += [f'ocrpipe_ocr_calls_total{{enterprise_project="{_label(project)}",'
               f'outcome="{outcome}"}} {n}' for (project, outcome), n in sorted(calls.items())]

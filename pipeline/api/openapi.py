@@ -103,9 +103,10 @@ _SCHEMAS: dict[str, Any] = {
             },
             "calls": {
                 "type": "object", "required": ["billed", "failed", "unknown", "in_flight"],
-                "properties": {k: _COUNT for k in ("billed", "failed", "unknown", "in_flight")},
+                "properties": {k: _COUNT for k in ("billed", "failed", "unknown", "in_flight",
+                                                   "saved")},
                 "description": "OCR attempts in the ledger; unknown: sent, no answer (may "
-                               "be billed)",
+                               "be billed); saved: pages that needed no call",
             },
         },
     },

@@ -52,6 +52,7 @@ def job_view(job: JobRecord, progress: JobProgress | None = None) -> dict[str, A
             "failed": calls.get("failed", 0),
             "unknown": calls.get("unknown", 0) + calls.get("pending", 0) - in_flight,
             "in_flight": in_flight,
+            "saved": calls.get("saved", 0),
         }
     return view
 

@@ -1,4 +1,5 @@
-"""`ocrpipe report`: billed, failed and unknown calls per enterprise project and API."""
+"""`ocrpipe report`: billed, failed and unknown calls per enterprise project and API, and
+the calls saved (pages read from their text layer, blank, or a duplicate's)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from pipeline.store import Store
 from pipeline.store.db import DEFAULT_DB
 from pipeline.store.schema import runs, usage
 
-COLUMNS = ("enterprise_project", "api", "billed", "failed", "unknown", "pages", "attempts")
+COLUMNS = ("enterprise_project", "api", "billed", "failed", "unknown", "pages", "attempts",
+           "saved")
 HEADERS = ("enterprise project", "API", "billed calls", "failed calls",
-           "outcome unknown (may be billed)", "pages billed", "attempts")
+           "outcome unknown (may be billed)", "pages billed", "attempts",
+           "calls saved (no OCR needed)")
 
 
 def _row(item: dict[str, Any]) -> list[Any]:

@@ -324,9 +324,10 @@ class Store:
             count("billed").label("billed"),
             count("failed").label("failed"),
             (count("unknown") + count("pending")).label("unknown"),
+            count("saved").label("saved"),
             # a page counts once however many billed attempts it took
             func.count(func.distinct(page_key)).filter(usage.c.outcome == "billed").label("pages"),
-            func.count().label("attempts"),
+            func.count().filter(usage.c.outcome != "saved").label("attempts"),
         ).group_by(usage.c.enterprise_project, usage.c.api).order_by(
             usage.c.enterprise_project, usage.c.api
         )

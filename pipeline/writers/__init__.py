@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from pipeline.models import DocumentResult
+from pipeline.writers.alto import write_alto
 from pipeline.writers.docx import write_docx
+from pipeline.writers.hocr import write_hocr
 from pipeline.writers.jsonfile import write_json
 from pipeline.writers.options import WriteOptions
 from pipeline.writers.pdf import write_pdf
@@ -54,6 +56,10 @@ WRITERS: dict[str, Writer] = {
         write_docx,
     ),
     "pdf": Writer(".pdf", "application/pdf", write_pdf, needs_source=True),
+    "hocr": Writer(".hocr", "application/xhtml+xml",
+                   lambda doc, _path, _opts, out: write_hocr(doc, out)),
+    "alto": Writer(".alto.xml", "application/xml",
+                   lambda doc, _path, _opts, out: write_alto(doc, out)),
 }
 
 

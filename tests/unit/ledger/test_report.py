@@ -16,7 +16,7 @@ ROWS: list[dict[str, Any]] = [
 def test_json_and_csv_carry_every_column() -> None:
     data = json.loads(format_report(ROWS, "json"))
     assert data[1] == {"enterprise_project": "finance", "api": "general-text", "billed": 0,
-                       "failed": 0, "unknown": 2, "pages": 0, "attempts": 2}
+                       "failed": 0, "unknown": 2, "pages": 0, "attempts": 2, "saved": 0}
     rows = list(csv.DictReader(io.StringIO(format_report(ROWS, "csv"))))
     assert rows[0]["billed"] == "3" and rows[0]["enterprise_project"] == "default"
 
