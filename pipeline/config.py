@@ -31,7 +31,7 @@ DEFAULT_INCLUDE = (
     "**/*.tiff",
     "**/*.bmp",
 )
-OutputFormat = Literal["txt", "json", "docx", "pdf"]
+OutputFormat = Literal["txt", "json", "docx", "pdf", "md"]
 
 
 class _Strict(BaseModel):
@@ -139,6 +139,17 @@ class OutputSpec(_Strict):
     low_confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None, description="docx: highlight blocks recognised below this confidence."
     )
+    layout: Literal["auto", "off"] = Field(
+        "auto", description="layout regions (rapid-layout): auto = when docx or md is asked for."
+    )
+    txt_lines: bool = Field(True, description="txt: one line per OCR line; false reflows.")
+    headers: Literal["keep", "drop"] = Field(
+        "keep", description="docx/md: running headers and footers kept (Word header) or dropped."
+    )
+
+    @property
+    def wants_layout(self) -> bool:
+        return self.layout == "auto" and bool({"docx", "md"} & set(self.formats))
 
     @field_validator("formats")
     @classmethod

@@ -45,7 +45,7 @@ class Writer:
 
 WRITERS: dict[str, Writer] = {
     "txt": Writer(".txt", "text/plain; charset=utf-8",
-                  lambda doc, _path, _opts, out: write_txt(doc, out)),
+                  lambda doc, _path, opts, out: write_txt(doc, out, opts)),
     "json": Writer(".json", "application/json",
                    lambda doc, _path, _opts, out: write_json(doc, out)),
     "docx": Writer(

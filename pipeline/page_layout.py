@@ -1,0 +1,201 @@
+"""A page as paragraphs: what the Word, Markdown and reflowed TXT outputs write.
+
+    layout.py        blocks into lines (no layout regions needed)
+    paragraphs.py    lines into paragraphs, and their text
+    tables.py        a table region's blocks into rows and columns
+    page_order.py    reading order of the page's parts (bands of columns)
+    page_layout.py   all of it for one page (this module)
+
+Every OCR block (turned upright, `upright.py`) goes to the smallest layout region that
+holds most of it; blocks outside any region are grouped as `layout.py` does. Each part
+is then read in the order `page_order` gives: text parts split into paragraphs, titles
+become headings (level by their line height against the page's body text), captions,
+headers and footers keep their kind, tables become rows of cells, figures keep their box
+(the Word writer crops them from the page image) and the text found inside them. Without
+regions (layout off, an older JSON result) the same runs on the grouped lines alone, and
+a short paragraph set in much larger type than the body text is taken as a heading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Literal
+
+from pipeline.layout import Line, group_lines, group_paragraphs
+from pipeline.models import Block, PageResult, Region
+from pipeline.page_order import read_bands
+from pipeline.paragraphs import join_lines, line_height, split_paragraphs
+from pipeline.tables import table_rows
+from pipeline.upright import quarter_turns, to_upright, upright_blocks
+
+ParagraphKind = Literal["text", "title", "caption", "header", "footer", "figure", "table"]
+Box = tuple[float, float, float, float]
+
+IN_REGION = 0.5
+"""A block belongs to a region holding at least this share of its box."""
+HEADING_RATIO = 1.4
+"""Without a title region: a short paragraph this many times taller than the body text."""
+HEADING_MAX_CHARS = 120
+
+_KIND: dict[str, ParagraphKind] = {
+    "text": "text", "equation": "text", "title": "title", "figure": "figure",
+    "figure_caption": "caption", "table_caption": "caption", "table": "table",
+    "header": "header", "footer": "footer",
+}
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of a page, in the upright page's pixels (the OCR image's scale)."""
+
+    kind: ParagraphKind
+    text: str
+    box: Box
+    """left, top, right, bottom."""
+    lines: tuple[Line, ...] = ()
+    line_height: float = 0.0
+    level: int = 0
+    """Headings: 1 (largest) to 3."""
+    rows: tuple[tuple[str, ...], ...] = ()
+    """Tables: the cells, row by row."""
+    band: int = 0
+    column: int = 0
+    columns: int = 1
+    """Where it stands: band `band` of the page has `columns` columns; this is in `column`."""
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    index: int
+    width: int
+    height: int
+    """The upright page's size, in the OCR image's pixels."""
+    paragraphs: tuple[Paragraph, ...] = field(default=())
+
+
+@dataclass
+class _Part:
+    kind: ParagraphKind
+    box: Box
+    blocks: list[Block]
+
+
+def page_layout(page: PageResult) -> PageLayout:
+    result = page.result
+    turn = quarter_turns(result.direction)
+    width, height = (result.height, result.width) if turn in (90, 270) else (
+        result.width, result.height)
+    parts = _parts(upright_blocks(result), _upright_regions(page, turn))
+    body = _body_height(parts)
+    # Without regions the parts are already in `layout.py`'s reading order, the TXT's.
+    bands = read_bands(parts, lambda p: p.box, height) if page.regions else [[parts]]
+    paragraphs: list[Paragraph] = []
+    for number, band in enumerate(bands):
+        for column, members in enumerate(band):
+            for part in members:
+                for paragraph in _paragraphs(part, body):
+                    paragraphs.append(Paragraph(
+                        paragraph.kind, paragraph.text, paragraph.box, paragraph.lines,
+                        paragraph.line_height, paragraph.level, paragraph.rows,
+                        number, column, len(band),
+                    ))
+    return PageLayout(page.index, width, height, tuple(paragraphs))
+
+
+def _upright_regions(page: PageResult, turn: int) -> list[Region]:
+    result = page.result
+    regions = []
+    for region in page.regions or ():
+        x0, y0, x1, y1 = region.box
+        a = to_upright((x0, y0), turn, result.width, result.height)
+        b = to_upright((x1, y1), turn, result.width, result.height)
+        box = (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
+        regions.append(Region(region.kind, box, region.score))
+    return regions
+
+
+def block_box(block: Block) -> Box:
+    xs = [x for x, _ in block.box]
+    ys = [y for _, y in block.box]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _share_inside(box: Box, region: Sequence[float]) -> float:
+    w = min(box[2], region[2]) - max(box[0], region[0])
+    h = min(box[3], region[3]) - max(box[1], region[1])
+    area = max((box[2] - box[0]) * (box[3] - box[1]), 1.0)
+    return max(w, 0) * max(h, 0) / area
+
+
+def _parts(blocks: Sequence[Block], regions: Sequence[Region]) -> list[_Part]:
+    by_region: dict[int, list[Block]] = {i: [] for i in range(len(regions))}
+    loose: list[Block] = []
+    for block in blocks:
+        if not block.text.strip():
+            continue
+        box = block_box(block)
+        holders = [i for i, r in enumerate(regions) if _share_inside(box, r.box) >= IN_REGION]
+        if holders:
+            smallest = min(holders, key=lambda i: _area(regions[i].box))
+            by_region[smallest].append(block)
+        else:
+            loose.append(block)
+    parts = []
+    for number, region in enumerate(regions):
+        members = by_region[number]
+        if members or region.kind == "figure":  # an empty text region is a false find
+            box = tuple(float(v) for v in region.box)
+            parts.append(_Part(_KIND[region.kind], (box[0], box[1], box[2], box[3]), members))
+    for group in group_paragraphs(group_lines(loose)):
+        found = [b for line in group for b in line.blocks]
+        parts.append(_Part("text", _union([block_box(b) for b in found]), found))
+    return parts
+
+
+def _area(box: Sequence[float]) -> float:
+    return max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
+
+
+def _union(boxes: Sequence[Box]) -> Box:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _body_height(parts: Sequence[_Part]) -> float:
+    heights = [line_height(line) for p in parts if p.kind == "text"
+               for line in group_lines(p.blocks)]
+    if not heights:
+        heights = [line_height(line) for p in parts for line in group_lines(p.blocks)]
+    return median(heights) if heights else 1.0
+
+
+def heading_level(height: float, body: float) -> int:
+    ratio = height / max(body, 1.0)
+    return 1 if ratio >= 1.8 else 2 if ratio >= 1.3 else 3
+
+
+def _paragraphs(part: _Part, body: float) -> list[Paragraph]:
+    lines = group_lines(part.blocks)
+    if part.kind == "table":
+        text = "\n".join(line.text for line in lines)
+        return [Paragraph("table", text, part.box, tuple(lines), body,
+                          rows=table_rows(part.blocks))]
+    if part.kind == "figure":
+        text = "\n".join(line.text for line in lines)
+        return [Paragraph("figure", text, part.box, tuple(lines))]
+    groups = [lines] if part.kind != "text" else split_paragraphs(lines)
+    found = []
+    for group in groups:
+        height = median(line_height(line) for line in group)
+        text = join_lines([line.text for line in group])
+        kind = part.kind
+        if kind == "text" and len(group) <= 2 and len(text) <= HEADING_MAX_CHARS and (
+            height >= HEADING_RATIO * body
+        ):
+            kind = "title"
+        box = _union([block_box(b) for line in group for b in line.blocks])
+        level = heading_level(height, body) if kind == "title" else 0
+        found.append(Paragraph(kind, text, box, tuple(group), height, level))
+    return found

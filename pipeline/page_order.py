@@ -1,0 +1,86 @@
+"""Reading order of a page's parts (layout regions, or paragraphs found without them).
+
+A recursive XY-cut on the parts' boxes: the page is cut at empty horizontal bands into
+stacked groups; consecutive groups that each split at an empty vertical strip are read
+together as one band of columns (so two columns whose paragraph gaps happen to line up
+are still read column by column); each column is cut again the same way. The result is
+a list of bands, each a list of columns, each a list of parts in order. A band has more
+than one column only when its columns are tall enough to be columns of text
+(`MIN_COLUMN_SHARE` of the page); side-by-side odds and ends are read left to right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+Box = tuple[float, float, float, float]
+
+MIN_COLUMN_SHARE = 0.12
+"""A column of a band is at least this share of the page's height."""
+
+
+def _split(items: list[T], box: Callable[[T], Box], axis: int) -> list[list[T]]:
+    """Groups separated by an empty strip along `axis` (0: vertical cut, x; 1: y)."""
+    lo, hi = (0, 2) if axis == 0 else (1, 3)
+    groups: list[list[T]] = []
+    end = float("-inf")
+    for item in sorted(items, key=lambda i: box(i)[lo]):
+        b = box(item)
+        if groups and b[lo] < end:
+            groups[-1].append(item)
+            end = max(end, b[hi])
+        else:
+            groups.append([item])
+            end = b[hi]
+    return groups
+
+
+def read_flat(items: list[T], box: Callable[[T], Box], depth: int = 0) -> list[T]:
+    """Items in reading order: top to bottom, columns left to right."""
+    if len(items) < 2 or depth > 20:
+        return items
+    rows = _split(items, box, 1)
+    if len(rows) > 1:
+        return [i for row in rows for i in read_flat(row, box, depth + 1)]
+    columns = _split(items, box, 0)
+    if len(columns) > 1:
+        return [i for col in columns for i in read_flat(col, box, depth + 1)]
+    return sorted(items, key=lambda i: (box(i)[1], box(i)[0]))
+
+
+def read_bands(
+    items: Sequence[T], box: Callable[[T], Box], page_height: float
+) -> list[list[list[T]]]:
+    """Bands (top to bottom) of columns (left to right) of items in reading order."""
+    bands: list[list[list[T]]] = []
+    pending: list[T] = []
+    for row in _split(list(items), box, 1):
+        if len(_split(row, box, 0)) > 1:
+            pending += row  # side by side: may continue the columns of the row above
+            continue
+        bands += _columns(pending, box, page_height)
+        pending = []
+        bands.append([read_flat(row, box)])
+    bands += _columns(pending, box, page_height)
+    merged: list[list[list[T]]] = []
+    for band in bands:  # one-column bands in a row read as one
+        if merged and len(band) == 1 and len(merged[-1]) == 1:
+            merged[-1][0] += band[0]
+        else:
+            merged.append(band)
+    return merged
+
+
+def _columns(items: list[T], box: Callable[[T], Box], page_height: float) -> list[list[list[T]]]:
+    if not items:
+        return []
+    columns = _split(items, box, 0)
+    tall = all(
+        max(box(i)[3] for i in col) - min(box(i)[1] for i in col) >= MIN_COLUMN_SHARE * page_height
+        for col in columns
+    )
+    if len(columns) > 1 and tall:
+        return [[read_flat(col, box) for col in columns]]
+    return [[read_flat(items, box)]]
