@@ -218,6 +218,11 @@ def page_to_dict(page: PageResult) -> dict[str, object]:
     return data
 
 
+def _region(raw: dict[str, object]) -> Region:
+    left, top, right, bottom = (int(v) for v in raw["box"])  # type: ignore[attr-defined]
+    return Region(raw["kind"], (left, top, right, bottom), float(raw.get("score", 1.0)))  # type: ignore[arg-type]
+
+
 def page_from_dict(data: dict[str, object]) -> PageResult:
     """Inverse of `page_to_dict`."""
     raw = data.get("geometry")
@@ -227,10 +232,7 @@ def page_from_dict(data: dict[str, object]) -> PageResult:
         int(data["index"]),  # type: ignore[call-overload]
         result_from_dict(data),
         geometry,
-        None if not isinstance(regions, list) else tuple(
-            Region(r["kind"], tuple(int(v) for v in r["box"]), float(r.get("score", 1.0)))
-            for r in regions
-        ),
+        None if not isinstance(regions, list) else tuple(_region(r) for r in regions),
     )
 
 

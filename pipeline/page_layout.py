@@ -38,6 +38,9 @@ IN_REGION = 0.5
 HEADING_RATIO = 1.4
 """Without a title region: a short paragraph this many times taller than the body text."""
 HEADING_MAX_CHARS = 120
+TITLE_CASE_WORDS = (2, 8)
+"""A lone line of 2 to 8 words, each longer one capitalised, no final stop: a heading
+set in the body's size (bold run-in headings of manuals and books)."""
 
 _KIND: dict[str, ParagraphKind] = {
     "text": "text", "equation": "text", "title": "title", "figure": "figure",
@@ -129,6 +132,15 @@ def _share_inside(box: Box, region: Sequence[float]) -> float:
     return max(w, 0) * max(h, 0) / area
 
 
+def _holds(region: Sequence[float], box: Box) -> bool:
+    """Most of the block is inside the region, or the region (a page number, a short
+    header the model boxed tightly) is almost all inside a block not much larger."""
+    if _share_inside(box, region) >= IN_REGION:
+        return True
+    inside = _share_inside((region[0], region[1], region[2], region[3]), box)
+    return inside >= 0.8 and _area(box) <= 3 * _area(region)
+
+
 def _parts(blocks: Sequence[Block], regions: Sequence[Region]) -> list[_Part]:
     by_region: dict[int, list[Block]] = {i: [] for i in range(len(regions))}
     loose: list[Block] = []
@@ -136,7 +148,7 @@ def _parts(blocks: Sequence[Block], regions: Sequence[Region]) -> list[_Part]:
         if not block.text.strip():
             continue
         box = block_box(block)
-        holders = [i for i, r in enumerate(regions) if _share_inside(box, r.box) >= IN_REGION]
+        holders = [i for i, r in enumerate(regions) if _holds(r.box, box)]
         if holders:
             smallest = min(holders, key=lambda i: _area(regions[i].box))
             by_region[smallest].append(block)
@@ -146,8 +158,8 @@ def _parts(blocks: Sequence[Block], regions: Sequence[Region]) -> list[_Part]:
     for number, region in enumerate(regions):
         members = by_region[number]
         if members or region.kind == "figure":  # an empty text region is a false find
-            box = tuple(float(v) for v in region.box)
-            parts.append(_Part(_KIND[region.kind], (box[0], box[1], box[2], box[3]), members))
+            left, top, right, bottom = region.box
+            parts.append(_Part(_KIND[region.kind], (left, top, right, bottom), members))
     for group in group_paragraphs(group_lines(loose)):
         found = [b for line in group for b in line.blocks]
         parts.append(_Part("text", _union([block_box(b) for b in found]), found))
@@ -176,6 +188,21 @@ def heading_level(height: float, body: float) -> int:
     return 1 if ratio >= 1.8 else 2 if ratio >= 1.3 else 3
 
 
+def _looks_like_heading(group: Sequence[Line], text: str, height: float, body: float) -> bool:
+    if len(group) > 2 or len(text) > HEADING_MAX_CHARS or not any(c.isalpha() for c in text):
+        return False
+    if height >= HEADING_RATIO * body:
+        return True
+    words = text.split()
+    return (
+        len(group) == 1
+        and TITLE_CASE_WORDS[0] <= len(words) <= TITLE_CASE_WORDS[1]
+        and not text.endswith((".", ",", ";", ":"))
+        and all(w[0].isupper() for w in words if len(w) > 3 and w[0].isalpha())
+        and words[0][0].isupper()
+    )
+
+
 def _paragraphs(part: _Part, body: float) -> list[Paragraph]:
     lines = group_lines(part.blocks)
     if part.kind == "table":
@@ -191,9 +218,7 @@ def _paragraphs(part: _Part, body: float) -> list[Paragraph]:
         height = median(line_height(line) for line in group)
         text = join_lines([line.text for line in group])
         kind = part.kind
-        if kind == "text" and len(group) <= 2 and len(text) <= HEADING_MAX_CHARS and (
-            height >= HEADING_RATIO * body
-        ):
+        if kind == "text" and _looks_like_heading(group, text, height, body):
             kind = "title"
         box = _union([block_box(b) for line in group for b in line.blocks])
         level = heading_level(height, body) if kind == "title" else 0

@@ -1,9 +1,11 @@
 """Reading order of a page's parts (layout regions, or paragraphs found without them).
 
 A recursive XY-cut on the parts' boxes: the page is cut at empty horizontal bands into
-stacked groups; consecutive groups that each split at an empty vertical strip are read
-together as one band of columns (so two columns whose paragraph gaps happen to line up
-are still read column by column); each column is cut again the same way. The result is
+stacked groups; a group that spans the page's width (a title, a full-width paragraph)
+is a band of its own, and the groups between two such bands are read together as one
+band of columns (so two columns whose paragraph gaps happen to line up, or where one
+column has a gap the other has not, are still read column by column); each column is
+cut again the same way. The result is
 a list of bands, each a list of columns, each a list of parts in order. A band has more
 than one column only when its columns are tall enough to be columns of text
 (`MIN_COLUMN_SHARE` of the page); side-by-side odds and ends are read left to right.
@@ -19,6 +21,9 @@ Box = tuple[float, float, float, float]
 
 MIN_COLUMN_SHARE = 0.12
 """A column of a band is at least this share of the page's height."""
+SPANNING = 0.6
+"""A part this wide (share of the page's text width) that nothing stands beside spans
+the columns: it ends the band of columns above it."""
 
 
 def _split(items: list[T], box: Callable[[T], Box], axis: int) -> list[list[T]]:
@@ -56,9 +61,13 @@ def read_bands(
     """Bands (top to bottom) of columns (left to right) of items in reading order."""
     bands: list[list[list[T]]] = []
     pending: list[T] = []
+    if not items:
+        return bands
+    content = max(box(i)[2] for i in items) - min(box(i)[0] for i in items)
     for row in _split(list(items), box, 1):
-        if len(_split(row, box, 0)) > 1:
-            pending += row  # side by side: may continue the columns of the row above
+        width = max(box(i)[2] for i in row) - min(box(i)[0] for i in row)
+        if len(_split(row, box, 0)) > 1 or width < SPANNING * content:
+            pending += row  # in one column, or side by side: part of the columns around
             continue
         bands += _columns(pending, box, page_height)
         pending = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import replace
+from typing import Literal
 
 from pipeline.models import DocumentResult
 from pipeline.page_layout import PageLayout, Paragraph, page_layout
@@ -21,7 +22,7 @@ MAX_CHARS = 100
 
 _DIGITS = re.compile(r"\d+")
 _PAGE_NUMBER = re.compile(
-    r"^[-\u2013\u2014\s]*(page\s*)?\d{1,4}([\s/]+\d{1,4})?[-\u2013\u2014\s]*$", re.I
+    r"^[-\u2013\u2014\s]*(page\s*)?\d{1,4}([-\u2013\s/]+\d{1,4})?[-\u2013\u2014\s]*$", re.I
 )
 
 
@@ -49,7 +50,7 @@ def _key(paragraph: Paragraph) -> str:
     return _DIGITS.sub("#", " ".join(paragraph.text.lower().split()))
 
 
-def _at_edge(paragraph: Paragraph, page: PageLayout) -> str | None:
+def _at_edge(paragraph: Paragraph, page: PageLayout) -> Literal["header", "footer"] | None:
     if paragraph.kind not in ("text", "title", "header", "footer"):
         return None
     if len(paragraph.text) > MAX_CHARS or len(paragraph.lines) > 2:

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from pipeline.models import DocumentResult
 from pipeline.writers.docx import write_docx
 from pipeline.writers.jsonfile import write_json
+from pipeline.writers.markdown import write_markdown
 from pipeline.writers.options import WriteOptions
 from pipeline.writers.pdf import write_pdf
 from pipeline.writers.txt import write_txt
@@ -54,6 +55,8 @@ WRITERS: dict[str, Writer] = {
         write_docx,
     ),
     "pdf": Writer(".pdf", "application/pdf", write_pdf, needs_source=True),
+    "md": Writer(".md", "text/markdown; charset=utf-8",
+                 lambda doc, _path, opts, out: write_markdown(doc, opts, out)),
 }
 
 

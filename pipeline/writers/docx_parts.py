@@ -87,7 +87,7 @@ def add_runs(out: DocxParagraph, paragraph: Paragraph, low: float | None, size: 
     `paragraphs.join_lines` joins lines: no line breaks inside the paragraph."""
     pieces = [(b.text.strip(), b.confidence) for line in paragraph.lines
               for b in line.blocks if b.text.strip()]
-    runs = []
+    runs: list[tuple[str, float]] = []
     for text, confidence in pieces:
         if runs:
             before, space = joint(runs[-1][0], text)
