@@ -62,6 +62,7 @@ def write_docx(
         section = document.sections[0] if number == 0 else new_section(
             document, WD_SECTION.NEW_PAGE)
         _size_section(section, page)
+        _fit_margins(section, layout)
         first_sections.append(len(document.sections) - 1)
         heads.append(_write_page(document, page, layout, source_path, options))
     if not doc.pages:
@@ -89,13 +90,15 @@ def _write_page(
     header: list[str] = []
     footer: list[str] = []
     written = 0
-    band, column = 0, 0
+    band, column = -1, 0
     for paragraph in layout.paragraphs:
         if paragraph.kind in ("header", "footer"):
             (header if paragraph.kind == "header" else footer).append(paragraph.text)
             continue
         if paragraph.band != band:
-            if paragraph.columns > 1 or _columns_of(document) > 1:
+            if not written:  # the page's own section, nothing in it yet
+                set_columns(document.sections[-1], paragraph.columns)
+            elif paragraph.columns > 1 or _columns_of(document) > 1:
                 set_columns(new_section(document, WD_SECTION.CONTINUOUS), paragraph.columns)
             band, column = paragraph.band, 0
         elif paragraph.column != column:
@@ -115,6 +118,21 @@ def _write_page(
     return header, footer
 
 
+def _fit_margins(section: Section, layout: PageLayout) -> None:
+    """Margins where the page's text begins and ends (within 0.3 inch and a quarter of
+    the page), so lines break about where they did."""
+    body = [p.box for p in layout.paragraphs if p.kind not in ("header", "footer")]
+    if not body or section.page_width is None or section.page_height is None:
+        return
+    width, height = section.page_width, section.page_height
+    scale = width / max(layout.width, 1)
+    left, top = min(b[0] for b in body), min(b[1] for b in body)
+    right, bottom = layout.width - max(b[2] for b in body), layout.height - max(b[3] for b in body)
+    for side, pixels, extent in (("left_margin", left, width), ("right_margin", right, width),
+                                 ("top_margin", top, height), ("bottom_margin", bottom, height)):
+        setattr(section, side, Emu(int(max(Pt(22), min(extent / 4, pixels * scale * 0.9)))))
+
+
 def _columns_of(document: DocxDocument) -> int:
     cols = document.sections[-1]._sectPr.find(qn("w:cols"))
     return int(cols.get(qn("w:num"), "1")) if cols is not None else 1
@@ -124,6 +142,8 @@ def _set_fonts(document: DocxDocument) -> None:
     style = document.styles["Normal"]
     style.font.name = LATIN_FONT
     style.font.size = Pt(11)
+    style.paragraph_format.space_after = Pt(4)
+    style.paragraph_format.line_spacing = 1.0
     rpr = style.element.get_or_add_rPr()
     rpr.get_or_add_rFonts().set(qn("w:eastAsia"), EAST_ASIAN_FONT)
     lang = rpr.find(qn("w:lang"))
