@@ -22,8 +22,8 @@ Box = tuple[float, float, float, float]
 MIN_COLUMN_SHARE = 0.12
 """A column of a band is at least this share of the page's height."""
 SPANNING = 0.6
-"""A part this wide (share of the page's text width) that nothing stands beside spans
-the columns: it ends the band of columns above it."""
+"""A part this wide (share of the page's text width), or one across the middle of the
+page, that nothing stands beside spans the columns: it ends the band of columns above."""
 
 
 def _split(items: list[T], box: Callable[[T], Box], axis: int) -> list[list[T]]:
@@ -63,10 +63,13 @@ def read_bands(
     pending: list[T] = []
     if not items:
         return bands
-    content = max(box(i)[2] for i in items) - min(box(i)[0] for i in items)
+    left, right = min(box(i)[0] for i in items), max(box(i)[2] for i in items)
+    middle, slack = (left + right) / 2, 0.02 * (right - left)
     for row in _split(list(items), box, 1):
-        width = max(box(i)[2] for i in row) - min(box(i)[0] for i in row)
-        if len(_split(row, box, 0)) > 1 or width < SPANNING * content:
+        start, end = min(box(i)[0] for i in row), max(box(i)[2] for i in row)
+        crosses = start < middle - slack and end > middle + slack
+        narrow = end - start < SPANNING * (right - left) and not crosses
+        if len(_split(row, box, 0)) > 1 or narrow:
             pending += row  # in one column, or side by side: part of the columns around
             continue
         bands += _columns(pending, box, page_height)
