@@ -24,7 +24,9 @@ def test_hyphenated_words_are_rejoined_and_cjk_is_joined_without_spaces() -> Non
     assert join_lines(["the recog-", "nised text"]) == "the recognised text"
     assert join_lines(["a well-", "Known name"]) == "a well- Known name"  # not a split word
     assert join_lines(["the year 1990-", "1995"]) == "the year 1990- 1995"
-    assert join_lines(["常熟银行发布2023年", "半年报，上半年"]) == "常熟银行发布2023年半年报，上半年"
+    comma = "\uff0c"
+    joined = join_lines(["常熟银行发布2023年", f"半年报{comma}上半年"])
+    assert joined == f"常熟银行发布2023年半年报{comma}上半年"
     assert join_lines(["plain", "words"]) == "plain words"
 
 
@@ -53,7 +55,8 @@ def test_a_column_of_even_lines_stays_one_paragraph() -> None:
 
 def test_table_cells_from_row_and_column_bands() -> None:
     cells = [
-        block("Name", 100, 100, w=120), block("Qty", 400, 100, w=60), block("Price", 600, 100, w=90),
+        block("Name", 100, 100, w=120), block("Qty", 400, 100, w=60),
+        block("Price", 600, 100, w=90),
         block("Bolt", 100, 150, w=80), block("12", 420, 152, w=40), block("0.30", 610, 149, w=70),
         block("Nut", 100, 200, w=60), block("7", 430, 198, w=20), block("0.10", 612, 201, w=70),
     ]

@@ -96,7 +96,9 @@ def test_word_document_people_can_edit(tmp_path: Path) -> None:
     assert 2 in content.columns  # the prose band as two Word columns
     assert len(content.pictures) == 2
     with Image.open(io.BytesIO(content.pictures[0])) as picture:
-        red, green, _ = picture.convert("RGB").getpixel((picture.width // 2, picture.height // 2))
+        pixel = picture.convert("RGB").getpixel((picture.width // 2, picture.height // 2))
+        assert isinstance(pixel, tuple)
+        red, green, _ = pixel
         assert abs(picture.width - (FIGURE[2] - FIGURE[0])) <= 2
         assert red > 200 and green < 30  # the figure, cropped where it stood
 
