@@ -3,7 +3,8 @@
 The layout model labels some headers and footers itself. Across a document of two or
 more pages, a short paragraph in the top or bottom `EDGE` of the page whose text (digits
 left out, so page numbers match) comes back on at least half of the pages is one too;
-so is a lone page number at the top or bottom edge.
+so is a lone page number at the top or bottom edge, and, on any page, a short line in the
+top edge above the page's own title (a report's masthead: the firm, the kind of report).
 """
 
 from __future__ import annotations
@@ -36,14 +37,26 @@ def document_layout(doc: DocumentResult) -> list[PageLayout]:
     marked = []
     for page in pages:
         paragraphs = []
+        masthead = _masthead_end(page)
         for paragraph in page.paragraphs:
             edge = _at_edge(paragraph, page)
             repeats = len(pages) >= 2 and seen[_key(paragraph)] >= need
-            if edge is not None and (repeats or _PAGE_NUMBER.match(paragraph.text)):
+            above_title = edge == "header" and paragraph.box[3] <= masthead
+            if edge is not None and (
+                repeats or above_title or _PAGE_NUMBER.match(paragraph.text)
+            ):
                 paragraph = replace(paragraph, kind=edge, level=0)
             paragraphs.append(paragraph)
         marked.append(replace(page, paragraphs=tuple(paragraphs)))
     return marked
+
+
+def _masthead_end(page: PageLayout) -> float:
+    """The top of the page's first title below the top edge (nothing above it is the
+    page's own text but a masthead), or 0 when there is none."""
+    titles = [p.box[1] for p in page.paragraphs
+              if p.kind == "title" and p.box[1] >= EDGE * page.height]
+    return min(titles, default=0.0)
 
 
 def _key(paragraph: Paragraph) -> str:
