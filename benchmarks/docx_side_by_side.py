@@ -71,7 +71,7 @@ def main() -> None:
         original, _ = render_page(str(args.document), args.page - 1, dpi=100)
         picture = side_by_side(original.convert("RGB"), word)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(args.output, optimize=True)
+    picture.quantize(128).save(args.output, optimize=True)  # a screenshot: 128 colours do
     print(f"wrote {args.output} ({picture.width}x{picture.height}): original left, Word right")
 
 

