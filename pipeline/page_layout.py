@@ -38,6 +38,10 @@ IN_REGION = 0.5
 HEADING_RATIO = 1.4
 """Without a title region: a short paragraph this many times taller than the body text."""
 HEADING_MAX_CHARS = 120
+FIGURE_TEXT_LINES, FIGURE_TEXT_SHARE = 6, 0.2
+"""A figure with this many lines of text covering this share of it is read as a table
+(the model takes ruled tables for pictures: 0.42 of a bank statement's table is text,
+0.05 to 0.07 of the handbook's drawings)."""
 TITLE_CASE_WORDS = (2, 8)
 """A lone line of 2 to 8 words, each longer one capitalised, no final stop: a heading
 set in the body's size (bold run-in headings of manuals and books)."""
@@ -203,8 +207,17 @@ def _looks_like_heading(group: Sequence[Line], text: str, height: float, body: f
     )
 
 
+def _mostly_text(part: _Part, lines: Sequence[Line]) -> bool:
+    """A "figure" whose area is largely covered by lines of text (a table with ruled
+    lines, a form) rather than a picture with a few labels."""
+    covered = sum(_area(block_box(b)) for b in part.blocks)
+    return len(lines) >= FIGURE_TEXT_LINES and covered >= FIGURE_TEXT_SHARE * _area(part.box)
+
+
 def _paragraphs(part: _Part, body: float) -> list[Paragraph]:
     lines = group_lines(part.blocks)
+    if part.kind == "figure" and _mostly_text(part, lines):
+        part = _Part("table", part.box, part.blocks)  # a ruled table the model took for a picture
     if part.kind == "table":
         text = "\n".join(line.text for line in lines)
         return [Paragraph("table", text, part.box, tuple(lines), body,

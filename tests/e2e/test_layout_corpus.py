@@ -24,6 +24,7 @@ from tests.support.paths import CORPUS_DIR, REPO_ROOT
 PAGES = {
     "amt.pdf": "pdfs/docling_amt_handbook_sample.pdf",  # two columns, figures, captions
     "report.jpg": "pages/omni_zh_research_report.jpg",  # Chinese report: header, tables
+    "statement.png": "pages/scribe_table_02.png",  # a ruled table (a bank statement)
 }
 
 
@@ -104,6 +105,24 @@ def test_report_table_and_header(outputs: Path) -> None:
     assert content.soft_breaks == 0
     markdown = (outputs / "report.jpg.md").read_text(encoding="utf-8")
     assert "| 行业 | 银行 |\n|---|---|" in markdown
+
+
+def test_ruled_table_rows_and_columns(outputs: Path) -> None:
+    """The statement's ground truth lists its cells column by column under the headings
+    Date, Description, Number, Debits, Credits, Balance; a row per date. (The model takes
+    this table for a figure: a "figure" that is mostly text is read as a table.)"""
+    truth = (CORPUS_DIR / PAGES["statement.png"]).with_suffix(".gt.txt").read_text()
+    lines = truth.splitlines()
+    columns = [h for h in ("Date", "Description", "Number", "Debits", "Credits", "Balance")
+               if h in lines]
+    dates = [line for line in lines if re.fullmatch(r"\d{2}[A-Z][a-z]{2}\d{4}", line)]
+    content = docx(outputs, "statement.png")
+    tables = [t for t in content.tables if len(t) >= len(dates)]
+    assert tables, [len(t) for t in content.tables]
+    body = [row for row in tables[0] if re.fullmatch(r"\d{2}[A-Z][a-z]{2}\d{4}", row[0])]
+    assert [row[0] for row in body] == dates
+    assert len(tables[0][0]) == len(columns) == 6
+    assert content.pictures == []  # not cropped as a picture
 
 
 def pdf_text(docx_path: Path, tmp: Path) -> str:
