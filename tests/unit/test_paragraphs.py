@@ -122,3 +122,14 @@ def test_running_heads_repeat_across_pages() -> None:
         assert kinds["Annual Report 2024"] == "header"
         assert kinds[str(layout.index + 1)] == "footer"
         assert list(kinds.values()).count("text") == 1
+
+
+def test_a_figure_full_of_text_lines_is_read_as_a_table() -> None:
+    grid = tuple(block(f"r{row}c{col}", 100 + 300 * col, 200 + 40 * row, w=200)
+                 for row in range(8) for col in range(3))
+    labels = (block("label", 150, 1250, w=100), block("another", 600, 1500, w=120))
+    regions = (Region("figure", (90, 190, 1000, 520)), Region("figure", (90, 1200, 1000, 1600)))
+    layout = page_layout(doc_of((grid + labels, regions)).pages[0])
+    table, drawing = layout.paragraphs
+    assert table.kind == "table" and len(table.rows) == 8 and len(table.rows[0]) == 3
+    assert drawing.kind == "figure"  # two labels on a drawing stay a picture
