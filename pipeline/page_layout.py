@@ -164,10 +164,28 @@ def _parts(blocks: Sequence[Block], regions: Sequence[Region]) -> list[_Part]:
         if members or region.kind == "figure":  # an empty text region is a false find
             left, top, right, bottom = region.box
             parts.append(_Part(_KIND[region.kind], (left, top, right, bottom), members))
-    for group in group_paragraphs(group_lines(loose)):
-        found = [b for line in group for b in line.blocks]
-        parts.append(_Part("text", _union([block_box(b) for b in found]), found))
+    for column in _by_column(loose, regions):
+        for group in group_paragraphs(group_lines(column)):
+            found = [b for line in group for b in line.blocks]
+            parts.append(_Part("text", _union([block_box(b) for b in found]), found))
     return parts
+
+
+def _by_column(loose: Sequence[Block], regions: Sequence[Region]) -> list[list[Block]]:
+    """Blocks outside every region (the model missed part of a column), grouped by the
+    text region above or below them in the same column, so lines of two columns are
+    never read as one."""
+    columns: dict[int, list[Block]] = {}
+    for block in loose:
+        left, _, right, _ = block_box(block)
+        width = max(right - left, 1.0)
+        best, most = -1, 0.6 * width
+        for number, region in enumerate(regions):
+            shared = min(right, region.box[2]) - max(left, region.box[0])
+            if region.kind in ("text", "title") and shared >= most:
+                best, most = number, shared
+        columns.setdefault(best, []).append(block)
+    return list(columns.values())
 
 
 def _area(box: Sequence[float]) -> float:

@@ -20,6 +20,8 @@ from pipeline.page_layout import PageLayout, Paragraph, page_layout
 EDGE = 0.1
 """The top and bottom tenth of a page."""
 MAX_CHARS = 100
+MASTHEAD_CHARS = 30
+"""A masthead line is short (a firm's name, a date); a longer one is the top of a column."""
 
 _DIGITS = re.compile(r"\d+")
 _PAGE_NUMBER = re.compile(
@@ -41,7 +43,8 @@ def document_layout(doc: DocumentResult) -> list[PageLayout]:
         for paragraph in page.paragraphs:
             edge = _at_edge(paragraph, page)
             repeats = len(pages) >= 2 and seen[_key(paragraph)] >= need
-            above_title = edge == "header" and paragraph.box[3] <= masthead
+            above_title = (edge == "header" and paragraph.box[3] <= masthead
+                           and len(paragraph.text) <= MASTHEAD_CHARS)
             if edge is not None and (
                 repeats or above_title or _PAGE_NUMBER.match(paragraph.text)
             ):
