@@ -21,6 +21,8 @@ Box = tuple[float, float, float, float]
 
 MIN_COLUMN_SHARE = 0.12
 """A column of a band is at least this share of the page's height."""
+MIN_COLUMN_WIDTH = 0.2
+"""A column of a band is at least this share of the band's width."""
 SPANNING = 0.6
 """A part this wide (share of the page's text width), or one across the middle of the
 page, that nothing stands beside spans the columns: it ends the band of columns above."""
@@ -85,10 +87,28 @@ def read_bands(
     return merged
 
 
+def _wide_columns(columns: list[list[T]], box: Callable[[T], Box]) -> list[list[T]]:
+    """Columns at least `MIN_COLUMN_WIDTH` of the band wide: a narrow strip (a line of
+    vertical text, a margin note) joins the column beside it."""
+    left = min(box(i)[0] for col in columns for i in col)
+    right = max(box(i)[2] for col in columns for i in col)
+    least = MIN_COLUMN_WIDTH * (right - left)
+
+    def width(col: list[T]) -> float:
+        return max(box(i)[2] for i in col) - min(box(i)[0] for i in col)
+
+    merged = [list(col) for col in columns]
+    while len(merged) > 1 and min(width(c) for c in merged) < least:
+        narrow = min(range(len(merged)), key=lambda n: width(merged[n]))
+        strip = merged.pop(narrow)
+        merged[max(narrow - 1, 0)] += strip  # the column on its left (or, first, its right)
+    return merged
+
+
 def _columns(items: list[T], box: Callable[[T], Box], page_height: float) -> list[list[list[T]]]:
     if not items:
         return []
-    columns = _split(items, box, 0)
+    columns = _wide_columns(_split(items, box, 0), box)
     tall = all(
         max(box(i)[3] for i in col) - min(box(i)[1] for i in col) >= MIN_COLUMN_SHARE * page_height
         for col in columns

@@ -133,3 +133,13 @@ def test_a_figure_full_of_text_lines_is_read_as_a_table() -> None:
     table, drawing = layout.paragraphs
     assert table.kind == "table" and len(table.rows) == 8 and len(table.rows[0]) == 3
     assert drawing.kind == "figure"  # two labels on a drawing stay a picture
+
+
+def test_a_narrow_strip_is_no_column_of_its_own() -> None:
+    strip = ("vertical", (10.0, 100.0, 60.0, 1300.0))  # a line of vertical text
+    left = [(f"L{n}", (100.0, 100.0 + 300 * n, 560.0, 350.0 + 300 * n)) for n in range(4)]
+    right = [(f"R{n}", (640.0, 100.0 + 300 * n, 1100.0, 350.0 + 300 * n)) for n in range(4)]
+    bands = read_bands([strip, *left, *right], lambda item: item[1], 1400)
+    assert [[[name for name, _ in column] for column in band] for band in bands] == [
+        [["vertical", "L0", "L1", "L2", "L3"], ["R0", "R1", "R2", "R3"]],
+    ]
