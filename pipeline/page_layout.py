@@ -210,6 +210,15 @@ def heading_level(height: float, body: float) -> int:
     return 1 if ratio >= 1.8 else 2 if ratio >= 1.3 else 3
 
 
+def _type_size(line: Line) -> float:
+    """The line's height, or for vertical text (several characters in a box more than
+    twice as tall as wide) its width."""
+    left = min(block_box(b)[0] for b in line.blocks)
+    right = max(block_box(b)[2] for b in line.blocks)
+    width, height = max(right - left, 1.0), line_height(line)
+    return width if height > 2 * width and len(line.text) >= 2 else height
+
+
 def _looks_like_heading(group: Sequence[Line], text: str, height: float, body: float) -> bool:
     if len(group) > 2 or len(text) > HEADING_MAX_CHARS or not any(c.isalpha() for c in text):
         return False
@@ -246,7 +255,7 @@ def _paragraphs(part: _Part, body: float) -> list[Paragraph]:
     groups = [lines] if part.kind != "text" else split_paragraphs(lines)
     found = []
     for group in groups:
-        height = median(line_height(line) for line in group)
+        height = median(_type_size(line) for line in group)
         text = join_lines([line.text for line in group])
         kind = part.kind
         if kind == "text" and _looks_like_heading(group, text, height, body):
