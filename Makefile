@@ -16,10 +16,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian packages: poppler-utils (pdftoppm, for pdf2image; pdftotext for tests).
+# Debian packages: poppler-utils (pdftoppm, for pdf2image; pdftotext for tests); libGL and
+# GLib for the OpenCV build rapid-layout installs (the layout regions).
 system-deps:
-	@command -v pdftoppm >/dev/null || { $(SUDO) apt-get update -q && \
-		$(SUDO) apt-get install -y -q --no-install-recommends poppler-utils; }
+	@command -v pdftoppm >/dev/null && ldconfig -p | grep -q libGL.so.1 || { \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q \
+		--no-install-recommends poppler-utils libgl1 libglib2.0-0; }
 
 run: install
 	$(BIN)/ocrpipe run $(JOB)

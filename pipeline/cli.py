@@ -277,10 +277,11 @@ def report(fmt: str, job: str | None) -> None:
 @main.command()
 @click.argument("result_json", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "formats", multiple=True, required=True,
-              type=click.Choice(["txt", "json", "docx", "pdf", "hocr", "alto"]),
+              type=click.Choice(["txt", "json", "docx", "pdf", "md", "hocr", "alto"]),
               help="Format to rebuild; repeat for several.")
 @click.option("--source", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The original document (needed for pdf: the text layer goes on it).")
+              help="The original document (needed for pdf: the text layer goes on it; "
+                   "docx crops its figures from it).")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Output file (one format only) [default: beside RESULT_JSON, "
                    "a.pdf.json -> a.pdf.docx].")
@@ -288,8 +289,13 @@ def report(fmt: str, job: str | None) -> None:
               help="docx: highlight blocks recognised below this confidence.")
 @click.option("--pdf-password", default=None, envvar="OCRPIPE_PDF_PASSWORD", show_envvar=True,
               help="Password of an encrypted original PDF.")
+@click.option("--txt-lines/--txt-reflow", default=True, show_default=True,
+              help="txt: one line per OCR line, or each paragraph on one line.")
+@click.option("--headers", type=click.Choice(["keep", "drop"]), default="keep",
+              show_default=True, help="docx/md: running headers and footers.")
 def export(result_json: Path, formats: tuple[str, ...], source: Path | None,
-           output: Path | None, low_confidence: float | None, pdf_password: str | None) -> None:
+           output: Path | None, low_confidence: float | None, pdf_password: str | None,
+           txt_lines: bool, headers: str) -> None:
     """Rebuild outputs from RESULT_JSON (a .json that `ocrpipe run` wrote), without OCR.
 
     Exit codes: 0 written; 1 the result or the original is unusable; 2 wrong arguments.
@@ -299,7 +305,8 @@ def export(result_json: Path, formats: tuple[str, ...], source: Path | None,
 
     if output is not None and len(set(formats)) > 1:
         raise click.UsageError("--output takes one --format; leave it out for several")
-    options = WriteOptions(low_confidence=low_confidence, pdf_password=pdf_password)
+    options = WriteOptions(low_confidence=low_confidence, pdf_password=pdf_password,
+                           txt_lines=txt_lines, headers=headers)
     try:
         for fmt in dict.fromkeys(formats):
             path = export_result(result_json, fmt, output=output, source=source, options=options)

@@ -32,7 +32,7 @@ DEFAULT_INCLUDE = (
     "**/*.tiff",
     "**/*.bmp",
 )
-OutputFormat = Literal["txt", "json", "docx", "pdf", "hocr", "alto", "csv", "xlsx"]
+OutputFormat = Literal["txt", "json", "docx", "pdf", "md", "hocr", "alto", "csv", "xlsx"]
 """csv and xlsx are the job's fields table (structured APIs), one file per job."""
 
 
@@ -170,6 +170,17 @@ class OutputSpec(_Strict):
     low_confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None, description="docx: highlight blocks recognised below this confidence."
     )
+    layout: Literal["auto", "off"] = Field(
+        "auto", description="layout regions (rapid-layout): auto = when docx or md is asked for."
+    )
+    txt_lines: bool = Field(True, description="txt: one line per OCR line; false reflows.")
+    headers: Literal["keep", "drop"] = Field(
+        "keep", description="docx/md: running headers and footers kept (Word header) or dropped."
+    )
+
+    @property
+    def wants_layout(self) -> bool:
+        return self.layout == "auto" and bool({"docx", "md"} & set(self.formats))
 
     @field_validator("formats")
     @classmethod

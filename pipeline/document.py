@@ -26,12 +26,16 @@ from pipeline.errors import (
     OcrpipeError,
 )
 from pipeline.explain import WorkerDied, explain
+from pipeline.layout_model import detect_regions
 from pipeline.models import (
     DocumentOutcome,
     DocumentResult,
     OcrRequest,
+    OcrResult,
     PageGeometry,
+    PageImage,
     PageResult,
+    Region,
     SourceObject,
 )
 from pipeline.ocr_choice import request_options
@@ -168,7 +172,7 @@ async def _recognize_page(
         request = OcrRequest(
             obj.key, index, image_b64, page.width, page.height, spec.ocr.api, _options(spec)
         )
-        result = await ctx.ocr.recognize(request)
+        result, regions = await _recognize_and_lay_out(ctx, request, page)
     except CallNotSent:
         return  # stopping: the page stays unsent, the next run sends it
     except (DocumentError, OcrError) as exc:
@@ -182,7 +186,7 @@ async def _recognize_page(
     except Exception as exc:  # an odd page or a bug: this page fails, the others finish
         results[index] = DocumentError(explain(exc))
         return
-    done = PageResult(index, result, PageGeometry.of(page))
+    done = PageResult(index, result, PageGeometry.of(page), regions)
     billed = ctx.ledger.take_billed(obj.key, index)
     await asyncio.shield(
         ctx.store.save_page(doc_id, done, change_token=obj.change_token, attempts=billed)
@@ -190,6 +194,34 @@ async def _recognize_page(
     results[index] = done
     ctx.counts.pages_sent += 1
     ctx.observer.page_done()
+
+
+async def _recognize_and_lay_out(
+    ctx: JobContext, request: OcrRequest, page: PageImage
+) -> tuple[OcrResult, tuple[Region, ...] | None]:
+    """The OCR call, and meanwhile (when the job wants it) the page's layout regions."""
+    if not ctx.spec.output.wants_layout:
+        return await ctx.ocr.recognize(request), None
+    layout = asyncio.ensure_future(_regions(ctx, page))
+    try:
+        result = await ctx.ocr.recognize(request)
+    except BaseException:
+        layout.cancel()
+        raise
+    return result, await layout
+
+
+async def _regions(ctx: JobContext, page: PageImage) -> tuple[Region, ...] | None:
+    """The page's layout regions, found in a worker process while OCR runs; a page whose
+    layout cannot be found is still written, as paragraphs of its lines alone."""
+    try:
+        return await ctx.in_worker(detect_regions, page.data)
+    except BrokenProcessPool:
+        raise
+    except Exception as exc:
+        log.warning("job=%s doc=%s page %d: no layout regions: %s",
+                    ctx.spec.name, page.doc_key, page.index + 1, explain(exc))
+        return None
 
 
 def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:
@@ -200,7 +232,9 @@ def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:
 async def _write_outputs(ctx: JobContext, doc: DocumentResult, path: str) -> list[str]:
     """Each format written to a temporary file, then handed to the output storage whole."""
     written = []
-    options = WriteOptions(ctx.spec.output.low_confidence, ctx.spec.source.pdf_password)
+    spec = ctx.spec.output
+    options = WriteOptions(spec.low_confidence, ctx.spec.source.pdf_password,
+                           spec.txt_lines, spec.headers)
     with tempfile.TemporaryDirectory(prefix="ocrpipe-out-") as folder:
         for fmt in document_formats(ctx.spec.output.formats):
             writer = WRITERS[fmt]

@@ -90,7 +90,7 @@ class OcrResult:
     request_id: str = ""
     raw: object = None
     """The answer's `result` as returned (JSON data) for a structured API, or a text API's
-    answer with tables (`pipeline.tables`); None otherwise."""
+    answer with tables (`pipeline.answer_tables`); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,24 @@ class PageGeometry:
         return cls(page.width, page.height, page.source_width, page.source_height, page.dpi)
 
 
+RegionKind = Literal[
+    "text", "title", "figure", "figure_caption", "table", "table_caption",
+    "header", "footer", "equation",
+]
+"""What a layout region holds (`pipeline.layout_model` maps the model's classes to these)."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """One layout region of a page: an axis-aligned box in the pixels of the image sent
+    to OCR (the OCR boxes' coordinate system, not turned upright)."""
+
+    kind: RegionKind
+    box: tuple[int, int, int, int]
+    """left, top, right, bottom."""
+    score: float = 1.0
+
+
 @dataclass(frozen=True)
 class PageResult:
     """A page's OCR result together with where it came from."""
@@ -121,6 +139,9 @@ class PageResult:
     index: int
     result: OcrResult
     geometry: PageGeometry | None = None
+    regions: tuple[Region, ...] | None = None
+    """Layout regions (`[output] layout`); None: not detected (layout off, older results),
+    () detected and none found. Writers read `pipeline.paragraphs.page_paragraphs`."""
 
 
 @dataclass(frozen=True)
@@ -198,14 +219,29 @@ def page_to_dict(page: PageResult) -> dict[str, object]:
     data: dict[str, object] = {"index": page.index, **result_to_dict(page.result)}
     if page.geometry is not None:
         data["geometry"] = asdict(page.geometry)
+    if page.regions is not None:
+        data["regions"] = [
+            {"kind": r.kind, "box": list(r.box), "score": r.score} for r in page.regions
+        ]
     return data
+
+
+def _region(raw: dict[str, object]) -> Region:
+    left, top, right, bottom = (int(v) for v in raw["box"])  # type: ignore[attr-defined]
+    return Region(raw["kind"], (left, top, right, bottom), float(raw.get("score", 1.0)))  # type: ignore[arg-type]
 
 
 def page_from_dict(data: dict[str, object]) -> PageResult:
     """Inverse of `page_to_dict`."""
     raw = data.get("geometry")
     geometry = PageGeometry(**raw) if isinstance(raw, dict) else None
-    return PageResult(int(data["index"]), result_from_dict(data), geometry)  # type: ignore[call-overload]
+    regions = data.get("regions")
+    return PageResult(
+        int(data["index"]),  # type: ignore[call-overload]
+        result_from_dict(data),
+        geometry,
+        None if not isinstance(regions, list) else tuple(_region(r) for r in regions),
+    )
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import aiohttp
 from yarl import URL
 
 from pipeline import __version__
+from pipeline.answer_tables import has_tables
 from pipeline.errors import (
     ConfigError,
     OcrConfigError,
@@ -45,7 +46,6 @@ from pipeline.protocol.names import (
     api_path,
 )
 from pipeline.protocol.signing import sign_request
-from pipeline.tables import has_tables
 
 CONTENT_TYPE = "application/json;charset=utf-8"
 USER_AGENT = f"ocrpipe/{__version__}"
@@ -278,7 +278,7 @@ def parse_result(
 
 def _keep_raw(api: OcrApi | None, result: object) -> bool:
     """A structured answer is kept whole; a text answer only when it holds tables
-    (general-table, smart-document-recognizer: `pipeline.tables` reads them)."""
+    (general-table, smart-document-recognizer: `pipeline.answer_tables` reads them)."""
     if api is None:
         return False
     return api.kind == "structured" or has_tables(result)

@@ -20,6 +20,7 @@ from pipeline.writers.alto import write_alto
 from pipeline.writers.docx import write_docx
 from pipeline.writers.hocr import write_hocr
 from pipeline.writers.jsonfile import write_json
+from pipeline.writers.markdown import write_markdown
 from pipeline.writers.options import WriteOptions
 from pipeline.writers.pdf import write_pdf
 from pipeline.writers.txt import write_txt
@@ -47,7 +48,7 @@ class Writer:
 
 WRITERS: dict[str, Writer] = {
     "txt": Writer(".txt", "text/plain; charset=utf-8",
-                  lambda doc, _path, _opts, out: write_txt(doc, out)),
+                  lambda doc, _path, opts, out: write_txt(doc, out, opts)),
     "json": Writer(".json", "application/json",
                    lambda doc, _path, _opts, out: write_json(doc, out)),
     "docx": Writer(
@@ -60,6 +61,8 @@ WRITERS: dict[str, Writer] = {
                    lambda doc, _path, _opts, out: write_hocr(doc, out)),
     "alto": Writer(".alto.xml", "application/xml",
                    lambda doc, _path, _opts, out: write_alto(doc, out)),
+    "md": Writer(".md", "text/markdown; charset=utf-8",
+                 lambda doc, _path, opts, out: write_markdown(doc, opts, out)),
 }
 
 

@@ -1,13 +1,17 @@
-"""Word (.docx): the text in reading order, one section per input page.
+"""Word (.docx): an editable document, one section per input page.
 
-Paragraphs and lines come from `pipeline.layout` (the same grouping as the TXT output):
-a paragraph per group of lines, a line break between its lines, so the text python-docx
-reads back equals the TXT output page by page. Each page of the input starts a new
-section, sized and oriented like the page. East Asian text is given an East Asian
-font (SimSun, as Word's Chinese defaults; LibreOffice substitutes an installed CJK font),
-and with `low_confidence` set, blocks recognised below it are highlighted in yellow.
-Tables that general-table or smart-document-recognizer found are Word tables, in their
-place in the reading order (`pipeline.tables`).
+The page's paragraphs come from `pipeline.page_layout` (layout regions where the job
+found them, `pipeline.running_heads` for running headers and footers): one Word paragraph
+per paragraph, its lines joined (no line breaks), its font size from the line height;
+titles in Heading styles (level from their text height against the body text), captions
+in the Caption style, figures cropped from the page image (`page_image.py`, when the
+original document is at hand) where they stand in reading order, tables as Word tables,
+running headers and footers in the section's header and footer (or dropped), and a band
+of two or more columns as a continuous section with that many columns. Each page of the
+input starts a new section, sized and oriented like the page. East Asian text is given
+an East Asian font (SimSun, as Word's Chinese defaults; LibreOffice substitutes an
+installed CJK font), and with `low_confidence` set, blocks recognised below it are
+highlighted in yellow.
 """
 
 from __future__ import annotations
@@ -19,16 +23,24 @@ from typing import BinaryIO
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT, WD_SECTION
-from docx.enum.text import WD_COLOR_INDEX
 from docx.oxml.ns import qn
 from docx.section import Section
 from docx.shared import Emu, Pt
-from docx.text.paragraph import Paragraph
 
-from pipeline.layout import Line
 from pipeline.models import DocumentResult, PageResult
-from pipeline.tables import Table, page_flow
-from pipeline.writers.docx_table import add_table
+from pipeline.page_image import upright_picture
+from pipeline.page_layout import PageLayout
+from pipeline.running_heads import document_layout
+from pipeline.writers.docx_parts import (
+    COLUMN_GAP,
+    add_figure,
+    add_table,
+    add_text,
+    column_break,
+    fill_header,
+    new_section,
+    set_columns,
+)
 from pipeline.writers.options import WriteOptions
 
 EAST_ASIAN_FONT = "SimSun"
@@ -45,45 +57,95 @@ def write_docx(
     document = Document()
     _set_fonts(document)
     _set_properties(document, doc)
-    for number, page in enumerate(doc.pages):
-        section = document.sections[0] if number == 0 else _new_section(document)
+    first_sections = []
+    heads: list[tuple[list[str], list[str]]] = []
+    for number, (page, layout) in enumerate(zip(doc.pages, document_layout(doc), strict=True)):
+        section = document.sections[0] if number == 0 else new_section(
+            document, WD_SECTION.NEW_PAGE)
         _size_section(section, page)
-        flow = page_flow(page.result)  # upright page's order, tables in their places
-        if not flow:
-            document.add_paragraph()  # an empty page still has its (empty) paragraph
-        for item in flow:
-            if isinstance(item, Table):
-                add_table(document, item)
-            else:
-                _add_paragraph(document.add_paragraph(), item, options.low_confidence)
+        _fit_margins(section, layout)
+        first_sections.append(len(document.sections) - 1)
+        heads.append(_write_page(document, page, layout, source_path, options))
     if not doc.pages:
         document.add_paragraph()
+    if options.headers == "keep":  # set last: a new section takes the references along
+        sections = document.sections
+        for index, (header, footer) in zip(first_sections, heads, strict=True):
+            fill_header(sections[index], header, footer)
     document.save(out)
 
 
-def _new_section(document: DocxDocument) -> Section:
-    """A section on a new page. python-docx ends the previous section with an extra empty
-    paragraph that holds its properties; they move into the page's last paragraph
-    instead, so no blank paragraph is added between pages."""
-    section: Section = document.add_section(WD_SECTION.NEW_PAGE)
-    breaker = document.element.body.findall(qn("w:p"))[-1]
-    previous = breaker.getprevious()
-    properties = breaker.find(f"{qn('w:pPr')}/{qn('w:sectPr')}")
-    if (
-        properties is not None
-        and previous is not None
-        and previous.tag == qn("w:p")
-        and previous.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") is None
-    ):
-        previous.get_or_add_pPr().append(properties)
-        breaker.getparent().remove(breaker)
-    return section
+def _write_page(
+    document: DocxDocument, page: PageResult, layout: PageLayout, source_path: str | None,
+    options: WriteOptions,
+) -> tuple[list[str], list[str]]:
+    """The page's body; returns its header and footer texts."""
+    section = document.sections[-1]
+    assert section.page_width is not None
+    assert section.left_margin is not None and section.right_margin is not None
+    points_per_pixel = section.page_width.pt / max(layout.width, 1)
+    text_width = int(section.page_width - section.left_margin - section.right_margin)
+    picture = None
+    if source_path and any(p.kind == "figure" for p in layout.paragraphs):
+        picture = upright_picture(source_path, page, options.pdf_password)
+    header: list[str] = []
+    footer: list[str] = []
+    written = 0
+    band, column = -1, 0
+    for paragraph in layout.paragraphs:
+        if paragraph.kind in ("header", "footer"):
+            (header if paragraph.kind == "header" else footer).append(paragraph.text)
+            continue
+        if paragraph.band != band:
+            if not written:  # the page's own section, nothing in it yet
+                set_columns(document.sections[-1], paragraph.columns)
+            elif paragraph.columns > 1 or _columns_of(document) > 1:
+                set_columns(new_section(document, WD_SECTION.CONTINUOUS), paragraph.columns)
+            band, column = paragraph.band, 0
+        elif paragraph.column != column:
+            column_break(document)
+            column = paragraph.column
+        if paragraph.kind == "figure":
+            column_width = (text_width - (paragraph.columns - 1) * COLUMN_GAP) // paragraph.columns
+            add_figure(document, paragraph, picture, points_per_pixel, column_width)
+        elif paragraph.kind == "table":
+            add_table(document, paragraph, points_per_pixel)
+        else:
+            add_text(document, paragraph, points_per_pixel, options.low_confidence)
+        written += 1
+    if _columns_of(document) > 1:
+        set_columns(new_section(document, WD_SECTION.CONTINUOUS), 1)
+    if not written:
+        document.add_paragraph()  # an empty page still has its (empty) paragraph
+    return header, footer
+
+
+def _fit_margins(section: Section, layout: PageLayout) -> None:
+    """Margins where the page's text begins and ends (within 0.3 inch and a quarter of
+    the page), so lines break about where they did."""
+    body = [p.box for p in layout.paragraphs if p.kind not in ("header", "footer")]
+    if not body or section.page_width is None or section.page_height is None:
+        return
+    width, height = section.page_width, section.page_height
+    scale = width / max(layout.width, 1)
+    left, top = min(b[0] for b in body), min(b[1] for b in body)
+    right, bottom = layout.width - max(b[2] for b in body), layout.height - max(b[3] for b in body)
+    for side, pixels, extent in (("left_margin", left, width), ("right_margin", right, width),
+                                 ("top_margin", top, height), ("bottom_margin", bottom, height)):
+        setattr(section, side, Emu(int(max(Pt(22), min(extent / 4, pixels * scale * 0.9)))))
+
+
+def _columns_of(document: DocxDocument) -> int:
+    cols = document.sections[-1]._sectPr.find(qn("w:cols"))
+    return int(cols.get(qn("w:num"), "1")) if cols is not None else 1
 
 
 def _set_fonts(document: DocxDocument) -> None:
     style = document.styles["Normal"]
     style.font.name = LATIN_FONT
     style.font.size = Pt(11)
+    style.paragraph_format.space_after = Pt(4)
+    style.paragraph_format.line_spacing = 1.0
     rpr = style.element.get_or_add_rPr()
     rpr.get_or_add_rFonts().set(qn("w:eastAsia"), EAST_ASIAN_FONT)
     lang = rpr.find(qn("w:lang"))
@@ -132,14 +194,3 @@ def _size_section(section: Section, page: PageResult) -> None:
         setattr(section, side, margin)
 
 
-def _add_paragraph(paragraph: Paragraph, lines: list[Line], low: float | None) -> None:
-    for number, line in enumerate(lines):
-        if number:
-            paragraph.add_run().add_break()
-        words = [b for b in line.blocks if b.text.strip()]
-        for position, block in enumerate(words):
-            if position:
-                paragraph.add_run(" ")
-            run = paragraph.add_run(block.text.strip())
-            if low is not None and block.confidence < low:
-                run.font.highlight_color = WD_COLOR_INDEX.YELLOW

@@ -11,3 +11,7 @@ class WriteOptions:
     """Word: highlight blocks recognised with a confidence below this (None: off)."""
     pdf_password: str | None = None
     """Searchable PDF: the password that opens an encrypted original."""
+    txt_lines: bool = True
+    """TXT: one line per OCR line (False: each paragraph on one line)."""
+    headers: str = "keep"
+    """Word/Markdown: running headers and footers "keep" (Word header/footer) or "drop"."""

@@ -11,9 +11,9 @@ words and their boxes are derived here:
   block's top and bottom edges (so slanted lines stay slanted) in proportion to the
   characters' advances (`pdf_font.char_width`, the searchable PDF's metrics), spaces
   included. Every word's confidence is its block's.
-- **Blocks**: layout regions where the page result carries them (a `regions` sequence
-  whose items have a `kind` and a `box`: lines go to the region holding their centre;
-  lines outside every region form blocks of their own); otherwise one block per
+- **Blocks**: the page's layout regions where the result carries them
+  (`PageResult.regions`, turned upright like the lines: a line goes to the region
+  holding its centre; lines outside every region form blocks of their own); otherwise one block per
   paragraph of `layout.group_paragraphs` (split at vertical gaps).
 
 Coordinates are integer pixels of the upright page at the resolution it was rendered or
@@ -26,11 +26,10 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from pipeline.layout import Line, group_paragraphs
-from pipeline.models import Block, PageResult, Quad
-from pipeline.upright import quarter_turns, reading_lines
+from pipeline.models import Block, OcrResult, PageResult, Quad, Region
+from pipeline.upright import quarter_turns, reading_lines, to_upright
 from pipeline.writers.pdf_font import char_width
 
 
@@ -173,21 +172,19 @@ def _text_line(line: Line, scale: float, width: int, height: int) -> TextLine | 
     return TextLine(words, Box.around(w.box for w in words))
 
 
-def _region_box(region: Any, scale: float) -> Box:
-    """A region's box as a Box: a quad of points or (left, top, right, bottom)."""
-    raw = region.box
-    if isinstance(raw, Box):
-        return raw
-    values = list(raw)
-    if values and isinstance(values[0], (tuple, list)):
-        return Box.of_points((x * scale, y * scale) for x, y in values)
-    left, top, right, bottom = (float(v) * scale for v in values)
-    return Box.of_points([(left, top), (right, bottom)])
+def _region_box(region: Region, scale: float, result: OcrResult) -> Box:
+    """A layout region's box (in the pixels of the image sent) in the upright page,
+    scaled like the words."""
+    turn = quarter_turns(result.direction)
+    left, top, right, bottom = region.box
+    corners = [to_upright((x, y), turn, result.width, result.height)
+               for x, y in ((left, top), (right, bottom))]
+    return Box.of_points((x * scale, y * scale) for x, y in corners)
 
 
-def _blocks_by_regions(lines: list[TextLine], regions: Sequence[Any], scale: float,
-                       width: int, height: int) -> list[TextBlock]:
-    boxes = [_region_box(r, scale).clamped(width, height) for r in regions]
+def _blocks_by_regions(lines: list[TextLine], regions: Sequence[Region], scale: float,
+                       result: OcrResult, width: int, height: int) -> list[TextBlock]:
+    boxes = [_region_box(r, scale, result).clamped(width, height) for r in regions]
     members: list[list[TextLine]] = [[] for _ in regions]
     loose: list[TextLine] = []
     for line in lines:
@@ -202,7 +199,7 @@ def _blocks_by_regions(lines: list[TextLine], regions: Sequence[Any], scale: flo
     blocks = []
     for region, box, held in zip(regions, boxes, members, strict=True):
         around = Box.around([box, *(line.box for line in held)])
-        blocks.append(TextBlock(tuple(held), around, str(getattr(region, "kind", "text"))))
+        blocks.append(TextBlock(tuple(held), around, region.kind))
     blocks += [TextBlock((line,), line.box) for line in loose]
     return blocks
 
@@ -218,10 +215,10 @@ def page_layout(page: PageResult) -> PageLayout:
     if quarter_turns(result.direction) in (90, 270):
         width, height = height, width
     layout_lines = reading_lines(result)
-    regions = getattr(page, "regions", None) or getattr(result, "regions", None)
+    regions = page.regions
     if regions:
         lines = [t for line in layout_lines if (t := _text_line(line, scale, width, height))]
-        blocks = _blocks_by_regions(lines, regions, scale, width, height)
+        blocks = _blocks_by_regions(lines, regions, scale, result, width, height)
     else:
         blocks = []
         for paragraph in group_paragraphs(layout_lines):

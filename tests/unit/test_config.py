@@ -62,3 +62,17 @@ def test_every_job_file_in_the_repo_is_valid() -> None:
     assert len(files) >= 2
     for path in files:
         assert load_job(path).name
+
+
+def test_layout_is_on_for_word_and_markdown_unless_off() -> None:
+    def output(lines: str) -> str:
+        return 'name = "j"\n[source]\nurl = "in"\n[output]\nurl = "out"\n' + lines
+
+    assert not parse_job(output("")).output.wants_layout  # txt and json only
+    spec = parse_job(output('formats = ["md"]\n'))
+    assert spec.output.wants_layout and spec.output.txt_lines and spec.output.headers == "keep"
+    off = parse_job(output('formats = ["docx"]\nlayout = "off"\ntxt_lines = false\n'))
+    assert not off.output.wants_layout and not off.output.txt_lines
+    with pytest.raises(ConfigError) as info:
+        parse_job(output('headers = "hide"\n'))
+    assert "output.headers" in str(info.value)

@@ -4,7 +4,6 @@ text that reads back as it was recognised, XML valid and escaped."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from pipeline.models import (
     PageGeometry,
     PageResult,
     Quad,
+    Region,
     SourceObject,
 )
 from pipeline.writers import WRITERS, WriteOptions
@@ -167,24 +167,11 @@ def test_a_page_turned_by_the_service_is_written_upright() -> None:
     assert first.box.height < first.box.width
 
 
-@dataclass(frozen=True)
-class Region:
-    kind: str
-    box: tuple[int, int, int, int]
-
-
-@dataclass(frozen=True)
-class PageWithRegions(PageResult):
-    """A page result with layout regions (what issue 14's layout analysis adds)."""
-
-    regions: tuple[Region, ...] = ()
-
-
 def test_layout_regions_group_the_lines_into_blocks() -> None:
     title = Block("A Title", quad(40, 40, 400, 90), 0.9)
     body = [Block(f"body line {n}", quad(40, 120 + 40 * n, 700, 150 + 40 * n), 0.9)
             for n in range(3)]
-    page = PageWithRegions(0, OcrResult((title, *body), 800, 1000), None, regions=(
+    page = PageResult(0, OcrResult((title, *body), 800, 1000), None, regions=(
         Region("title", (30, 30, 420, 100)),
         Region("text", (30, 110, 720, 240)),
         Region("figure", (30, 500, 700, 900)),

@@ -9,9 +9,10 @@ import json
 
 from docx import Document
 
+from pipeline.answer_tables import tables_of
 from pipeline.models import DocumentResult, PageResult, SourceObject
 from pipeline.ocr.client import parse_result
-from pipeline.tables import Table, page_flow, tables_of
+from pipeline.page_layout import page_layout
 from pipeline.writers import WRITERS, WriteOptions
 
 
@@ -60,11 +61,13 @@ def test_the_client_keeps_a_table_answer_and_its_grid_reads_back() -> None:
 
 
 def test_the_table_takes_its_place_in_the_reading_order() -> None:
-    flow = page_flow(general_table_result().result)
-    assert [type(item).__name__ for item in flow] == ["list", "Table", "list"]
-    first, _, last = flow
-    assert isinstance(first, list) and first[0].text == "Quarterly report"
-    assert isinstance(last, list) and last[0].text == "Signed by the clerk"
+    layout = page_layout(general_table_result())
+    kinds = [p.kind for p in layout.paragraphs]
+    assert kinds == ["text", "table", "text"]
+    first, table, last = layout.paragraphs
+    assert first.text == "Quarterly report" and last.text == "Signed by the clerk"
+    assert table.rows == (("Item", "Q1 and Q2", ""), ("pens", "4", "7"))
+    assert table.merges == ((0, 1, 1, 2),)
 
 
 def test_smart_document_recognizer_tables() -> None:
@@ -81,7 +84,8 @@ def test_smart_document_recognizer_tables() -> None:
                           api="smart-document-recognizer")
     [table] = tables_of(result)
     assert table.grid() == [["a", "b"]] and table.box == (0, 0, 100, 50)
-    assert [type(i) for i in page_flow(result)] == [Table]  # a and b only in the table
+    kinds = [p.kind for p in page_layout(PageResult(0, result)).paragraphs]
+    assert kinds == ["table"]  # a and b only in the table
 
 
 def test_word_gets_a_real_table_between_the_paragraphs() -> None:

@@ -4,23 +4,17 @@
 `columns`: the 0-based rows and columns each cell spans); `smart-document-recognizer`
 (with `table = true`) answers `table_result.table_list`, each table with its `location`
 and its cells likewise. The OCR client keeps such an answer as the result's `raw`;
-`tables_of` reads the tables back from it, and `page_flow` gives a writer the page in
-reading order with each table in its place: the paragraphs of the blocks outside every
-table (`pipeline.layout`, as TXT and Word read them) and the tables, by their tops.
-
-    for item in page_flow(result):
-        if isinstance(item, Table): ...   # item.grid() -> rows of cell texts
-        else: ...                          # a paragraph: a list of layout Lines
+`tables_of` reads the tables back from it; `pipeline.page_layout` puts each one in its
+place in the page's reading order, as a table region whose cells are the answer's (Word
+and Markdown write it as a table, spanning cells merged).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from pipeline.layout import Line, group_paragraphs
 from pipeline.models import OcrResult
-from pipeline.upright import reading_lines
 
 Box = tuple[float, float, float, float]
 """left, top, right, bottom, in the pixels of the image sent."""
@@ -123,32 +117,3 @@ def _bounds(locations: Iterable[object]) -> Box | None:
                 xs.append(float(point[0]))
                 ys.append(float(point[1]))
     return (min(xs), min(ys), max(xs), max(ys)) if xs else None
-
-
-def page_flow(result: OcrResult) -> list[Table | list[Line]]:
-    """The page in reading order: paragraphs (lists of lines) and tables, each table in
-    place of the blocks inside it. Without tables: exactly the paragraphs of
-    `group_paragraphs(reading_lines(result))`."""
-    tables = tables_of(result)
-    if not tables:
-        return list(group_paragraphs(reading_lines(result)))
-    placed = [t for t in tables if t.box is not None]
-    outside = tuple(b for b in result.blocks if not any(_inside(b.box, t.box) for t in placed))
-    paragraphs = group_paragraphs(reading_lines(replace(result, blocks=outside)))
-    flow: list[Table | list[Line]] = list(paragraphs)
-    # each table goes before the first paragraph (in reading order) that starts below its
-    # top: the paragraphs' own order (columns first) is kept
-    for table in sorted(tables, key=lambda t: t.box[1] if t.box else float("inf")):
-        top = table.box[1] if table.box else float("inf")
-        at = next((i for i, item in enumerate(flow)
-                   if isinstance(item, list) and item and item[0].top > top), len(flow))
-        flow.insert(at, table)
-    return flow
-
-
-def _inside(quad: tuple[tuple[int, int], ...], box: Box | None) -> bool:
-    if box is None:
-        return False
-    x = sum(p[0] for p in quad) / len(quad)
-    y = sum(p[1] for p in quad) / len(quad)
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
