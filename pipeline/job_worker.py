@@ -110,7 +110,11 @@ class JobWorker:
         spec = job_from_data(job.spec, origin=f"job {job.id}", base_dir=self.base_dir)
         # the state store keys the job's documents and ledger rows by project and name
         spec = spec.model_copy(update={"name": job.run_key})
-        return await run_job(spec, stopping=run_stop)
+        only = None
+        if job.run_scope == "failed":  # a retry: the documents that failed, no others
+            only = await self.queue.unfinished_keys(job.run_key)
+            log.info("job=%s id=%s retry of %d failed documents", job.name, job.id, len(only))
+        return await run_job(spec, stopping=run_stop, only=only)
 
     async def _finish(self, job: JobRecord, status: JobStatus, exit_code: int | None,
                       error: str | None, summary: RunSummary | None = None) -> None:

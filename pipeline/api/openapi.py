@@ -48,7 +48,8 @@ _SCHEMAS: dict[str, Any] = {
     "Job": {
         "type": "object",
         "required": ["id", "name", "enterprise_project", "status", "priority", "submitted_at",
-                     "started_at", "finished_at", "runs", "exit_code", "error", "outputs",
+                     "started_at", "finished_at", "runs", "scope", "exit_code", "error",
+                     "outputs",
                      "job", "links"],
         "properties": {
             "id": {"type": "string"},
@@ -61,6 +62,10 @@ _SCHEMAS: dict[str, Any] = {
             "started_at": _TIME,
             "finished_at": _TIME,
             "runs": {**_COUNT, "description": "how many times a worker took the job"},
+            "scope": {"enum": ["all", "failed"],
+                      "description": "what the next or current run takes: every listed "
+                                     "document, or (after a retry of a done job) only the "
+                                     "documents that failed"},
             "exit_code": _nullable({"type": "integer"}),
             "error": _nullable({"type": "string"}),
             "outputs": {"type": "string", "description": "where the outputs are written"},
@@ -75,10 +80,19 @@ _SCHEMAS: dict[str, Any] = {
                                                "run (null until a run has ended)"},
                 },
             },
-            "pages": {"type": "object", "required": ["done", "per_second"], "properties": {
+            "pages": {"type": "object", "required": ["done", "per_second", "left",
+                                                      "eta_seconds"], "properties": {
                 "done": _COUNT,
                 "per_second": {**_nullable({"type": "number", "minimum": 0}),
                                "description": "pages/s of the latest run"},
+                "left": {**_COUNT, "description": "pages not done yet of the documents "
+                                                  "opened so far (documents not opened yet "
+                                                  "are not counted)"},
+                "eta_seconds": {**_nullable({"type": "number", "minimum": 0}),
+                                "description": "while running: `left` at `per_second`, a "
+                                               "lower bound until every document has been "
+                                               "opened; null when no rate is measured yet "
+                                               "or the job does not run"},
             }},
             "notify": {
                 "type": "object", "required": ["webhook", "deliveries"],
@@ -234,10 +248,13 @@ def openapi_document() -> dict[str, Any]:
                           "409": _answer("the job has ended already")},
         }},
         "/v1/jobs/{job_id}/retry": {"post": {
-            "summary": "Queue an ended job again: its next run sends only what is not done",
+            "summary": "Queue an ended job again: a done job for a run of its failed "
+                       "documents only (scope: failed); a failed or cancelled one for a whole "
+                       "run, which resumes (finished pages are not sent again)",
             "parameters": [_JOB_ID],
             "responses": {"200": _answer("queued again", "Job"), **_JOB_ERRORS,
-                          "409": _answer("the job has not ended yet")},
+                          "409": _answer("the job has not ended yet, or it is done with no "
+                                         "failed document")},
         }},
     }
     return {

@@ -29,6 +29,7 @@ def job_view(job: JobRecord, progress: JobProgress | None = None) -> dict[str, A
         "started_at": when(job.started_at),
         "finished_at": when(job.finished_at),
         "runs": job.attempts,
+        "scope": job.run_scope or "all",
         "exit_code": job.exit_code,
         "error": job.error,
         "outputs": job.spec.get("output", {}).get("url"),
@@ -46,7 +47,9 @@ def job_view(job: JobRecord, progress: JobProgress | None = None) -> dict[str, A
             "pending": docs.get("pending", 0),
             "skipped": (job.summary or {}).get("documents_skipped"),
         }
-        view["pages"] = {"done": progress.pages_done, "per_second": _rate(job, progress)}
+        rate = _rate(job, progress)
+        view["pages"] = {"done": progress.pages_done, "per_second": rate,
+                         "left": progress.pages_left, "eta_seconds": _eta(job, progress, rate)}
         view["calls"] = {
             "billed": calls.get("billed", 0),
             "failed": calls.get("failed", 0),
@@ -65,6 +68,15 @@ def _rate(job: JobRecord, progress: JobProgress) -> float | None:
     if summary.get("elapsed"):
         return round(float(summary.get("pages_sent", 0)) / float(summary["elapsed"]), 3)
     return None
+
+
+def _eta(job: JobRecord, progress: JobProgress, rate: float | None) -> float | None:
+    """Seconds until the pages known to be left are done at the latest run's rate; null
+    unless the job runs and has a measured rate. A lower bound while documents remain
+    that no run has opened yet (their pages are not known)."""
+    if job.status != "running" or not rate:
+        return None
+    return round(progress.pages_left / rate, 1)
 
 
 def document_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 A job moves `queued -> running -> done | failed`, or is cancelled on the way
 (`queued -> cancelled`, `running -> cancelling -> cancelled`); `retry` puts a finished job
-back to `queued`. A worker claims the highest-priority queued job in one transaction (of
+back to `queued`: a `done` job with failed documents for a run of those documents only
+(`run_scope = "failed"`, kept until that run ends), a failed or cancelled one for a whole
+run again. A worker claims the highest-priority queued job in one transaction (of
 equal priority, the project with the fewest jobs running goes first, then the oldest job)
 and holds it with a lease it renews; a lease that runs out (the process was killed) makes
 the job claimable again, and the new run resumes where the old one was (finished pages
@@ -69,6 +71,8 @@ class JobRecord:
     lease_owner: str | None
     lease_expires_at: datetime | None
     webhook: str | None = None
+    run_scope: str | None = None
+    """None: the run takes every listed document; "failed": only those that failed."""
 
     @property
     def run_key(self) -> str:
@@ -85,7 +89,7 @@ class JobRecord:
             exit_code=row.exit_code, error=row.error,
             summary=json.loads(row.summary) if row.summary else None,
             lease_owner=row.lease_owner, lease_expires_at=_aware(row.lease_expires_at),
-            webhook=row.webhook,
+            webhook=row.webhook, run_scope=row.run_scope,
         )
 
 
@@ -100,6 +104,9 @@ class JobProgress:
     """OCR attempts by ledger outcome: billed, failed, unknown, pending (in flight)."""
     pages_since: int = 0
     """Pages finished since the `since` given to `progress` (the latest run's start)."""
+    pages_left: int = 0
+    """Pages not done yet of the documents opened and not finished (their page count is
+    known); the documents not opened yet are not counted."""
 
 
 class StateConflict(Exception):
@@ -241,13 +248,14 @@ class JobQueue:
     ) -> bool:
         """End the run that `owner` holds; False when it no longer held the lease."""
         final = status in FINAL
+        ended = {"run_scope": None} if final else {}  # a retry's scope ends with its run
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(jobs).where(and_(jobs.c.id == job_id, jobs.c.lease_owner == owner))
                 .values(status=status, exit_code=exit_code, error=error,
                         summary=json.dumps(summary) if summary is not None else None,
                         finished_at=_now() if final else None, lease_owner=None,
-                        lease_expires_at=None)
+                        lease_expires_at=None, **ended)
             )
             return bool(result.rowcount == 1)
 
@@ -288,21 +296,47 @@ class JobQueue:
         return record
 
     async def retry(self, job_id: str) -> JobRecord:
-        """A finished job queued again: its next run sends only what is not done yet (the
-        documents that failed or were never reached; unchanged done ones are skipped)."""
+        """A finished job queued again. `done` with failed documents: a run of those
+        documents only (the done ones are neither listed nor sent again); `failed` or
+        `cancelled`: a whole run again, which resumes (finished pages are not sent again).
+        A `done` job without a failed document: StateConflict, there is nothing to retry."""
         async with self.engine.begin() as conn:
-            status = (await conn.execute(
-                select(jobs.c.status).where(jobs.c.id == job_id)
-            )).scalar_one()
-            if status not in FINAL:
-                raise StateConflict(f"job {job_id} is {status}: retry it once it has ended")
+            row = (await conn.execute(
+                select(jobs.c.status, jobs.c.name, jobs.c.enterprise_project)
+                .where(jobs.c.id == job_id)
+            )).one()
+            if row.status not in FINAL:
+                raise StateConflict(f"job {job_id} is {row.status}: retry it once it has ended")
+            scope = None
+            if row.status == "done":
+                failed = (await conn.execute(
+                    select(func.count()).select_from(documents).where(and_(
+                        documents.c.job == run_key(row.enterprise_project, row.name),
+                        documents.c.status == "failed",
+                    ))
+                )).scalar_one()
+                if not failed:
+                    raise StateConflict(f"job {job_id} is done and none of its documents "
+                                        "failed: nothing to retry (submit it again to run "
+                                        "changed inputs)")
+                scope = "failed"
             await conn.execute(
                 update(jobs).where(jobs.c.id == job_id)
-                .values(status="queued", finished_at=None, error=None, exit_code=None)
+                .values(status="queued", finished_at=None, error=None, exit_code=None,
+                        run_scope=scope)
             )
         record = await self.get(job_id)
         assert record is not None
         return record
+
+    async def unfinished_keys(self, key: str) -> frozenset[str]:
+        """The keys of the documents not done in the job whose run key is `key`: the failed
+        ones, and those a killed retry left pending (its next run takes them again)."""
+        async with self.engine.connect() as conn:
+            return frozenset(r.key for r in await conn.execute(
+                select(documents.c.key).where(and_(documents.c.job == key,
+                                                   documents.c.status != "done"))
+            ))
 
     async def progress(self, key: str, since: datetime | None = None) -> JobProgress:
         """Documents, pages and ledger counts of the job whose run key is `key`; with
@@ -320,6 +354,13 @@ class JobQueue:
                 select(usage.c.outcome, func.count().label("n"))
                 .where(usage.c.job == key).group_by(usage.c.outcome)
             )}
+            saved = (select(func.count()).select_from(pages)
+                     .where(pages.c.document_id == documents.c.id).scalar_subquery())
+            left = (await conn.execute(
+                select(func.coalesce(func.sum(documents.c.page_count - saved), 0))
+                .where(and_(documents.c.job == key, documents.c.status == "pending",
+                            documents.c.page_count.is_not(None)))
+            )).scalar_one()
             recent = 0
             if since is not None:
                 recent = (await conn.execute(
@@ -327,7 +368,7 @@ class JobQueue:
                     .where(and_(documents.c.job == key, pages.c.done_at >= since))
                 )).scalar_one()
         return JobProgress(documents=docs, pages_done=int(done_pages), calls=calls,
-                           pages_since=int(recent))
+                           pages_since=int(recent), pages_left=max(0, int(left)))
 
     async def totals(self) -> tuple[dict[str, int], dict[tuple[str, str], int], int]:
         """For /metrics: jobs by status; OCR attempts by (enterprise project, outcome);
