@@ -2,7 +2,8 @@
 
 Start: open the state store, serve the API, start the workers (`pipeline.job_worker`);
 the embedded OCR service starts once, at the first job with `endpoint = "embedded"`, and
-every such job shares it.
+every such job shares it, taking turns with the others (`pipeline.fair_share`: pages of
+running jobs interleave round-robin across enterprise projects, then jobs).
 Stop (SIGINT/SIGTERM), in order: the workers take no new job and their runs stop taking
 pages; the calls in flight finish (up to `grace` seconds, then the runs are cancelled);
 running jobs go back to `queued`; the API closes; the store closes. A second signal skips
@@ -26,6 +27,7 @@ from aiohttp import web
 from pipeline.api import create_app
 from pipeline.api.submit import WebhookRules
 from pipeline.embedded import SharedEmbedded
+from pipeline.fair_share import FairDispatcher
 from pipeline.job_worker import JobWorker, WorkerSettings
 from pipeline.store import JobQueue, TokenStore, open_store
 from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
@@ -55,6 +57,7 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
     store = await open_store()
     embedded = SharedEmbedded(config.embedded_workers)
     embedded.use()  # every job with endpoint = "embedded" shares one service
+    FairDispatcher(embedded.fair_capacity).use()  # ... and takes turns there, fairly
     secret = os.environ.get(SECRET_ENV)
     rules = WebhookRules(can_sign=bool(secret), allow_private=config.allow_private_webhooks)
     app = create_app(store, base_dir=config.base_dir, data_root=config.data_root,
