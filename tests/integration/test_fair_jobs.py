@@ -5,6 +5,7 @@ one job's after the other's, and each page's answer lands in its own job's outpu
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def calls_in_order(db: Path) -> list[str]:
 
 def longest_run(sequence: list[str]) -> int:
     best = run = 1
-    for before, item in zip(sequence, sequence[1:], strict=False):
+    for before, item in itertools.pairwise(sequence):
         run = run + 1 if item == before else 1
         best = max(best, run)
     return best
