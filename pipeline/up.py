@@ -3,7 +3,9 @@
 Start: open the state store, serve the API, start the workers (`pipeline.job_worker`);
 the embedded OCR service starts once, at the first job with `endpoint = "embedded"`, and
 every such job shares it, taking turns with the others (`pipeline.fair_share`: pages of
-running jobs interleave round-robin across enterprise projects, then jobs).
+running jobs interleave round-robin across enterprise projects, then jobs). The worker
+processes that render and encode pages are one pool for all jobs, started at the first
+and kept warm (`pipeline.shared_pool`).
 Stop (SIGINT/SIGTERM), in order: the workers take no new job and their runs stop taking
 pages; the calls in flight finish (up to `grace` seconds, then the runs are cancelled);
 running jobs go back to `queued`; the API closes; the store closes. A second signal skips
@@ -26,9 +28,11 @@ from aiohttp import web
 
 from pipeline.api import create_app
 from pipeline.api.submit import WebhookRules
+from pipeline.context import worker_count
 from pipeline.embedded import SharedEmbedded
 from pipeline.fair_share import FairDispatcher
 from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.shared_pool import SharedPool
 from pipeline.store import JobQueue, TokenStore, open_store
 from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
 
@@ -58,6 +62,8 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
     embedded = SharedEmbedded(config.embedded_workers)
     embedded.use()  # every job with endpoint = "embedded" shares one service
     FairDispatcher(embedded.fair_capacity).use()  # ... and takes turns there, fairly
+    pool = SharedPool(worker_count())
+    pool.use()  # one warm worker pool (render, encode) for every job run
     secret = os.environ.get(SECRET_ENV)
     rules = WebhookRules(can_sign=bool(secret), allow_private=config.allow_private_webhooks)
     app = create_app(store, base_dir=config.base_dir, data_root=config.data_root,
@@ -94,6 +100,7 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
             for task in late:
                 task.cancel()
     finally:
+        await asyncio.to_thread(pool.close)
         await embedded.aclose()
         await runner.cleanup()
         await store.close()
