@@ -50,7 +50,8 @@ def _use_state(state: str | None) -> None:
 @click.option("--data-root", type=click.Path(path_type=Path, file_okay=False, exists=True),
               default=None, envvar="OCRPIPE_UP_DATA_ROOT", show_envvar=True,
               help="Local source and output folders of submitted jobs must be inside it "
-                   "(403 otherwise) [default: any folder this process can reach].")
+                   "(403 otherwise), and relative ones are taken from it; `--data-root /` "
+                   "lets jobs name any folder [default: the folder `up` starts in].")
 @click.option("--allow-private-webhooks", is_flag=True,
               help="Let [notify] webhooks reach loopback/private/link-local addresses (SSRF "
                    "risk). Webhooks are signed with $OCRPIPE_WEBHOOK_SECRET (none: refused).")
@@ -72,8 +73,9 @@ def up(host: str, port: int, workers: int, state: str | None, grace: float, leas
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _use_state(state)
-    config = UpConfig(host=host, port=port, workers=workers, grace=grace,
-                      data_root=data_root, allow_private_webhooks=allow_private_webhooks,
+    root = (data_root or Path.cwd()).resolve()
+    config = UpConfig(host=host, port=port, workers=workers, grace=grace, base_dir=root,
+                      data_root=root, allow_private_webhooks=allow_private_webhooks,
                       embedded_workers=embedded_workers,
                       worker=WorkerSettings(lease=lease))
 

@@ -46,7 +46,8 @@ class UpConfig:
     workers: int = 2
     grace: float = 30.0
     data_root: Path | None = None
-    """Local folders of submitted jobs must lie inside it (None: anywhere `up` can reach)."""
+    """Local folders of submitted jobs must lie inside it (None: anywhere `up` can reach).
+    The CLI gives the folder `up` starts in unless told otherwise, and the same `base_dir`."""
     allow_private_webhooks: bool = False
     embedded_workers: int | None = None
     """Engine processes of the embedded OCR service shared by the jobs (default: cores)."""
@@ -80,6 +81,9 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
         workers = [JobWorker(queue, f"{owner}:w{n}", config.worker, config.base_dir)
                    for n in range(1, config.workers + 1)]
         log.info("ocrpipe up: job API at %s, %d workers", url, len(workers))
+        log.info("local folders of jobs: %s", f"inside {config.data_root} (relative paths "
+                 "start there)" if config.data_root is not None else
+                 f"anywhere (relative paths start in {config.base_dir})")
         if not await TokenStore(store).list_tokens():
             log.warning("no API tokens yet: create one with `ocrpipe token create --project EP` "
                         "(same --state), then export OCRPIPE_TOKEN=...")
