@@ -50,6 +50,7 @@ async def run_until(queue: JobQueue, job_id: str, tmp: Path, *statuses: str) -> 
         await task
 
 
+@pytest.mark.slow  # two runs, each starting its worker pool (measured 14 s on 2 busy cores)
 async def test_retry_runs_the_failed_documents_only(
         tmp_path: Path, env: Path, server: FakeOcrServer) -> None:
     inputs = tmp_path / "mixed" / "in"
@@ -91,6 +92,7 @@ async def test_retry_runs_the_failed_documents_only(
     await store.close()
 
 
+@pytest.mark.slow  # two runs (measured 9 s on 2 busy cores)
 async def test_retry_of_a_failed_job_runs_it_whole_and_resumes(
         tmp_path: Path, env: Path, server: FakeOcrServer) -> None:
     store = await open_store()
