@@ -32,6 +32,7 @@ from pipeline.context import worker_count
 from pipeline.embedded import SharedEmbedded
 from pipeline.fair_share import FairDispatcher
 from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.leftovers import process_temp_folder
 from pipeline.shared_pool import SharedPool
 from pipeline.store import JobQueue, TokenStore, open_store
 from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
@@ -59,6 +60,13 @@ class UpConfig:
 async def serve_up(config: UpConfig, stopping: asyncio.Event,
                    on_ready: Callable[[str], None] | None = None) -> None:
     """Serve until `stopping` is set, then stop in order (see the module docstring)."""
+    # the jobs run side by side in this process: one temporary folder for all of them
+    with process_temp_folder():
+        await _serve(config, stopping, on_ready)
+
+
+async def _serve(config: UpConfig, stopping: asyncio.Event,
+                 on_ready: Callable[[str], None] | None) -> None:
     store = await open_store()
     embedded = SharedEmbedded(config.embedded_workers)
     embedded.use()  # every job with endpoint = "embedded" shares one service
