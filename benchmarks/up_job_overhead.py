@@ -24,6 +24,7 @@ from typing import Any
 
 from pipeline.context import worker_count
 from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.leftovers import process_temp_folder
 from pipeline.shared_pool import SharedPool
 from pipeline.store import JobQueue, open_store
 from pipeline.testing import FakeOcrServer, make_page
@@ -78,8 +79,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}) as server:
         # each mode in a task of its own: `use()` stays in that task's context
         own = await asyncio.create_task(run_jobs(tmp, server, args.jobs, None))
-        shared = await asyncio.create_task(
-            run_jobs(tmp, server, args.jobs, SharedPool(args.workers)))
+        with process_temp_folder():  # as `up` runs them
+            shared = await asyncio.create_task(
+                run_jobs(tmp, server, args.jobs, SharedPool(args.workers)))
         calls = server.call_count
     return {"jobs": args.jobs, "pool_workers": args.workers, "ocr_calls": calls,
             "seconds_per_job_own_pool": round(own, 3),

@@ -14,6 +14,7 @@ import pytest
 from pipeline.embedded import SharedEmbedded
 from pipeline.fair_share import FairDispatcher
 from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.leftovers import process_temp_folder
 from pipeline.store import JobQueue, open_store
 from pipeline.testing import tagged_images
 from tests.integration.test_job_worker import wait_until
@@ -93,7 +94,8 @@ async def test_pages_of_two_projects_jobs_interleave(
             await store.close()
         return fair
 
-    fair = await asyncio.create_task(scenario())  # its context keeps use() to itself
+    with process_temp_folder():  # as `up`: runs side by side share one temporary folder
+        fair = await asyncio.create_task(scenario())  # its context keeps use() to itself
     order = calls_in_order(db)
     assert sorted(order) == ["alpha/scans"] * PAGES + ["beta/forms"] * PAGES
     assert fair.granted == 2 * PAGES + 1 and fair.in_use == 0

@@ -14,6 +14,7 @@ import pytest
 
 from pipeline import document as document_module
 from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.leftovers import process_temp_folder
 from pipeline.render import inspect_document
 from pipeline.shared_pool import SharedPool, run_pool
 from pipeline.store import JobQueue, open_store
@@ -73,7 +74,8 @@ async def test_jobs_share_one_warm_pool_that_survives_a_dead_worker(
             await store.close()
 
     try:
-        await asyncio.create_task(scenario())
+        with process_temp_folder():  # as `up`: the pool's workers outlive every run
+            await asyncio.create_task(scenario())
         pool = shared.pool()
         assert shared.started == 1 and pool.generation == 1  # renewed once, for the crash
         # the second job's documents went to the renewed pool's one worker, still alive
