@@ -49,3 +49,15 @@ def test_no_eta_unless_running(status: str) -> None:
 def test_the_scope_says_whether_a_retry_takes_the_failed_documents_only() -> None:
     assert job_view(record("queued", None))["scope"] == "all"
     assert job_view(record("queued", None, run_scope="failed"))["scope"] == "failed"
+
+
+@pytest.mark.parametrize(("pages", "shown"), [
+    ({"done": 0, "per_second": None, "left": 0, "eta_seconds": None}, ""),
+    ({"done": 4, "per_second": 2.5, "left": 10, "eta_seconds": 4.0}, ", 2.5 pages/s, ETA 4s"),
+    ({"done": 9, "per_second": 0.5, "left": 33, "eta_seconds": 65.4},
+     ", 0.5 pages/s, ETA 1m05s"),
+])
+def test_submit_wait_shows_the_rate_and_the_eta(pages: dict[str, object], shown: str) -> None:
+    from pipeline.cli_jobs import _pace
+
+    assert _pace(pages) == shown
