@@ -279,12 +279,9 @@ class LimitedClient:
             try:
                 async with self.semaphore:
                     await self.limiter.acquire()
+                    self._not_if_stopping(request)
                     async with self._gate():
-                        if self._stopping is not None and self._stopping.is_set():
-                            raise CallNotSent(
-                                f"page {request.page_index + 1} of {request.doc_key} not "
-                                "sent: the job is stopping"
-                            )
+                        self._not_if_stopping(request)  # it may have waited its turn
                         ticket = self.adaptive.sent() if self.adaptive is not None else 0
                         if deadline is None:
                             deadline = self._clock() + self.retry.total_timeout
@@ -309,6 +306,13 @@ class LimitedClient:
                     request.api, request.page_index, request.doc_key, attempt, error, pause,
                 )
                 await self._sleep(pause)
+
+    def _not_if_stopping(self, request: OcrRequest) -> None:
+        if self._stopping is not None and self._stopping.is_set():
+            raise CallNotSent(
+                f"page {request.page_index + 1} of {request.doc_key} not sent: the job is "
+                "stopping"
+            )
 
     def _adapt(self, error: OcrError | None, ticket: int) -> None:
         """AIMD: a success (`error` None) raises the rate a little, a throttle halves it."""
