@@ -72,9 +72,13 @@ _SCHEMAS: dict[str, Any] = {
             "job": {"type": "object", "description": "the job as stored and run"},
             "links": {"type": "object", "additionalProperties": {"type": "string"}},
             "documents": {
-                "type": "object", "required": ["total", "done", "failed", "pending", "skipped"],
+                "type": "object", "required": ["total", "done", "failed", "pending", "skipped",
+                                               "listed"],
                 "properties": {
                     **{k: _COUNT for k in ("total", "done", "failed", "pending")},
+                    "listed": {**_nullable(_COUNT),
+                               "description": "the documents the latest run lists, counted "
+                                              "ahead of it (null until counted)"},
                     "skipped": {**_nullable(_COUNT),
                                 "description": "unchanged since an earlier run, in the latest "
                                                "run (null until a run has ended)"},
@@ -86,13 +90,13 @@ _SCHEMAS: dict[str, Any] = {
                 "per_second": {**_nullable({"type": "number", "minimum": 0}),
                                "description": "pages/s of the latest run"},
                 "left": {**_COUNT, "description": "pages not done yet of the documents "
-                                                  "opened so far (documents not opened yet "
-                                                  "are not counted)"},
+                                                  "opened, plus the documents listed but not "
+                                                  "opened yet at the average pages per "
+                                                  "document so far (an estimate)"},
                 "eta_seconds": {**_nullable({"type": "number", "minimum": 0}),
-                                "description": "while running: `left` at `per_second`, a "
-                                               "lower bound until every document has been "
-                                               "opened; null when no rate is measured yet "
-                                               "or the job does not run"},
+                                "description": "while running: `left` at `per_second`; null "
+                                               "when no rate is measured yet or the job "
+                                               "does not run"},
             }},
             "notify": {
                 "type": "object", "required": ["webhook", "deliveries"],

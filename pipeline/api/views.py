@@ -46,10 +46,12 @@ def job_view(job: JobRecord, progress: JobProgress | None = None) -> dict[str, A
             "failed": docs.get("failed", 0),
             "pending": docs.get("pending", 0),
             "skipped": (job.summary or {}).get("documents_skipped"),
+            "listed": job.documents_listed,
         }
         rate = _rate(job, progress)
-        view["pages"] = {"done": progress.pages_done, "per_second": rate,
-                         "left": progress.pages_left, "eta_seconds": _eta(job, progress, rate)}
+        left = _pages_left(job, progress)
+        view["pages"] = {"done": progress.pages_done, "per_second": rate, "left": left,
+                         "eta_seconds": _eta(job, left, rate)}
         view["calls"] = {
             "billed": calls.get("billed", 0),
             "failed": calls.get("failed", 0),
@@ -70,13 +72,24 @@ def _rate(job: JobRecord, progress: JobProgress) -> float | None:
     return None
 
 
-def _eta(job: JobRecord, progress: JobProgress, rate: float | None) -> float | None:
-    """Seconds until the pages known to be left are done at the latest run's rate; null
-    unless the job runs and has a measured rate. A lower bound while documents remain
-    that no run has opened yet (their pages are not known)."""
+def _pages_left(job: JobRecord, progress: JobProgress) -> int:
+    """The pages not done yet of the documents opened, plus, once the run's listing has
+    been counted, the documents not opened yet at the average pages per document so far
+    (1 before any is known)."""
+    opened = sum(progress.documents.values())
+    if job.documents_listed is None or job.documents_listed <= opened:
+        return progress.pages_left
+    known = progress.pages_done + progress.pages_left
+    per_document = known / opened if opened and known else 1.0
+    return progress.pages_left + round((job.documents_listed - opened) * per_document)
+
+
+def _eta(job: JobRecord, left: int, rate: float | None) -> float | None:
+    """Seconds until the pages left are done at the latest run's rate; null unless the
+    job runs and has a measured rate."""
     if job.status != "running" or not rate:
         return None
-    return round(progress.pages_left / rate, 1)
+    return round(left / rate, 1)
 
 
 def document_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -111,7 +111,7 @@ async def open_store(url: str | None = None) -> Store:
 
 
 _ADDED_COLUMNS = (("documents", "fingerprint", "VARCHAR(200)"),
-                  ("jobs", "run_scope", "VARCHAR(20)"))
+                  ("jobs", "run_scope", "VARCHAR(20)"), ("jobs", "documents_listed", "INTEGER"))
 """Columns added after the first release, as (table, column, SQL type): a state database
 made by an earlier version gets them on open (plain ALTER TABLE ... ADD COLUMN, which
 SQLite and PostgreSQL both run; NULL in the old rows)."""

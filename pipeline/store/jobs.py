@@ -67,6 +67,8 @@ class JobRecord:
     webhook: str | None = None
     run_scope: str | None = None
     """None: the run takes every listed document; "failed": only those that failed."""
+    documents_listed: int | None = None
+    """The documents the latest run lists, once counted (`listing_count.py`)."""
 
     @property
     def run_key(self) -> str:
@@ -84,6 +86,7 @@ class JobRecord:
             summary=json.loads(row.summary) if row.summary else None,
             lease_owner=row.lease_owner, lease_expires_at=aware(row.lease_expires_at),
             webhook=row.webhook, run_scope=row.run_scope,
+            documents_listed=row.documents_listed,
         )
 
 
@@ -198,12 +201,20 @@ class JobQueue(JobReads):
                 .values(status="running", lease_owner=owner,
                         lease_expires_at=now + timedelta(seconds=lease),
                         started_at=func.coalesce(jobs.c.started_at, now), run_started_at=now,
-                        attempts=jobs.c.attempts + 1)
+                        attempts=jobs.c.attempts + 1, documents_listed=None)
             )
             if taken.rowcount != 1:
                 return None
             claimed = (await conn.execute(select(jobs).where(jobs.c.seq == row.seq))).one()
         return JobRecord.of(claimed)
+
+    async def note_listed(self, job_id: str, owner: str, count: int) -> None:
+        """How many documents the run that `owner` holds lists (for the job's ETA)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(jobs).where(and_(jobs.c.id == job_id, jobs.c.lease_owner == owner))
+                .values(documents_listed=count)
+            )
 
     async def renew(self, job_id: str, owner: str, lease: float) -> JobStatus | None:
         """Extend the lease; the job's status now, or None when the lease was lost."""

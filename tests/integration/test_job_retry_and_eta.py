@@ -150,3 +150,42 @@ async def test_a_running_job_shows_pages_left_its_rate_and_an_eta(
         view = job_view(stopped, await queue.progress(stopped.run_key))
         assert view["pages"]["eta_seconds"] is None
         await store.close()
+
+
+@pytest.mark.slow  # 2 s and more: pages answered slowly so that the run is seen midway
+async def test_the_eta_counts_the_documents_not_opened_yet(tmp_path: Path, env: Path) -> None:
+    async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK},
+                             default=Reply.ok(delay=0.15)) as server:
+        tagged_images(tmp_path / "many" / "in", [f"m{n:02}" for n in range(12)],
+                      size=(320, 240))
+        store = await open_store()
+        queue = JobQueue(store)
+        job, _ = await queue.submit(name="many", enterprise_project="finance",
+                                    spec=spec(tmp_path, server, "many"))
+        worker = JobWorker(queue, "w1", WorkerSettings(lease=5, poll=0.05), tmp_path)
+        task = asyncio.create_task(worker.run())
+        seen: list[dict[str, Any]] = []
+
+        async def midway() -> bool:
+            record = await queue.get(job.id)
+            assert record is not None
+            view = job_view(record, await queue.progress(record.run_key, record.run_started_at))
+            if record.status == "running" and 3 <= view["pages"]["done"] <= 8 and (
+                    view["documents"]["listed"] is not None):
+                seen.append(view)
+            return len(seen) > 0
+
+        try:
+            await wait_until(midway, "three pages done and the listing counted")
+        finally:
+            worker.stop()
+            await task
+            await store.close()
+        view = seen[0]
+        assert view["documents"]["listed"] == 12
+        # one page a document: what is left is about the documents not done yet, though
+        # only a few of them have been opened (a document being opened may not count yet)
+        done, left = view["pages"]["done"], view["pages"]["left"]
+        assert 12 - done - 2 <= left <= 12 - done, view["pages"]
+        assert view["pages"]["eta_seconds"] == pytest.approx(left / view["pages"]["per_second"],
+                                                             abs=0.1)

@@ -34,6 +34,17 @@ def test_a_running_job_has_a_rate_and_an_eta() -> None:
     assert pages["eta_seconds"] == pytest.approx(15.0, rel=0.05)
 
 
+def test_documents_listed_but_not_opened_count_at_the_average_pages_so_far() -> None:
+    # 5 documents opened, 70 pages known of them (14 each); 10 listed: 5 more to come
+    view = job_view(record("running", 10.0, documents_listed=10), PROGRESS)
+    assert view["documents"]["listed"] == 10
+    assert view["pages"]["left"] == 30 + 5 * 14
+    assert view["pages"]["eta_seconds"] == pytest.approx(100 / 2.0, rel=0.05)
+    # not counted yet, or nothing more listed than opened: the opened documents' pages only
+    assert job_view(record("running", 10.0), PROGRESS)["pages"]["left"] == 30
+    assert job_view(record("running", 10.0, documents_listed=4), PROGRESS)["pages"]["left"] == 30
+
+
 def test_no_eta_before_a_page_of_the_run_is_done() -> None:
     pages = job_view(record("running", 3.0), replace(PROGRESS, pages_since=0))["pages"]
     assert pages["per_second"] == 0 and pages["eta_seconds"] is None
