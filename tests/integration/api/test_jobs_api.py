@@ -68,7 +68,7 @@ async def test_submit_show_and_list_with_a_project_token(api: Api) -> None:
     assert job["status"] == "queued" and job["enterprise_project"] == "finance"
     assert job["job"]["ocr"]["enterprise_project_id"] == "finance"
     assert job["documents"] == {"total": 0, "done": 0, "failed": 0, "pending": 0,
-                                "skipped": None}
+                                "skipped": None, "listed": None}
     assert job["outputs"] == str(api.tmp / "out" / "scan")
 
     status, shown, _ = await api.call("GET", headers["Location"], token)
@@ -229,7 +229,7 @@ async def test_documents_of_a_job(api: Api) -> None:
         ("b.pdf", "not a PDF: it is damaged")]
     _, shown, _ = await api.call("GET", f"/v1/jobs/{job['id']}", token)
     assert shown["documents"] == {"total": 2, "done": 1, "failed": 1, "pending": 0,
-                                  "skipped": None}
+                                  "skipped": None, "listed": None}
 
 
 async def test_openapi_document_is_served(api: Api) -> None:
