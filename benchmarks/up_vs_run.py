@@ -117,7 +117,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         log = (tmp / "up.log").open("w")
         up = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "pipeline", "up", "--port", "0", "--workers", "2",
-            env=up_env, stdout=log, stderr=log)
+            env=up_env, stdout=log, stderr=log, cwd=tmp)  # the data root holds the jobs
         while True:
             found = re.search(r"job API at (http://[^\s,]+)", (tmp / "up.log").read_text())
             if found:

@@ -50,7 +50,8 @@ def _use_state(state: str | None) -> None:
 @click.option("--data-root", type=click.Path(path_type=Path, file_okay=False, exists=True),
               default=None, envvar="OCRPIPE_UP_DATA_ROOT", show_envvar=True,
               help="Local source and output folders of submitted jobs must be inside it "
-                   "(403 otherwise) [default: any folder this process can reach].")
+                   "(403 otherwise), and relative ones are taken from it; `--data-root /` "
+                   "lets jobs name any folder [default: the folder `up` starts in].")
 @click.option("--allow-private-webhooks", is_flag=True,
               help="Let [notify] webhooks reach loopback/private/link-local addresses (SSRF "
                    "risk). Webhooks are signed with $OCRPIPE_WEBHOOK_SECRET (none: refused).")
@@ -72,8 +73,9 @@ def up(host: str, port: int, workers: int, state: str | None, grace: float, leas
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _use_state(state)
-    config = UpConfig(host=host, port=port, workers=workers, grace=grace,
-                      data_root=data_root, allow_private_webhooks=allow_private_webhooks,
+    root = (data_root or Path.cwd()).resolve()
+    config = UpConfig(host=host, port=port, workers=workers, grace=grace, base_dir=root,
+                      data_root=root, allow_private_webhooks=allow_private_webhooks,
                       embedded_workers=embedded_workers,
                       worker=WorkerSettings(lease=lease))
 
@@ -172,6 +174,17 @@ def _job_body(job_file: Path) -> dict[str, Any]:
     return data
 
 
+def _pace(pages: dict[str, Any]) -> str:
+    """', 3.2 pages/s, ETA 1m05s' from the job's pages; what the API does not know yet is
+    left out."""
+    rate, eta = pages.get("per_second"), pages.get("eta_seconds")
+    text = f", {rate:.1f} pages/s" if rate else ""
+    if eta is not None:
+        minutes, seconds = divmod(round(eta), 60)
+        text += f", ETA {minutes}m{seconds:02d}s" if minutes else f", ETA {seconds}s"
+    return text
+
+
 def _wait(api: Any, job: dict[str, Any]) -> None:
     from rich.console import Console
 
@@ -183,7 +196,8 @@ def _wait(api: Any, job: dict[str, Any]) -> None:
             docs, pages = job.get("documents", {}), job.get("pages", {})
             status.update(f"{job['name']} ({job['id']}): {job['status']}, documents "
                           f"{docs.get('done', 0)} done / {docs.get('failed', 0)} failed / "
-                          f"{docs.get('total', 0)} seen, {pages.get('done', 0)} pages")
+                          f"{docs.get('total', 0)} seen, {pages.get('done', 0)} pages"
+                          f"{_pace(pages)}")
     docs, calls = job.get("documents", {}), job.get("calls", {})
     click.echo(f"{job['name']} ({job['id']}): {job['status']}; documents {docs.get('done', 0)} "
                f"done, {docs.get('failed', 0)} failed; calls {calls.get('billed', 0)} billed, "
@@ -275,9 +289,11 @@ def jobs_cancel(job_id: str, server: str | None) -> None:
 @click.argument("job_id")
 @SERVER_OPTION
 def jobs_retry(job_id: str, server: str | None) -> None:
-    """Queue an ended job again: its next run sends only what is not done yet."""
+    """Queue an ended job again: a done job runs its failed documents only; a failed or
+    cancelled one runs whole again, resuming (finished pages are not sent again)."""
     job = _api_call(server, lambda api: api.action(job_id, "retry"))
-    click.echo(f"{job['id']}: {job['status']}")
+    scope = " (the failed documents only)" if job.get("scope") == "failed" else ""
+    click.echo(f"{job['id']}: {job['status']}{scope}")
 
 
 COMMANDS = (up, token, submit, jobs)

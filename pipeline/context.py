@@ -3,7 +3,8 @@ closed (`open_job`): storages, HTTP session, worker pool, ledger, OCR client.
 
 Opening order: the storages, probed (`preflight.py`: a missing bucket, a folder that
 refuses writes, missing credentials stop the job before anything is sent); then the HTTP
-session and the worker pool. The OCR endpoint (the embedded service, when the job asks
+session and the worker pool (`shared_pool.py`: the run's own, or under `ocrpipe up` one
+that every job shares). The OCR endpoint (the embedded service, when the job asks
 for it) starts only at the first page to send (`lazy_ocr.py`). Everything is closed in
 reverse order however the job ends.
 """
@@ -28,10 +29,9 @@ from pipeline.models import OcrRequest, OcrResult, RunObserver, SilentObserver
 from pipeline.page_worker import PageSettings
 from pipeline.preflight import check_output, check_source
 from pipeline.prepare import PageLimits
-from pipeline.renewable_pool import RenewablePool
+from pipeline.shared_pool import run_pool
 from pipeline.storage import LocalStorage, Storage, open_storage
 from pipeline.store import Store
-from pipeline.workers import process_pool
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -114,7 +114,7 @@ async def open_job(
             await asyncio.to_thread(remove_dead_part_files, output.root)
         check_credentials(spec)
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        pool = stack.enter_context(RenewablePool(lambda: process_pool(worker_count())))
+        pool = run_pool(stack, worker_count())  # under `up`: one pool for every job
         ledger = LedgerHook(
             store, job=spec.name, run_id=run_id,
             enterprise_project=spec.ocr.enterprise_project_id,

@@ -67,6 +67,7 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcom
             info = await ctx.in_worker(
                 inspect_document, path, password=ctx.spec.source.pdf_password
             )
+            await ctx.store.note_page_count(doc_id, info.page_count)
             pages = await _recognize_pages(ctx, doc_id, obj, path, info)
             if pages is None:
                 log.info("job=%s doc=%s interrupted: finished pages kept", job, obj.key)

@@ -22,6 +22,7 @@ from pipeline.errors import ConfigError
 from pipeline.ocr.credentials import Credentials, load_credentials
 from pipeline.service.apierror import SetupError
 from pipeline.service.app import ServiceLimits
+from pipeline.service.engine import available_cores
 from pipeline.service.limits import MAX_CONNECTIONS
 from pipeline.service.server import ServiceConfig, running_service
 
@@ -47,13 +48,14 @@ async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | 
         raise ConfigError(f"the embedded OCR service cannot start: {exc}") from None
 
 
-def _service_config(workers: int | None) -> tuple[Credentials, ServiceConfig]:
+def _service_config(workers: int | None,
+                    engine: str = "rapidocr") -> tuple[Credentials, ServiceConfig]:
     """A loopback service on a free port that accepts one freshly generated key pair."""
     creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
     # Its clients are this process's jobs, on loopback: no cap per address below the total.
     config = ServiceConfig(
         host="127.0.0.1", port=0, workers=workers, credentials={creds.ak: creds.sk},
-        limits=ServiceLimits(max_connections_per_address=MAX_CONNECTIONS),
+        limits=ServiceLimits(max_connections_per_address=MAX_CONNECTIONS), engine=engine,
     )
     return creds, config
 
@@ -61,10 +63,11 @@ def _service_config(workers: int | None) -> tuple[Credentials, ServiceConfig]:
 class SharedEmbedded:
     """One embedded service for every job of a process, started when the first job wants
     it (a job's own `embedded_workers` is then not used: `workers` here holds), stopped by
-    `aclose()`."""
+    `aclose()`. `engine` is the service's engine ("scripted" in tests)."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, engine: str = "rapidocr") -> None:
         self.workers = workers
+        self.engine = engine
         self.started = 0
         self._lock = asyncio.Lock()
         self._stack = AsyncExitStack()
@@ -77,7 +80,7 @@ class SharedEmbedded:
     async def endpoint(self) -> tuple[str, Credentials]:
         async with self._lock:
             if self._endpoint is None:
-                creds, config = _service_config(self.workers)
+                creds, config = _service_config(self.workers, self.engine)
                 try:
                     url = await self._stack.enter_async_context(running_service(config))
                 except SetupError as exc:
@@ -85,6 +88,13 @@ class SharedEmbedded:
                 self.started += 1
                 self._endpoint = (url, creds)
             return self._endpoint
+
+    @property
+    def fair_capacity(self) -> int:
+        """OCR calls the jobs may have at the service at once: two per engine process, so
+        that every engine has its next page waiting while the turns stay fair (and the
+        service's own queue is not overrun into 429s)."""
+        return 2 * (self.workers or available_cores())
 
     async def aclose(self) -> None:
         await self._stack.aclose()

@@ -17,8 +17,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import job_from_data
+from pipeline.config import JobSpec, job_from_data
 from pipeline.errors import JobInterrupted, OcrpipeError
+from pipeline.listing_count import count_documents
 from pipeline.models import RunSummary
 from pipeline.runner import exit_code_of, run_job
 from pipeline.store import JobQueue, JobRecord, JobStatus
@@ -110,7 +111,27 @@ class JobWorker:
         spec = job_from_data(job.spec, origin=f"job {job.id}", base_dir=self.base_dir)
         # the state store keys the job's documents and ledger rows by project and name
         spec = spec.model_copy(update={"name": job.run_key})
-        return await run_job(spec, stopping=run_stop)
+        only = None
+        if job.run_scope == "failed":  # a retry: the documents that failed, no others
+            only = await self.queue.unfinished_keys(job.run_key)
+            log.info("job=%s id=%s retry of %d failed documents", job.name, job.id, len(only))
+        counting = asyncio.create_task(self._count_listing(job, spec, only),
+                                       name=f"count {job.id}")
+        try:
+            return await run_job(spec, stopping=run_stop, only=only)
+        finally:
+            counting.cancel()
+
+    async def _count_listing(self, job: JobRecord, spec: JobSpec,
+                             only: frozenset[str] | None) -> None:
+        """Count what the run lists, for the job's ETA; a failure costs only the ETA (the
+        run itself reports a source it cannot list)."""
+        try:
+            count = await count_documents(spec, only)
+            await self.queue.note_listed(job.id, self.name, count)
+        except Exception as exc:
+            log.info("job=%s id=%s: the documents could not be counted ahead (%s): no ETA "
+                     "until they have all been opened", job.name, job.id, exc)
 
     async def _finish(self, job: JobRecord, status: JobStatus, exit_code: int | None,
                       error: str | None, summary: RunSummary | None = None) -> None:

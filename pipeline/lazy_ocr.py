@@ -4,6 +4,8 @@
 with a generated pair, or the configured endpoint. `LazyOcr` is the job's recognizer: the first page
 that needs OCR starts the endpoint (the embedded engine takes seconds to load) and
 builds the rate-limited client; a re-run over an unchanged folder starts nothing.
+Under `ocrpipe up`, a job on the shared embedded service takes its turns there through
+the process's `FairDispatcher` (`pipeline.fair_share`), behind its own qps and concurrency.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import aiohttp
 from pipeline.config import JobSpec
 from pipeline.embedded import ocr_endpoint
 from pipeline.errors import ConfigError, OcrpipeError
+from pipeline.fair_share import current_dispatcher
 from pipeline.ledger import LedgerHook
 from pipeline.models import OcrRequest, OcrResult
 from pipeline.ocr.client import OcrClient
@@ -76,8 +79,11 @@ class LazyOcr:
                     enterprise_project_id=spec.ocr.enterprise_project_id,
                     timeout=spec.ocr.timeout,
                 )
+                fair = current_dispatcher() if spec.ocr.endpoint == "embedded" else None
+                project, job = spec.ocr.enterprise_project_id, spec.name
                 self._client = LimitedClient(
                     client, qps=spec.ocr.qps, concurrency=spec.ocr.concurrency,
                     on_attempt=self._ledger, stopping=self._stopping,
+                    gate=(lambda: fair.turn(project, job)) if fair is not None else None,
                 )
             return self._client

@@ -9,6 +9,12 @@ process is gone. Likewise a local output's `.part` files (an output being writte
 named `.{name}.{pid}-*.part` by `write_atomically`) are removed when their process is
 gone. Both are checked by process id on this host, so a run of the same job elsewhere,
 or a live run, never loses a file it is writing.
+
+A process that runs several jobs at once (`ocrpipe up`) cannot give each run the
+process's temporary folder in turn: the runs overlap, and their worker processes are
+shared. It takes one folder for its whole life instead (`process_temp_folder`, named as
+a run of the job "(up)", so a killed `up`'s folder goes at the next `up`); runs inside
+it leave the process's temporary folder as it is, and `[run] temp_dir` is not used.
 """
 
 from __future__ import annotations
@@ -84,10 +90,33 @@ def remove_dead_run_folders(base: Path, job: str) -> int:
     return removed
 
 
+PROCESS_JOB = "(up)"
+"""The job name a long-running process's temporary folder is made under."""
+_process_folder: list[Path] = []
+"""The folder `process_temp_folder` holds, while it does."""
+
+
+@contextmanager
+def process_temp_folder() -> Iterator[Path]:
+    """One temporary folder for a process that runs many jobs at once, made the process's
+    (and its later worker processes') temporary folder while inside; `run_temp_folder`
+    then uses it as it is. Removed on the way out; a killed process's goes at the next."""
+    with run_temp_folder(PROCESS_JOB, None) as folder:
+        _process_folder.append(folder)
+        try:
+            yield folder
+        finally:
+            _process_folder.remove(folder)
+
+
 @contextmanager
 def run_temp_folder(job: str, configured: str | None) -> Iterator[Path]:
     """A fresh folder for this run's temporary files, made the process's (and its worker
-    processes') temporary folder while inside; removed on the way out."""
+    processes') temporary folder while inside; removed on the way out. Inside
+    `process_temp_folder`, that folder, untouched (other runs are using it too)."""
+    if _process_folder:  # its runs make no folder of their own: nothing of theirs is left
+        yield _process_folder[-1]
+        return
     base = temp_base(configured)
     remove_dead_run_folders(base, job)
     prefix = RUN_FOLDER.format(job=_in_name(job), pid=os.getpid())

@@ -42,9 +42,11 @@ def exit_code_of(summary: RunSummary) -> ExitCode:
 async def run_job(
     spec: JobSpec, *, observer: RunObserver | None = None, stopping: asyncio.Event | None = None,
     wait: bool = False, on_wait: Callable[[str], None] | None = None,
+    only: frozenset[str] | None = None,
 ) -> RunSummary:
     """Run the job; `stopping` set (by a signal handler) stops it cleanly: JobInterrupted.
-    Another run of the same job holding it: `JobBusy`, or with `wait` wait for it."""
+    Another run of the same job holding it: `JobBusy`, or with `wait` wait for it. With
+    `only` (a retry of failed documents), just the listed documents with these keys."""
     started = time.monotonic()
     store = await open_store()
     try:
@@ -61,7 +63,7 @@ async def run_job(
         with run_temp_folder(spec.name, temp_dir):  # leftovers of killed runs go first
             summary = await _run(
                 spec, store, run_id, started, observer or SilentObserver(),
-                stopping or asyncio.Event(),
+                stopping or asyncio.Event(), only,
             )
         status, exit_code = "done", int(exit_code_of(summary))
         return summary
@@ -79,11 +81,11 @@ async def run_job(
 
 async def _run(
     spec: JobSpec, store: Store, run_id: int, started: float, observer: RunObserver,
-    stopping: asyncio.Event,
+    stopping: asyncio.Event, only: frozenset[str] | None = None,
 ) -> RunSummary:
     notices: list[str] = []
     async with open_job(spec, store, run_id, observer=observer, stopping=stopping) as ctx:
-        await process_listing(ctx, notices)
+        await process_listing(ctx, notices, only)
         interrupted = ctx.stopping.is_set()
         if not interrupted:
             await write_fields_tables(ctx)  # per job: csv / xlsx, from the stored results
@@ -114,16 +116,18 @@ async def _run(
     return summary
 
 
-async def process_listing(ctx: JobContext, notices: list[str] | None = None) -> None:
-    """Every listed document through `process_isolated`, a bounded number at a time, each
-    claiming its output paths in listing order. `notices` gets what the listing left out."""
+async def process_listing(ctx: JobContext, notices: list[str] | None = None,
+                          only: frozenset[str] | None = None) -> None:
+    """Every listed document (with `only`: of these keys) through `process_isolated`, a
+    bounded number at a time, each claiming its output paths in listing order. `notices`
+    gets what the listing left out."""
     spec = ctx.spec
     documents = asyncio.Semaphore(max(2, spec.ocr.concurrency))
     claims = OutputClaims(spec.output.formats)
     try:
         async with asyncio.TaskGroup() as tg:
             async for obj in listed_documents(
-                spec, ctx.source, notices if notices is not None else []
+                spec, ctx.source, notices if notices is not None else [], only
             ):
                 await documents.acquire()
                 if ctx.stopping.is_set():

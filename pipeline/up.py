@@ -2,7 +2,10 @@
 
 Start: open the state store, serve the API, start the workers (`pipeline.job_worker`);
 the embedded OCR service starts once, at the first job with `endpoint = "embedded"`, and
-every such job shares it.
+every such job shares it, taking turns with the others (`pipeline.fair_share`: pages of
+running jobs interleave round-robin across enterprise projects, then jobs). The worker
+processes that render and encode pages are one pool for all jobs, started at the first
+and kept warm (`pipeline.shared_pool`).
 Stop (SIGINT/SIGTERM), in order: the workers take no new job and their runs stop taking
 pages; the calls in flight finish (up to `grace` seconds, then the runs are cancelled);
 running jobs go back to `queued`; the API closes; the store closes. A second signal skips
@@ -25,8 +28,12 @@ from aiohttp import web
 
 from pipeline.api import create_app
 from pipeline.api.submit import WebhookRules
+from pipeline.context import worker_count
 from pipeline.embedded import SharedEmbedded
+from pipeline.fair_share import FairDispatcher
 from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.leftovers import process_temp_folder
+from pipeline.shared_pool import SharedPool
 from pipeline.store import JobQueue, TokenStore, open_store
 from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
 
@@ -40,7 +47,8 @@ class UpConfig:
     workers: int = 2
     grace: float = 30.0
     data_root: Path | None = None
-    """Local folders of submitted jobs must lie inside it (None: anywhere `up` can reach)."""
+    """Local folders of submitted jobs must lie inside it (None: anywhere `up` can reach).
+    The CLI gives the folder `up` starts in unless told otherwise, and the same `base_dir`."""
     allow_private_webhooks: bool = False
     embedded_workers: int | None = None
     """Engine processes of the embedded OCR service shared by the jobs (default: cores)."""
@@ -52,9 +60,19 @@ class UpConfig:
 async def serve_up(config: UpConfig, stopping: asyncio.Event,
                    on_ready: Callable[[str], None] | None = None) -> None:
     """Serve until `stopping` is set, then stop in order (see the module docstring)."""
+    # the jobs run side by side in this process: one temporary folder for all of them
+    with process_temp_folder():
+        await _serve(config, stopping, on_ready)
+
+
+async def _serve(config: UpConfig, stopping: asyncio.Event,
+                 on_ready: Callable[[str], None] | None) -> None:
     store = await open_store()
     embedded = SharedEmbedded(config.embedded_workers)
     embedded.use()  # every job with endpoint = "embedded" shares one service
+    FairDispatcher(embedded.fair_capacity).use()  # ... and takes turns there, fairly
+    pool = SharedPool(worker_count())
+    pool.use()  # one warm worker pool (render, encode) for every job run
     secret = os.environ.get(SECRET_ENV)
     rules = WebhookRules(can_sign=bool(secret), allow_private=config.allow_private_webhooks)
     app = create_app(store, base_dir=config.base_dir, data_root=config.data_root,
@@ -71,6 +89,9 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
         workers = [JobWorker(queue, f"{owner}:w{n}", config.worker, config.base_dir)
                    for n in range(1, config.workers + 1)]
         log.info("ocrpipe up: job API at %s, %d workers", url, len(workers))
+        log.info("local folders of jobs: %s", f"inside {config.data_root} (relative paths "
+                 "start there)" if config.data_root is not None else
+                 f"anywhere (relative paths start in {config.base_dir})")
         if not await TokenStore(store).list_tokens():
             log.warning("no API tokens yet: create one with `ocrpipe token create --project EP` "
                         "(same --state), then export OCRPIPE_TOKEN=...")
@@ -91,6 +112,7 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
             for task in late:
                 task.cancel()
     finally:
+        await asyncio.to_thread(pool.close)
         await embedded.aclose()
         await runner.cleanup()
         await store.close()

@@ -248,8 +248,9 @@ async def retry_job(request: web.Request) -> web.Response:
     try:
         job = await queue.retry(job.id)
     except StateConflict as exc:
-        raise ApiError(409, "job_not_ended", str(exc)) from None
-    log.info("job=%s id=%s project=%s queued again", job.name, job.id, job.enterprise_project)
+        raise ApiError(409, "cannot_retry", str(exc)) from None
+    log.info("job=%s id=%s project=%s queued again (scope: %s)", job.name, job.id,
+             job.enterprise_project, job.run_scope or "all")
     return web.json_response(await _full_view(request, job))
 
 

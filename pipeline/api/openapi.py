@@ -48,7 +48,8 @@ _SCHEMAS: dict[str, Any] = {
     "Job": {
         "type": "object",
         "required": ["id", "name", "enterprise_project", "status", "priority", "submitted_at",
-                     "started_at", "finished_at", "runs", "exit_code", "error", "outputs",
+                     "started_at", "finished_at", "runs", "scope", "exit_code", "error",
+                     "outputs",
                      "job", "links"],
         "properties": {
             "id": {"type": "string"},
@@ -61,24 +62,41 @@ _SCHEMAS: dict[str, Any] = {
             "started_at": _TIME,
             "finished_at": _TIME,
             "runs": {**_COUNT, "description": "how many times a worker took the job"},
+            "scope": {"enum": ["all", "failed"],
+                      "description": "what the next or current run takes: every listed "
+                                     "document, or (after a retry of a done job) only the "
+                                     "documents that failed"},
             "exit_code": _nullable({"type": "integer"}),
             "error": _nullable({"type": "string"}),
             "outputs": {"type": "string", "description": "where the outputs are written"},
             "job": {"type": "object", "description": "the job as stored and run"},
             "links": {"type": "object", "additionalProperties": {"type": "string"}},
             "documents": {
-                "type": "object", "required": ["total", "done", "failed", "pending", "skipped"],
+                "type": "object", "required": ["total", "done", "failed", "pending", "skipped",
+                                               "listed"],
                 "properties": {
                     **{k: _COUNT for k in ("total", "done", "failed", "pending")},
+                    "listed": {**_nullable(_COUNT),
+                               "description": "the documents the latest run lists, counted "
+                                              "ahead of it (null until counted)"},
                     "skipped": {**_nullable(_COUNT),
                                 "description": "unchanged since an earlier run, in the latest "
                                                "run (null until a run has ended)"},
                 },
             },
-            "pages": {"type": "object", "required": ["done", "per_second"], "properties": {
+            "pages": {"type": "object", "required": ["done", "per_second", "left",
+                                                      "eta_seconds"], "properties": {
                 "done": _COUNT,
                 "per_second": {**_nullable({"type": "number", "minimum": 0}),
                                "description": "pages/s of the latest run"},
+                "left": {**_COUNT, "description": "pages not done yet of the documents "
+                                                  "opened, plus the documents listed but not "
+                                                  "opened yet at the average pages per "
+                                                  "document so far (an estimate)"},
+                "eta_seconds": {**_nullable({"type": "number", "minimum": 0}),
+                                "description": "while running: `left` at `per_second`; null "
+                                               "when no rate is measured yet or the job "
+                                               "does not run"},
             }},
             "notify": {
                 "type": "object", "required": ["webhook", "deliveries"],
@@ -235,10 +253,13 @@ def openapi_document() -> dict[str, Any]:
                           "409": _answer("the job has ended already")},
         }},
         "/v1/jobs/{job_id}/retry": {"post": {
-            "summary": "Queue an ended job again: its next run sends only what is not done",
+            "summary": "Queue an ended job again: a done job for a run of its failed "
+                       "documents only (scope: failed); a failed or cancelled one for a whole "
+                       "run, which resumes (finished pages are not sent again)",
             "parameters": [_JOB_ID],
             "responses": {"200": _answer("queued again", "Job"), **_JOB_ERRORS,
-                          "409": _answer("the job has not ended yet")},
+                          "409": _answer("the job has not ended yet, or it is done with no "
+                                         "failed document")},
         }},
     }
     return {

@@ -29,6 +29,7 @@ def job_view(job: JobRecord, progress: JobProgress | None = None) -> dict[str, A
         "started_at": when(job.started_at),
         "finished_at": when(job.finished_at),
         "runs": job.attempts,
+        "scope": job.run_scope or "all",
         "exit_code": job.exit_code,
         "error": job.error,
         "outputs": job.spec.get("output", {}).get("url"),
@@ -45,8 +46,12 @@ def job_view(job: JobRecord, progress: JobProgress | None = None) -> dict[str, A
             "failed": docs.get("failed", 0),
             "pending": docs.get("pending", 0),
             "skipped": (job.summary or {}).get("documents_skipped"),
+            "listed": job.documents_listed,
         }
-        view["pages"] = {"done": progress.pages_done, "per_second": _rate(job, progress)}
+        rate = _rate(job, progress)
+        left = _pages_left(job, progress)
+        view["pages"] = {"done": progress.pages_done, "per_second": rate, "left": left,
+                         "eta_seconds": _eta(job, left, rate)}
         view["calls"] = {
             "billed": calls.get("billed", 0),
             "failed": calls.get("failed", 0),
@@ -66,6 +71,26 @@ def _rate(job: JobRecord, progress: JobProgress) -> float | None:
     if summary.get("elapsed"):
         return round(float(summary.get("pages_sent", 0)) / float(summary["elapsed"]), 3)
     return None
+
+
+def _pages_left(job: JobRecord, progress: JobProgress) -> int:
+    """The pages not done yet of the documents opened, plus, once the run's listing has
+    been counted, the documents not opened yet at the average pages per document so far
+    (1 before any is known)."""
+    opened = sum(progress.documents.values())
+    if job.documents_listed is None or job.documents_listed <= opened:
+        return progress.pages_left
+    known = progress.pages_done + progress.pages_left
+    per_document = known / opened if opened and known else 1.0
+    return progress.pages_left + round((job.documents_listed - opened) * per_document)
+
+
+def _eta(job: JobRecord, left: int, rate: float | None) -> float | None:
+    """Seconds until the pages left are done at the latest run's rate; null unless the
+    job runs and has a measured rate."""
+    if job.status != "running" or not rate:
+        return None
+    return round(left / rate, 1)
 
 
 def document_view(row: dict[str, Any]) -> dict[str, Any]:

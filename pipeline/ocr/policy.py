@@ -1,7 +1,8 @@
 """Limits and retries around the raw client: QPS, calls in flight, backoff, the ledger hook.
 
 One `LimitedClient.recognize()` call runs attempts until one succeeds or the policy
-gives up. Each attempt: take a concurrency slot, take a rate token, tell the hook
+gives up. Each attempt: take a concurrency slot, take a rate token, take a turn at the
+shared service when a `gate` is given (`pipeline.fair_share`), tell the hook
 (`started`, BEFORE anything is sent), send, tell the hook how it ended (`finished`,
 shielded from cancellation), release the slot. Between attempts it sleeps with full
 jitter, at least as long as the service's `Retry-After`.
@@ -31,6 +32,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -228,7 +230,9 @@ class LimitedClient:
     0.1 s worth of calls, at least 2. With `aimd` (the default) the drain rate adapts
     to throttling (see the module docstring); `aimd=None` keeps it fixed at `qps`.
     `current_qps` is the rate in force now. Once `stopping` is set, a call (or retry)
-    that gets its slot is not sent: `CallNotSent` (calls already sent finish).
+    that gets its slot is not sent: `CallNotSent` (calls already sent finish). `gate`,
+    when given, is entered after the slot and the token and held while the call is sent
+    (a turn at a service other jobs share: `FairDispatcher.turn`).
     """
 
     def __init__(
@@ -245,6 +249,7 @@ class LimitedClient:
         rand: Callable[[], float] = random.random,
         aimd: AimdPolicy | None = DEFAULT_AIMD,
         stopping: asyncio.Event | None = None,
+        gate: Callable[[], AbstractAsyncContextManager[object]] | None = None,
     ) -> None:
         if qps <= 0 or concurrency < 1:
             raise ValueError("LimitedClient needs qps > 0 and concurrency >= 1")
@@ -259,6 +264,7 @@ class LimitedClient:
         self._clock = clock
         self._rand = rand
         self._stopping = stopping
+        self._gate = gate or nullcontext
 
     async def recognize(self, request: OcrRequest) -> OcrResult:
         """Recognise one page; raises the last error when the policy gives up."""
@@ -273,16 +279,14 @@ class LimitedClient:
             try:
                 async with self.semaphore:
                     await self.limiter.acquire()
-                    if self._stopping is not None and self._stopping.is_set():
-                        raise CallNotSent(
-                            f"page {request.page_index + 1} of {request.doc_key} not sent: "
-                            "the job is stopping"
-                        )
-                    ticket = self.adaptive.sent() if self.adaptive is not None else 0
-                    if deadline is None:
-                        deadline = self._clock() + self.retry.total_timeout
-                    remaining = deadline - self._clock()
-                    answer = await self._attempt(request, body, attempt, remaining)
+                    self._not_if_stopping(request)
+                    async with self._gate():
+                        self._not_if_stopping(request)  # it may have waited its turn
+                        ticket = self.adaptive.sent() if self.adaptive is not None else 0
+                        if deadline is None:
+                            deadline = self._clock() + self.retry.total_timeout
+                        remaining = deadline - self._clock()
+                        answer = await self._attempt(request, body, attempt, remaining)
                 self._adapt(None, ticket)
                 return answer.result
             except OcrError as error:
@@ -302,6 +306,13 @@ class LimitedClient:
                     request.api, request.page_index, request.doc_key, attempt, error, pause,
                 )
                 await self._sleep(pause)
+
+    def _not_if_stopping(self, request: OcrRequest) -> None:
+        if self._stopping is not None and self._stopping.is_set():
+            raise CallNotSent(
+                f"page {request.page_index + 1} of {request.doc_key} not sent: the job is "
+                "stopping"
+            )
 
     def _adapt(self, error: OcrError | None, ticket: int) -> None:
         """AIMD: a success (`error` None) raises the rate a little, a throttle halves it."""

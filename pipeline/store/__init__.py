@@ -2,7 +2,8 @@
 tokens (SQLite by default)."""
 
 from pipeline.store.db import AttemptEnd, DocumentState, Store, database_url, open_store
-from pipeline.store.jobs import JobProgress, JobQueue, JobRecord, JobStatus, StateConflict, run_key
+from pipeline.store.job_reads import JobProgress
+from pipeline.store.jobs import JobQueue, JobRecord, JobStatus, StateConflict, run_key
 from pipeline.store.tokens import TokenInfo, TokenStore
 
 __all__ = [

@@ -110,7 +110,8 @@ async def open_store(url: str | None = None) -> Store:
     return Store(engine)
 
 
-_ADDED_COLUMNS = (("documents", "fingerprint", "VARCHAR(200)"),)
+_ADDED_COLUMNS = (("documents", "fingerprint", "VARCHAR(200)"),
+                  ("jobs", "run_scope", "VARCHAR(20)"), ("jobs", "documents_listed", "INTEGER"))
 """Columns added after the first release, as (table, column, SQL type): a state database
 made by an earlier version gets them on open (plain ALTER TABLE ... ADD COLUMN, which
 SQLite and PostgreSQL both run; NULL in the old rows)."""
@@ -200,6 +201,13 @@ class Store:
                 await conn.execute(delete(pages).where(pages.c.document_id == row.id))
             await conn.execute(update(documents).where(documents.c.id == row.id).values(**values))
             return int(row.id)
+
+    async def note_page_count(self, doc_id: int, page_count: int) -> None:
+        """The page count of a document being recognised (the job's ETA counts on it)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(documents).where(documents.c.id == doc_id).values(page_count=page_count)
+            )
 
     async def remember_fingerprint(self, doc_id: int, fingerprint: str | None) -> None:
         """The source's new fingerprint, its content (change token) being the same."""

@@ -2,7 +2,9 @@
 
 A job moves `queued -> running -> done | failed`, or is cancelled on the way
 (`queued -> cancelled`, `running -> cancelling -> cancelled`); `retry` puts a finished job
-back to `queued`. A worker claims the highest-priority queued job in one transaction (of
+back to `queued`: a `done` job with failed documents for a run of those documents only
+(`run_scope = "failed"`, kept until that run ends), a failed or cancelled one for a whole
+run again. A worker claims the highest-priority queued job in one transaction (of
 equal priority, the project with the fewest jobs running goes first, then the oldest job)
 and holds it with a lease it renews; a lease that runs out (the process was killed) makes
 the job claimable again, and the new run resumes where the old one was (finished pages
@@ -23,7 +25,8 @@ from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.store.db import Store
-from pipeline.store.schema import documents, jobs, pages, usage
+from pipeline.store.job_reads import JobReads, aware
+from pipeline.store.schema import documents, jobs
 
 JobStatus = Literal["queued", "running", "cancelling", "done", "failed", "cancelled"]
 STATUSES: tuple[JobStatus, ...] = ("queued", "running", "cancelling", "done", "failed", "cancelled")
@@ -33,13 +36,6 @@ FINAL: tuple[JobStatus, ...] = ("done", "failed", "cancelled")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back without their zone; every one stored is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def run_key(enterprise_project: str, name: str) -> str:
@@ -69,6 +65,10 @@ class JobRecord:
     lease_owner: str | None
     lease_expires_at: datetime | None
     webhook: str | None = None
+    run_scope: str | None = None
+    """None: the run takes every listed document; "failed": only those that failed."""
+    documents_listed: int | None = None
+    """The documents the latest run lists, once counted (`listing_count.py`)."""
 
     @property
     def run_key(self) -> str:
@@ -79,35 +79,24 @@ class JobRecord:
         return cls(
             seq=row.seq, id=row.id, name=row.name, enterprise_project=row.enterprise_project,
             spec=json.loads(row.spec), status=row.status, priority=row.priority,
-            submitted_at=_aware(row.submitted_at) or _now(), started_at=_aware(row.started_at),
-            run_started_at=_aware(row.run_started_at),
-            finished_at=_aware(row.finished_at), attempts=row.attempts,
+            submitted_at=aware(row.submitted_at) or _now(), started_at=aware(row.started_at),
+            run_started_at=aware(row.run_started_at),
+            finished_at=aware(row.finished_at), attempts=row.attempts,
             exit_code=row.exit_code, error=row.error,
             summary=json.loads(row.summary) if row.summary else None,
-            lease_owner=row.lease_owner, lease_expires_at=_aware(row.lease_expires_at),
-            webhook=row.webhook,
+            lease_owner=row.lease_owner, lease_expires_at=aware(row.lease_expires_at),
+            webhook=row.webhook, run_scope=row.run_scope,
+            documents_listed=row.documents_listed,
         )
-
-
-@dataclass(frozen=True)
-class JobProgress:
-    """What the state store knows of a job's documents, pages and calls (all its runs)."""
-
-    documents: dict[str, int]
-    """Documents by state: pending (in flight or interrupted), done, failed."""
-    pages_done: int
-    calls: dict[str, int]
-    """OCR attempts by ledger outcome: billed, failed, unknown, pending (in flight)."""
-    pages_since: int = 0
-    """Pages finished since the `since` given to `progress` (the latest run's start)."""
 
 
 class StateConflict(Exception):
     """The job is not in a state that allows the change (e.g. cancelling a finished job)."""
 
 
-class JobQueue:
-    """The `jobs` table of a `Store`. Each method is one short transaction."""
+class JobQueue(JobReads):
+    """The `jobs` table of a `Store`. Each method is one short transaction; what it
+    reads of a job's documents, pages and calls is `JobReads`'."""
 
     def __init__(self, store: Store) -> None:
         self.engine = store.engine
@@ -212,12 +201,20 @@ class JobQueue:
                 .values(status="running", lease_owner=owner,
                         lease_expires_at=now + timedelta(seconds=lease),
                         started_at=func.coalesce(jobs.c.started_at, now), run_started_at=now,
-                        attempts=jobs.c.attempts + 1)
+                        attempts=jobs.c.attempts + 1, documents_listed=None)
             )
             if taken.rowcount != 1:
                 return None
             claimed = (await conn.execute(select(jobs).where(jobs.c.seq == row.seq))).one()
         return JobRecord.of(claimed)
+
+    async def note_listed(self, job_id: str, owner: str, count: int) -> None:
+        """How many documents the run that `owner` holds lists (for the job's ETA)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(jobs).where(and_(jobs.c.id == job_id, jobs.c.lease_owner == owner))
+                .values(documents_listed=count)
+            )
 
     async def renew(self, job_id: str, owner: str, lease: float) -> JobStatus | None:
         """Extend the lease; the job's status now, or None when the lease was lost."""
@@ -241,13 +238,14 @@ class JobQueue:
     ) -> bool:
         """End the run that `owner` holds; False when it no longer held the lease."""
         final = status in FINAL
+        ended = {"run_scope": None} if final else {}  # a retry's scope ends with its run
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(jobs).where(and_(jobs.c.id == job_id, jobs.c.lease_owner == owner))
                 .values(status=status, exit_code=exit_code, error=error,
                         summary=json.dumps(summary) if summary is not None else None,
                         finished_at=_now() if final else None, lease_owner=None,
-                        lease_expires_at=None)
+                        lease_expires_at=None, **ended)
             )
             return bool(result.rowcount == 1)
 
@@ -288,81 +286,35 @@ class JobQueue:
         return record
 
     async def retry(self, job_id: str) -> JobRecord:
-        """A finished job queued again: its next run sends only what is not done yet (the
-        documents that failed or were never reached; unchanged done ones are skipped)."""
+        """A finished job queued again. `done` with failed documents: a run of those
+        documents only (the done ones are neither listed nor sent again); `failed` or
+        `cancelled`: a whole run again, which resumes (finished pages are not sent again).
+        A `done` job without a failed document: StateConflict, there is nothing to retry."""
         async with self.engine.begin() as conn:
-            status = (await conn.execute(
-                select(jobs.c.status).where(jobs.c.id == job_id)
-            )).scalar_one()
-            if status not in FINAL:
-                raise StateConflict(f"job {job_id} is {status}: retry it once it has ended")
+            row = (await conn.execute(
+                select(jobs.c.status, jobs.c.name, jobs.c.enterprise_project)
+                .where(jobs.c.id == job_id)
+            )).one()
+            if row.status not in FINAL:
+                raise StateConflict(f"job {job_id} is {row.status}: retry it once it has ended")
+            scope = None
+            if row.status == "done":
+                failed = (await conn.execute(
+                    select(func.count()).select_from(documents).where(and_(
+                        documents.c.job == run_key(row.enterprise_project, row.name),
+                        documents.c.status == "failed",
+                    ))
+                )).scalar_one()
+                if not failed:
+                    raise StateConflict(f"job {job_id} is done and none of its documents "
+                                        "failed: nothing to retry (submit it again to run "
+                                        "changed inputs)")
+                scope = "failed"
             await conn.execute(
                 update(jobs).where(jobs.c.id == job_id)
-                .values(status="queued", finished_at=None, error=None, exit_code=None)
+                .values(status="queued", finished_at=None, error=None, exit_code=None,
+                        run_scope=scope)
             )
         record = await self.get(job_id)
         assert record is not None
         return record
-
-    async def progress(self, key: str, since: datetime | None = None) -> JobProgress:
-        """Documents, pages and ledger counts of the job whose run key is `key`; with
-        `since`, also the pages finished since then."""
-        async with self.engine.connect() as conn:
-            docs = {r.status: int(r.n) for r in await conn.execute(
-                select(documents.c.status, func.count().label("n"))
-                .where(documents.c.job == key).group_by(documents.c.status)
-            )}
-            done_pages = (await conn.execute(
-                select(func.count()).select_from(pages.join(documents))
-                .where(documents.c.job == key)
-            )).scalar_one()
-            calls = {r.outcome: int(r.n) for r in await conn.execute(
-                select(usage.c.outcome, func.count().label("n"))
-                .where(usage.c.job == key).group_by(usage.c.outcome)
-            )}
-            recent = 0
-            if since is not None:
-                recent = (await conn.execute(
-                    select(func.count()).select_from(pages.join(documents))
-                    .where(and_(documents.c.job == key, pages.c.done_at >= since))
-                )).scalar_one()
-        return JobProgress(documents=docs, pages_done=int(done_pages), calls=calls,
-                           pages_since=int(recent))
-
-    async def totals(self) -> tuple[dict[str, int], dict[tuple[str, str], int], int]:
-        """For /metrics: jobs by status; OCR attempts by (enterprise project, outcome);
-        pages finished, all jobs of the state store together."""
-        async with self.engine.connect() as conn:
-            by_status = {r.status: int(r.n) for r in await conn.execute(
-                select(jobs.c.status, func.count().label("n")).group_by(jobs.c.status)
-            )}
-            calls = {(r.enterprise_project, r.outcome): int(r.n) for r in await conn.execute(
-                select(usage.c.enterprise_project, usage.c.outcome, func.count().label("n"))
-                .group_by(usage.c.enterprise_project, usage.c.outcome)
-            )}
-            pages_done = (await conn.execute(select(func.count()).select_from(pages))).scalar_one()
-        return by_status, calls, int(pages_done)
-
-    async def documents(
-        self, key: str, *, status: str | None = None, after_id: int | None = None,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        """The job's documents in id order, with state, pages, error and outputs."""
-        query = (
-            select(documents.c.id, documents.c.key, documents.c.status, documents.c.page_count,
-                   documents.c.error, documents.c.outputs, documents.c.updated_at)
-            .where(documents.c.job == key).order_by(documents.c.id).limit(limit)
-        )
-        if status is not None:
-            query = query.where(documents.c.status == status)
-        if after_id is not None:
-            query = query.where(documents.c.id > after_id)
-        async with self.engine.connect() as conn:
-            rows = list(await conn.execute(query))
-        return [
-            {"id": r.id, "key": r.key, "status": r.status, "pages": r.page_count,
-             "error": r.error, "outputs": json.loads(r.outputs or "[]"),
-             "updated_at": _aware(r.updated_at)}
-            for r in rows
-        ]
-

@@ -123,6 +123,8 @@ jobs = Table(
     Column("lease_owner", String(200)),
     Column("lease_expires_at", DateTime(timezone=True)),
     Column("webhook", Text),  # [notify] webhook: told when the job ends
+    Column("run_scope", String(20)),  # NULL: every listed document; "failed": a retry's
+    Column("documents_listed", Integer),  # what the latest run lists, once counted
     UniqueConstraint("enterprise_project", "idempotency_key", name="uq_jobs_idempotency"),
 )
 

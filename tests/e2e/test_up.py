@@ -67,7 +67,8 @@ class Up:
         with self.log.open("a") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "pipeline", "up", "--port", "0", "--workers", "2",
-                "--lease", "2", "--grace", str(grace), env=self.env, stdout=log, stderr=log)
+                "--lease", "2", "--grace", str(grace), env=self.env, stdout=log, stderr=log,
+                cwd=self.tmp)  # the default data root: the jobs' folders are inside it
 
         async def ready() -> bool:
             assert self.proc is not None
@@ -127,6 +128,11 @@ async def test_up_survives_cancel_kill_and_restart(tmp_path: Path) -> None:
         cancelled = await submit(finance, job(tmp_path, server, "cancelme", 30))
         killed = await submit(finance, job(tmp_path, server, "killed", 20))
         other = await submit(legal, job(tmp_path, server, "other", 6))
+        # the data root defaults to the folder `up` started in (here tmp_path)
+        status, refused = await call(session, "POST", f"{base}/v1/jobs", legal, {
+            "name": "outside", "source": {"url": str(tmp_path.parent)},
+            "output": {"url": str(tmp_path / "outside")}})
+        assert status == 403 and str(tmp_path.resolve()) in refused["message"], refused
 
         async def pages_done(job_id: str, token: str, count: int) -> bool:
             return bool((await status_of(job_id, token))["pages"]["done"] >= count)
@@ -237,8 +243,9 @@ async def test_the_cli_submits_waits_lists_and_revokes(tmp_path: Path) -> None:
         shown = await asyncio.to_thread(cli, client, "jobs", "show", job_id)
         view = json.loads(shown.stdout)
         assert view["priority"] == 3 and view["calls"]["billed"] == 3
+        # every document done: a retry has nothing to run, and says so
         retried = await asyncio.to_thread(cli, client, "jobs", "retry", job_id)
-        assert retried.stdout.strip() == f"{job_id}: queued"
+        assert retried.returncode == 2 and "nothing to retry" in retried.stderr
         missing = await asyncio.to_thread(cli, client, "jobs", "cancel", "job_nope")
         assert missing.returncode == 2 and "404" in missing.stderr
 

@@ -68,7 +68,7 @@ async def test_submit_show_and_list_with_a_project_token(api: Api) -> None:
     assert job["status"] == "queued" and job["enterprise_project"] == "finance"
     assert job["job"]["ocr"]["enterprise_project_id"] == "finance"
     assert job["documents"] == {"total": 0, "done": 0, "failed": 0, "pending": 0,
-                                "skipped": None}
+                                "skipped": None, "listed": None}
     assert job["outputs"] == str(api.tmp / "out" / "scan")
 
     status, shown, _ = await api.call("GET", headers["Location"], token)
@@ -229,7 +229,7 @@ async def test_documents_of_a_job(api: Api) -> None:
         ("b.pdf", "not a PDF: it is damaged")]
     _, shown, _ = await api.call("GET", f"/v1/jobs/{job['id']}", token)
     assert shown["documents"] == {"total": 2, "done": 1, "failed": 1, "pending": 0,
-                                  "skipped": None}
+                                  "skipped": None, "listed": None}
 
 
 async def test_openapi_document_is_served(api: Api) -> None:
@@ -310,3 +310,26 @@ async def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
     assert status == 405 and error["code"] == "method_not_allowed"
     assert {"GET", "POST"} <= set(headers["Allow"].split(","))
     assert (await api.call("GET", "/v1/nothing", None))[0] == 401  # no token: nothing told
+
+
+async def test_retry_of_a_done_job_takes_its_failed_documents_only(api: Api) -> None:
+    from pipeline.models import SourceObject
+
+    token = await api.token("finance")
+    _, job, _ = await api.call("POST", "/v1/jobs", token, body=api.job("retry"))
+    assert job["scope"] == "all"
+    queue = JobQueue(api.store)
+    key = "finance/retry"
+    ok = await api.store.begin_document(key, SourceObject("a.png", "/a.png", 1, change_token="1"))
+    await api.store.finish_document(ok, status="done", page_count=1)
+    assert (await queue.claim("w1", lease=60)) is not None
+    assert await queue.finish(job["id"], "w1", status="done", exit_code=0)
+    status, error, _ = await api.call("POST", f"/v1/jobs/{job['id']}/retry", token)
+    assert status == 409 and error["code"] == "cannot_retry"
+    assert "nothing to retry" in error["message"]
+
+    bad = await api.store.begin_document(key, SourceObject("b.pdf", "/b.pdf", 1, change_token="2"))
+    await api.store.finish_document(bad, status="failed", error="damaged")
+    status, queued, _ = await api.call("POST", f"/v1/jobs/{job['id']}/retry", token)
+    assert status == 200 and queued["status"] == "queued" and queued["scope"] == "failed"
+    assert await queue.unfinished_keys(key) == {"b.pdf"}
