@@ -30,7 +30,6 @@ from pipeline.models import (
     DocumentOutcome,
     DocumentResult,
     OcrRequest,
-    PageGeometry,
     PageResult,
     SourceObject,
 )
@@ -149,7 +148,8 @@ async def _recognize_page(
             prepare_and_encode, path, obj.key, index, ctx.page_settings
         )
         request = OcrRequest(
-            obj.key, index, image_b64, page.width, page.height, spec.ocr.api, _options(spec)
+            obj.key, index, image_b64, page.image_width, page.image_height, spec.ocr.api,
+            _options(spec),
         )
         result = await ctx.ocr.recognize(request)
     except CallNotSent:
@@ -165,7 +165,7 @@ async def _recognize_page(
     except Exception as exc:  # an odd page or a bug: this page fails, the others finish
         results[index] = DocumentError(explain(exc))
         return
-    done = PageResult(index, result, PageGeometry.of(page))
+    done = PageResult(index, result, page)
     billed = ctx.ledger.take_billed(obj.key, index)
     await asyncio.shield(
         ctx.store.save_page(doc_id, done, change_token=obj.change_token, attempts=billed)

@@ -6,7 +6,7 @@
     page_worker.py  the two in a row, in a worker process, for one page (this module)
 
 `prepare_and_encode` takes and returns only picklable values (a path, strings, a frozen
-`PageSettings`; a `PageImage` and its Base64), so the document stage can hand it to a
+`PageSettings`; a `PageGeometry` and the Base64 text), so the document stage can hand it to a
 `ProcessPoolExecutor`. Each call opens the document afresh: no state survives between
 calls in a worker.
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from PIL import JpegImagePlugin
 
-from pipeline.models import PageImage
+from pipeline.models import PageGeometry, PageImage
 from pipeline.prepare import DEFAULT_PAGE_LIMITS, PageLimits, fit_page
 from pipeline.protocol.limits import MAX_SIDE
 from pipeline.render import (
@@ -52,10 +52,11 @@ DEFAULT_SETTINGS = PageSettings()
 
 def prepare_and_encode(
     path: str, doc_key: str, index: int, settings: PageSettings = DEFAULT_SETTINGS
-) -> tuple[PageImage, str]:
-    """Page `index` of the document at `path`, prepared, and its Base64 text."""
+) -> tuple[PageGeometry, str]:
+    """Page `index` of the document at `path`, prepared: its geometry and its Base64 text
+    (the encoded bytes themselves do not travel back: the pipe would carry them twice)."""
     page = prepare_page(path, doc_key, index, settings)
-    return page, base64.b64encode(page.data).decode("ascii")
+    return PageGeometry.of(page), base64.b64encode(page.data).decode("ascii")
 
 
 def prepare_page(

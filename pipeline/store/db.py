@@ -1,7 +1,10 @@
 """The state store: runs, documents, finished pages and the usage ledger.
 
 SQLAlchemy 2 async Core over aiosqlite. `open_store(url)` picks the backend from the
-URL; only SQLite exists so far. Each method is one short transaction.
+URL; only SQLite exists so far. Each read is one short transaction; the writes of a
+running job (documents begun and finished, attempts, saved pages) go through
+`GroupCommit` (`group_commit.py`): each returns once it is committed, and writes from
+pages in flight at the same time share one transaction.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pipeline.errors import ConfigError
 from pipeline.models import PageResult, SourceObject, UsageRecord, page_from_dict, page_to_dict
+from pipeline.store.group_commit import GroupCommit
 from pipeline.store.schema import documents, metadata, pages, runs, usage
 
 DEFAULT_DB = ".ocrpipe/state.db"
@@ -126,8 +130,10 @@ def _add_missing_columns(conn: Connection) -> None:
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.writes = GroupCommit(engine)
 
     async def close(self) -> None:
+        await self.writes.drain()
         await self.engine.dispose()
 
     # runs ---------------------------------------------------------------------------------
@@ -180,7 +186,8 @@ class Store:
 
     async def begin_document(self, job: str, obj: SourceObject) -> int:
         """Mark a document pending; drop its saved pages when the input changed."""
-        async with self.engine.begin() as conn:
+
+        async def write(conn: AsyncConnection) -> int:
             row = (
                 await conn.execute(
                     select(documents.c.id, documents.c.change_token).where(
@@ -201,12 +208,13 @@ class Store:
             await conn.execute(update(documents).where(documents.c.id == row.id).values(**values))
             return int(row.id)
 
+        return await self.writes.run(write)
+
     async def remember_fingerprint(self, doc_id: int, fingerprint: str | None) -> None:
         """The source's new fingerprint, its content (change token) being the same."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(documents).where(documents.c.id == doc_id).values(fingerprint=fingerprint)
-            )
+        await self.writes.run(lambda conn: conn.execute(
+            update(documents).where(documents.c.id == doc_id).values(fingerprint=fingerprint)
+        ))
 
     async def finish_document(
         self,
@@ -217,18 +225,17 @@ class Store:
         error: str | None = None,
         outputs: Sequence[str] = (),
     ) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(documents)
-                .where(documents.c.id == doc_id)
-                .values(
-                    status=status,
-                    page_count=page_count,
-                    error=error,
-                    outputs=json.dumps(list(outputs)),
-                    updated_at=_now(),
-                )
+        await self.writes.run(lambda conn: conn.execute(
+            update(documents)
+            .where(documents.c.id == doc_id)
+            .values(
+                status=status,
+                page_count=page_count,
+                error=error,
+                outputs=json.dumps(list(outputs)),
+                updated_at=_now(),
             )
+        ))
 
     async def saved_pages(self, doc_id: int) -> dict[int, PageResult]:
         """Pages of this document already recognised (by this or an earlier run)."""
@@ -241,9 +248,11 @@ class Store:
     # the ledger ---------------------------------------------------------------------------
 
     async def start_attempt(self, record: UsageRecord, run_id: int | None = None) -> int:
-        """Write the attempt row before the request goes out (outcome 'pending')."""
+        """Write the attempt row before the request goes out (outcome 'pending'); returns
+        once it is committed."""
         now = _now()
-        async with self.engine.begin() as conn:
+
+        async def write(conn: AsyncConnection) -> int:
             result = await conn.execute(
                 insert(usage).values(
                     run_id=run_id,
@@ -261,6 +270,8 @@ class Store:
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
+        return await self.writes.run(write)
+
     @staticmethod
     async def _finish(conn: Any, attempt_id: int, end: AttemptEnd) -> None:
         await conn.execute(
@@ -277,8 +288,7 @@ class Store:
         )
 
     async def finish_attempt(self, attempt_id: int, end: AttemptEnd) -> None:
-        async with self.engine.begin() as conn:
-            await self._finish(conn, attempt_id, end)
+        await self.writes.run(lambda conn: self._finish(conn, attempt_id, end))
 
     async def save_page(
         self,
@@ -292,7 +302,8 @@ class Store:
         """Store a page's result and complete its billed attempts (every 2xx answer the
         page took, each its own ledger row) in one transaction."""
         ends = [*([attempt] if attempt is not None else []), *attempts]
-        async with self.engine.begin() as conn:
+
+        async def write(conn: AsyncConnection) -> None:
             for row_id, end in ends:
                 await self._finish(conn, row_id, end)
             await conn.execute(delete(pages).where(
@@ -308,6 +319,8 @@ class Store:
                     done_at=_now(),
                 )
             )
+
+        await self.writes.run(write)
 
     async def usage_summary(
         self, job: str | None = None, *, run_id: int | None = None
