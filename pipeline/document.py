@@ -1,7 +1,8 @@
 """One document through every stage: the arrow chain of DESIGN.md, in code.
 
 `process_document` reads like the data flow: skip if unchanged, inspect, recognise each
-page (render -> prepare -> Base64 in a worker process, then OCR under the limiter),
+page (render -> prepare -> Base64 in a worker process, or in a thread for a small file
+sent as it is: `light_pages.py`; then OCR under the limiter),
 write the outputs, record the outcome. Per-document problems end as an error record;
 configuration and auth errors propagate and stop the job.
 """
@@ -15,6 +16,7 @@ import tempfile
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
+from pipeline import light_pages
 from pipeline.config import JobSpec
 from pipeline.context import JobContext
 from pipeline.errors import (
@@ -34,7 +36,7 @@ from pipeline.models import (
     SourceObject,
 )
 from pipeline.page_worker import prepare_and_encode
-from pipeline.render import DocumentInfo, inspect_document
+from pipeline.render import DocumentInfo
 from pipeline.store import DocumentState
 from pipeline.writers import WRITERS, WriteOptions, Writer, output_key
 
@@ -54,9 +56,7 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcom
     doc_id = await ctx.store.begin_document(job, obj)
     try:
         async with ctx.source.local_path(obj) as path:
-            info = await ctx.in_worker(
-                inspect_document, path, password=ctx.spec.source.pdf_password
-            )
+            info = await light_pages.inspect(ctx, path)
             pages = await _recognize_pages(ctx, doc_id, obj, path, info)
             if pages is None:
                 log.info("job=%s doc=%s interrupted: finished pages kept", job, obj.key)
@@ -144,9 +144,12 @@ async def _recognize_page(
     """One page: a per-page error is kept in `results`; config/auth errors propagate."""
     spec = ctx.spec
     try:
-        page, image_b64 = await ctx.in_worker(
-            prepare_and_encode, path, obj.key, index, ctx.page_settings
-        )
+        prepared = await light_pages.prepare_here(path, obj.key, index, ctx.page_settings)
+        if prepared is None:
+            prepared = await ctx.in_worker(
+                prepare_and_encode, path, obj.key, index, ctx.page_settings
+            )
+        page, image_b64 = prepared
         request = OcrRequest(
             obj.key, index, image_b64, page.image_width, page.image_height, spec.ocr.api,
             _options(spec),
