@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import tempfile
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
@@ -35,10 +33,11 @@ from pipeline.models import (
     PageResult,
     SourceObject,
 )
+from pipeline.output_files import write_outputs
 from pipeline.page_worker import prepare_and_encode
 from pipeline.render import DocumentInfo
 from pipeline.store import DocumentState
-from pipeline.writers import WRITERS, WriteOptions, Writer, output_key
+from pipeline.writers import output_key
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcom
             if pages is None:
                 log.info("job=%s doc=%s interrupted: finished pages kept", job, obj.key)
                 return "interrupted"
-            outputs = await _write_outputs(ctx, DocumentResult(obj, pages), path)
+            outputs = await write_outputs(ctx, DocumentResult(obj, pages), path)
     except (DocumentError, OcrError) as exc:
         if not _is_per_document(exc):
             raise
@@ -185,25 +184,3 @@ def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:
     if spec.ocr.language:
         options["language"] = spec.ocr.language
     return tuple(sorted(options.items()))
-
-
-async def _write_outputs(ctx: JobContext, doc: DocumentResult, path: str) -> list[str]:
-    """Each format written to a temporary file, then handed to the output storage whole."""
-    written = []
-    options = WriteOptions(ctx.spec.output.low_confidence, ctx.spec.source.pdf_password)
-    with tempfile.TemporaryDirectory(prefix="ocrpipe-out-") as folder:
-        for fmt in ctx.spec.output.formats:
-            writer = WRITERS[fmt]
-            temp = os.path.join(folder, "output" + writer.suffix)
-            await asyncio.to_thread(_write_to_file, writer, doc, path, options, temp)
-            key = output_key(doc.source.key, fmt)
-            written.append(await ctx.output.write_file(key, temp, writer.content_type))
-            os.unlink(temp)
-    return written
-
-
-def _write_to_file(
-    writer: Writer, doc: DocumentResult, source: str, options: WriteOptions, target: str
-) -> None:
-    with open(target, "wb") as out:
-        writer.write(doc, source, options, out)
