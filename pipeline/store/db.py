@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from pipeline.errors import ConfigError
 from pipeline.models import PageResult, SourceObject, UsageRecord, page_from_dict, page_to_dict
+from pipeline.store import statements as sql
 from pipeline.store.group_commit import GroupCommit
 from pipeline.store.schema import documents, metadata, pages, runs, usage
 
@@ -131,6 +132,10 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.writes = GroupCommit(engine)
+        self._fresh: set[int] = set()
+        """Documents this store inserted and that have no saved page yet, so no saved
+        pages to read (held only while a document is in progress: bounded by the
+        documents in flight)."""
 
     async def close(self) -> None:
         await self.writes.drain()
@@ -202,7 +207,9 @@ class Store:
             if row is None:
                 new = insert(documents).values(job=job, key=obj.key, **values)
                 result = await conn.execute(new)
-                return int(result.inserted_primary_key[0])  # type: ignore[index]
+                doc_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+                self._fresh.add(doc_id)
+                return doc_id
             if row.change_token != obj.change_token:
                 await conn.execute(delete(pages).where(pages.c.document_id == row.id))
             await conn.execute(update(documents).where(documents.c.id == row.id).values(**values))
@@ -225,20 +232,18 @@ class Store:
         error: str | None = None,
         outputs: Sequence[str] = (),
     ) -> None:
-        await self.writes.run(lambda conn: conn.execute(
-            update(documents)
-            .where(documents.c.id == doc_id)
-            .values(
-                status=status,
-                page_count=page_count,
-                error=error,
-                outputs=json.dumps(list(outputs)),
-                updated_at=_now(),
-            )
-        ))
+        self._fresh.discard(doc_id)
+        values = dict(
+            p_id=doc_id, p_status=status, p_page_count=page_count, p_error=error,
+            p_outputs=json.dumps(list(outputs)), p_updated_at=_now(),
+        )
+        await self.writes.run(lambda conn: conn.execute(sql.FINISH_DOCUMENT, values))
 
     async def saved_pages(self, doc_id: int) -> dict[int, PageResult]:
         """Pages of this document already recognised (by this or an earlier run)."""
+        if doc_id in self._fresh:  # begun as a new row by this store: it has none
+            self._fresh.discard(doc_id)
+            return {}
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 select(pages.c.page_index, pages.c.result).where(pages.c.document_id == doc_id)
@@ -252,40 +257,26 @@ class Store:
         once it is committed."""
         now = _now()
 
+        values = dict(
+            run_id=run_id, job=record.job, doc_key=record.doc_key,
+            page_index=record.page_index, enterprise_project=record.enterprise_project,
+            api=record.api, attempt=record.attempt, bytes_sent=record.bytes_sent,
+            outcome="pending", started_at=now, day=now.date().isoformat(),
+        )
+
         async def write(conn: AsyncConnection) -> int:
-            result = await conn.execute(
-                insert(usage).values(
-                    run_id=run_id,
-                    job=record.job,
-                    doc_key=record.doc_key,
-                    page_index=record.page_index,
-                    enterprise_project=record.enterprise_project,
-                    api=record.api,
-                    attempt=record.attempt,
-                    bytes_sent=record.bytes_sent,
-                    outcome="pending",
-                    started_at=now,
-                    day=now.date().isoformat(),
-                )
-            )
+            result = await conn.execute(sql.INSERT_ATTEMPT, values)
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
         return await self.writes.run(write)
 
     @staticmethod
     async def _finish(conn: Any, attempt_id: int, end: AttemptEnd) -> None:
-        await conn.execute(
-            update(usage)
-            .where(usage.c.id == attempt_id)
-            .values(
-                outcome=end.outcome,
-                http_status=end.http_status,
-                error_code=end.error_code,
-                request_id=end.request_id,
-                latency_ms=end.latency_ms,
-                finished_at=_now(),
-            )
-        )
+        await conn.execute(sql.FINISH_ATTEMPT, dict(
+            p_id=attempt_id, p_outcome=end.outcome, p_http_status=end.http_status,
+            p_error_code=end.error_code, p_request_id=end.request_id,
+            p_latency_ms=end.latency_ms, p_finished_at=_now(),
+        ))
 
     async def finish_attempt(self, attempt_id: int, end: AttemptEnd) -> None:
         await self.writes.run(lambda conn: self._finish(conn, attempt_id, end))
@@ -301,24 +292,19 @@ class Store:
     ) -> None:
         """Store a page's result and complete its billed attempts (every 2xx answer the
         page took, each its own ledger row) in one transaction."""
+        self._fresh.discard(doc_id)  # it has a saved page now
         ends = [*([attempt] if attempt is not None else []), *attempts]
+        values = dict(
+            document_id=doc_id, page_index=page.index, change_token=change_token,
+            result=json.dumps(page_to_dict(page), ensure_ascii=False),
+            request_id=page.result.request_id, done_at=_now(),
+        )
 
         async def write(conn: AsyncConnection) -> None:
             for row_id, end in ends:
                 await self._finish(conn, row_id, end)
-            await conn.execute(delete(pages).where(
-                and_(pages.c.document_id == doc_id, pages.c.page_index == page.index)
-            ))
-            await conn.execute(
-                insert(pages).values(
-                    document_id=doc_id,
-                    page_index=page.index,
-                    change_token=change_token,
-                    result=json.dumps(page_to_dict(page), ensure_ascii=False),
-                    request_id=page.result.request_id,
-                    done_at=_now(),
-                )
-            )
+            await conn.execute(sql.DELETE_PAGE, dict(p_document_id=doc_id, p_page_index=page.index))
+            await conn.execute(sql.INSERT_PAGE, values)
 
         await self.writes.run(write)
 
