@@ -8,7 +8,7 @@ processes: `RUSAGE_CHILDREN` of this process, see `benchmarks/harness.py`).
 
 With `--before DIR` (a checkout of an earlier commit: `git archive REF pipeline | tar -x
 -C DIR`) each scenario runs alternately on that code (`PYTHONPATH=DIR python -m
-pipeline`) and on this one, `--rounds` times, and the table gives after/before ratios of
+pipeline`; `-P` keeps the working folder off `sys.path`) and on this one, `--rounds` times, and the table gives after/before ratios of
 the medians: the machine is shared and noisy, so only figures of the same run compare.
 
     .venv/bin/python -m benchmarks.ceiling                        # this code only
@@ -61,7 +61,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, dict[str, dict[str, flo
         "after": (None, None)}
     if args.before:
         variants = {
-            "before": ([sys.executable, "-m", "pipeline"],
+            "before": ([sys.executable, "-P", "-m", "pipeline"],
                        {"PYTHONPATH": str(args.before.resolve())}),
             **variants,
         }

@@ -237,7 +237,7 @@ class Store:
             p_id=doc_id, p_status=status, p_page_count=page_count, p_error=error,
             p_outputs=json.dumps(list(outputs)), p_updated_at=_now(),
         )
-        await self.writes.run(lambda conn: conn.execute(sql.FINISH_DOCUMENT, values))
+        await self.writes.run_batched(sql.FINISH_DOCUMENTS, values)
 
     async def saved_pages(self, doc_id: int) -> dict[int, PageResult]:
         """Pages of this document already recognised (by this or an earlier run)."""
@@ -256,30 +256,24 @@ class Store:
         """Write the attempt row before the request goes out (outcome 'pending'); returns
         once it is committed."""
         now = _now()
-
         values = dict(
             run_id=run_id, job=record.job, doc_key=record.doc_key,
             page_index=record.page_index, enterprise_project=record.enterprise_project,
             api=record.api, attempt=record.attempt, bytes_sent=record.bytes_sent,
             outcome="pending", started_at=now, day=now.date().isoformat(),
         )
-
-        async def write(conn: AsyncConnection) -> int:
-            result = await conn.execute(sql.INSERT_ATTEMPT, values)
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-        return await self.writes.run(write)
+        return await self.writes.run_batched(sql.START_ATTEMPTS, values)
 
     @staticmethod
-    async def _finish(conn: Any, attempt_id: int, end: AttemptEnd) -> None:
-        await conn.execute(sql.FINISH_ATTEMPT, dict(
+    def _finished(attempt_id: int, end: AttemptEnd) -> dict[str, Any]:
+        return dict(
             p_id=attempt_id, p_outcome=end.outcome, p_http_status=end.http_status,
             p_error_code=end.error_code, p_request_id=end.request_id,
             p_latency_ms=end.latency_ms, p_finished_at=_now(),
-        ))
+        )
 
     async def finish_attempt(self, attempt_id: int, end: AttemptEnd) -> None:
-        await self.writes.run(lambda conn: self._finish(conn, attempt_id, end))
+        await self.writes.run_batched(sql.FINISH_ATTEMPTS, self._finished(attempt_id, end))
 
     async def save_page(
         self,
@@ -299,14 +293,8 @@ class Store:
             result=json.dumps(page_to_dict(page), ensure_ascii=False),
             request_id=page.result.request_id, done_at=_now(),
         )
-
-        async def write(conn: AsyncConnection) -> None:
-            for row_id, end in ends:
-                await self._finish(conn, row_id, end)
-            await conn.execute(sql.DELETE_PAGE, dict(p_document_id=doc_id, p_page_index=page.index))
-            await conn.execute(sql.INSERT_PAGE, values)
-
-        await self.writes.run(write)
+        finished = [self._finished(row_id, end) for row_id, end in ends]
+        await self.writes.run_batched(sql.SAVE_PAGES, (finished, values))
 
     async def usage_summary(
         self, job: str | None = None, *, run_id: int | None = None

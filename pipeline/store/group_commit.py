@@ -14,6 +14,10 @@ keeps the promise of each write and shares the cost:
   transaction, then the next group: writes queued while a group commits ride together in
   the next one. No timer: a lone write is committed at once, so a quiet store adds no
   latency, and a busy one commits in groups as large as the queue.
+- Writes that many pages make alike (an attempt row, a page's result, a document's
+  end) are `Batch` kinds: all of a kind in a group run as one `executemany` (one
+  statement through the driver's thread, not one per page). Other writes run one after
+  another in the same transaction.
 - A group whose transaction fails is run again one write per transaction, so one bad
   write fails alone and the others still commit.
 
@@ -30,15 +34,33 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 Write = Callable[[AsyncConnection], Awaitable[Any]]
 
 MAX_GROUP = 64
 """The most writes one transaction holds (a page's write is a few small statements)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Batch(Generic[Item, T]):
+    """A kind of write that many callers make alike: `run_many(conn, items)` writes every
+    item of a group at once and returns one result per item, in order."""
+
+    name: str
+    run_many: Callable[[AsyncConnection, list[Item]], Awaitable[list[T]]]
+
+
+@dataclass
+class _Queued:
+    kind: Batch[Any, Any] | None  # None: `payload` is a Write of its own
+    payload: Any
+    future: asyncio.Future[Any]
 
 
 class GroupCommit:
@@ -47,7 +69,7 @@ class GroupCommit:
     def __init__(self, engine: AsyncEngine, *, max_group: int = MAX_GROUP) -> None:
         self.engine = engine
         self.max_group = max_group
-        self._queue: deque[tuple[Write, asyncio.Future[Any]]] = deque()
+        self._queue: deque[_Queued] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self.groups = 0
         """Transactions committed so far (for tests and benchmarks)."""
@@ -55,8 +77,16 @@ class GroupCommit:
     async def run(self, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Queue `write` and wait until the transaction holding it has committed; its
         result, or its exception."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append((write, future))
+        return cast(T, await self._enqueue(None, write))
+
+    async def run_batched(self, kind: Batch[Item, T], item: Item) -> T:
+        """Queue `item` of `kind` (written with the others of its kind in the group) and
+        wait until its transaction has committed; its result, or the group's exception."""
+        return cast(T, await self._enqueue(kind, item))
+
+    async def _enqueue(self, kind: Batch[Any, Any] | None, payload: Any) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Queued(kind, payload, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="store group commit")
         # the write goes ahead even if this caller is cancelled; the caller stops waiting
@@ -71,30 +101,40 @@ class GroupCommit:
         while self._queue:
             group = [self._queue.popleft() for _ in range(min(self.max_group, len(self._queue)))]
             try:
-                results = await self._commit([write for write, _ in group])
+                results = await self._commit(group)
             except Exception as exc:
                 if len(group) == 1:
-                    _settle(group[0][1], error=exc)
+                    _settle(group[0].future, error=exc)
                 else:  # one by one: a bad write fails alone
-                    for write, future in group:
-                        await self._commit_alone(write, future)
+                    for queued in group:
+                        await self._commit_alone(queued)
                 continue
-            for (_, future), result in zip(group, results, strict=True):
-                _settle(future, result=result)
+            for queued, result in zip(group, results, strict=True):
+                _settle(queued.future, result=result)
 
-    async def _commit_alone(self, write: Write, future: asyncio.Future[Any]) -> None:
+    async def _commit_alone(self, queued: _Queued) -> None:
         try:
-            (result,) = await self._commit([write])
+            (result,) = await self._commit([queued])
         except Exception as exc:
-            _settle(future, error=exc)
+            _settle(queued.future, error=exc)
         else:
-            _settle(future, result=result)
+            _settle(queued.future, result=result)
 
-    async def _commit(self, writes: list[Write]) -> list[Any]:
+    async def _commit(self, group: list[_Queued]) -> list[Any]:
+        """Run `group` in one transaction; one result per write, in order."""
+        results: dict[int, Any] = {}
+        kinds: dict[Batch[Any, Any], list[int]] = {}
         async with self.engine.begin() as conn:
-            results = [await write(conn) for write in writes]
+            for position, queued in enumerate(group):
+                if queued.kind is None:
+                    results[position] = await queued.payload(conn)
+                else:
+                    kinds.setdefault(queued.kind, []).append(position)
+            for kind, positions in kinds.items():
+                done = await kind.run_many(conn, [group[p].payload for p in positions])
+                results.update(zip(positions, done, strict=True))
         self.groups += 1
-        return results
+        return [results[p] for p in range(len(group))]
 
 
 def _settle(

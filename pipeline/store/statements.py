@@ -1,19 +1,27 @@
-"""The state store's hot statements, built once (`Store` runs them for every page).
+"""The state store's hot writes: statements built once, run for many pages at a time.
 
 Building an SQLAlchemy statement (`update(t).where(...).values(...)`) costs more than
-running its cached compiled form; these few run several times per page, so they are
-built at import with bound parameters and executed with a dict of values. Parameter
-names carry a `p_` prefix: SQLAlchemy reserves a column's own name in an UPDATE's SET.
+running its cached compiled form; these few run for every page, so they are built at
+import with bound parameters. Each is wrapped as a `Batch` of the group commit
+(`group_commit.py`): every such write queued in one group runs as one `executemany`.
+Parameter names carry a `p_` prefix: SQLAlchemy reserves a column's own name in an
+UPDATE's SET.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, delete, insert, update
+from typing import Any
 
+from sqlalchemy import and_, bindparam, delete, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pipeline.store.group_commit import Batch
 from pipeline.store.schema import documents, pages, usage
 
-INSERT_ATTEMPT = insert(usage)
-"""Executed with a dict of every column but `id` (a new attempt row)."""
+Row = dict[str, Any]
+
+INSERT_ATTEMPT = insert(usage).returning(usage.c.id, sort_by_parameter_order=True)
+"""Executed with dicts of every column but `id` (new attempt rows); returns their ids."""
 
 FINISH_ATTEMPT = (
     update(usage)
@@ -47,3 +55,39 @@ FINISH_DOCUMENT = (
         updated_at=bindparam("p_updated_at"),
     )
 )
+
+
+async def _start_attempts(conn: AsyncConnection, rows: list[Row]) -> list[int]:
+    result = await conn.execute(INSERT_ATTEMPT, rows)
+    return [int(row.id) for row in result]
+
+
+async def _finish_attempts(conn: AsyncConnection, rows: list[Row]) -> list[None]:
+    await conn.execute(FINISH_ATTEMPT, rows)
+    return [None] * len(rows)
+
+
+async def _save_pages(
+    conn: AsyncConnection, items: list[tuple[list[Row], Row]]
+) -> list[None]:
+    """(the page's billed attempts, the page's row) per item: both in one transaction."""
+    ends = [end for attempt_ends, _ in items for end in attempt_ends]
+    if ends:
+        await conn.execute(FINISH_ATTEMPT, ends)
+    await conn.execute(DELETE_PAGE, [
+        {"p_document_id": page["document_id"], "p_page_index": page["page_index"]}
+        for _, page in items
+    ])
+    await conn.execute(INSERT_PAGE, [page for _, page in items])
+    return [None] * len(items)
+
+
+async def _finish_documents(conn: AsyncConnection, rows: list[Row]) -> list[None]:
+    await conn.execute(FINISH_DOCUMENT, rows)
+    return [None] * len(rows)
+
+
+START_ATTEMPTS: Batch[Row, int] = Batch("start attempts", _start_attempts)
+FINISH_ATTEMPTS: Batch[Row, None] = Batch("finish attempts", _finish_attempts)
+SAVE_PAGES: Batch[tuple[list[Row], Row], None] = Batch("save pages", _save_pages)
+FINISH_DOCUMENTS: Batch[Row, None] = Batch("finish documents", _finish_documents)
