@@ -7,9 +7,10 @@ pipeline itself: small page images (the harness's A4 150-dpi PNGs) and a PDF ren
 processes: `RUSAGE_CHILDREN` of this process, see `benchmarks/harness.py`).
 
 With `--before DIR` (a checkout of an earlier commit: `git archive REF pipeline | tar -x
--C DIR`) each scenario runs alternately on that code (`PYTHONPATH=DIR python -m
-pipeline`; `-P` keeps the working folder off `sys.path`) and on this one, `--rounds` times, and the table gives after/before ratios of
-the medians: the machine is shared and noisy, so only figures of the same run compare.
+-C DIR`) each scenario runs alternately on that code (`PYTHONPATH=DIR python -P -m
+pipeline`: `-P` keeps the working folder off `sys.path`) and on this one, `--rounds`
+times, and the table gives after/before ratios of the medians: the machine is shared
+and noisy, so only figures of the same run compare.
 
     .venv/bin/python -m benchmarks.ceiling                        # this code only
     .venv/bin/python -m benchmarks.ceiling --before bench-results/before --rounds 2

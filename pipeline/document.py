@@ -52,7 +52,7 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcom
         ctx.counts.documents_skipped += 1
         log.info("job=%s doc=%s skipped: unchanged since the last run", job, obj.key)
         return "skipped"
-    doc_id = await ctx.store.begin_document(job, obj)
+    doc_id = await ctx.store.begin_document(job, obj, new=state is None)
     try:
         async with ctx.source.local_path(obj) as path:
             info = await light_pages.inspect(ctx, path)

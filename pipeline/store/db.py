@@ -31,7 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pipeline.errors import ConfigError
@@ -189,8 +189,23 @@ class Store:
             outputs=tuple(json.loads(row.outputs or "[]")),
         )
 
-    async def begin_document(self, job: str, obj: SourceObject) -> int:
-        """Mark a document pending; drop its saved pages when the input changed."""
+    async def begin_document(self, job: str, obj: SourceObject, *, new: bool = False) -> int:
+        """Mark a document pending; drop its saved pages when the input changed. `new`:
+        the caller found no row for it (`document`) under the job's lease, so it is
+        inserted with the other new documents of the group, without looking first (if a
+        row is there after all, the unique key refuses it and the row is looked up)."""
+        if new:
+            try:
+                doc_id = await self.writes.run_batched(sql.INSERT_DOCUMENTS, dict(
+                    job=job, key=obj.key, change_token=obj.change_token,
+                    fingerprint=obj.fingerprint, status="pending", error=None,
+                    updated_at=_now(),
+                ))
+            except IntegrityError:
+                pass
+            else:
+                self._fresh.add(doc_id)
+                return doc_id
 
         async def write(conn: AsyncConnection) -> int:
             row = (

@@ -41,6 +41,9 @@ DELETE_PAGE = delete(pages).where(
          pages.c.page_index == bindparam("p_page_index"))
 )
 
+INSERT_DOCUMENT = insert(documents).returning(documents.c.id, sort_by_parameter_order=True)
+"""Executed with dicts of every column but `id` (documents new to the job); their ids."""
+
 INSERT_PAGE = insert(pages)
 """Executed with a dict of every column of `pages`."""
 
@@ -59,6 +62,11 @@ FINISH_DOCUMENT = (
 
 async def _start_attempts(conn: AsyncConnection, rows: list[Row]) -> list[int]:
     result = await conn.execute(INSERT_ATTEMPT, rows)
+    return [int(row.id) for row in result]
+
+
+async def _insert_documents(conn: AsyncConnection, rows: list[Row]) -> list[int]:
+    result = await conn.execute(INSERT_DOCUMENT, rows)
     return [int(row.id) for row in result]
 
 
@@ -88,6 +96,7 @@ async def _finish_documents(conn: AsyncConnection, rows: list[Row]) -> list[None
 
 
 START_ATTEMPTS: Batch[Row, int] = Batch("start attempts", _start_attempts)
+INSERT_DOCUMENTS: Batch[Row, int] = Batch("insert documents", _insert_documents)
 FINISH_ATTEMPTS: Batch[Row, None] = Batch("finish attempts", _finish_attempts)
 SAVE_PAGES: Batch[tuple[list[Row], Row], None] = Batch("save pages", _save_pages)
 FINISH_DOCUMENTS: Batch[Row, None] = Batch("finish documents", _finish_documents)

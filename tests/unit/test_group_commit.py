@@ -117,3 +117,17 @@ async def test_a_document_begun_fresh_reads_no_saved_pages_but_a_known_one_does(
         assert await store.saved_pages(doc) == {0: page(0)}
     finally:
         await store.close()
+
+
+async def test_a_document_said_to_be_new_that_exists_after_all_is_found(tmp_path: Path) -> None:
+    store, db = await opened(tmp_path)
+    try:
+        first = await store.begin_document("j", SourceObject("d.pdf", "/d.pdf", 1, change_token="a"))
+        await store.save_page(first, page(0), change_token="a")
+        changed = SourceObject("d.pdf", "/d.pdf", 1, change_token="b")
+        again = await store.begin_document("j", changed, new=True)
+    finally:
+        await store.close()
+    assert again == first  # the unique key refused a second row; the first was taken up
+    assert committed_rows(db, "SELECT change_token, status FROM documents") == [("b", "pending")]
+    assert committed_rows(db, "SELECT COUNT(*) FROM pages") == [(0,)]  # the input changed
