@@ -122,7 +122,8 @@ async def test_a_document_begun_fresh_reads_no_saved_pages_but_a_known_one_does(
 async def test_a_document_said_to_be_new_that_exists_after_all_is_found(tmp_path: Path) -> None:
     store, db = await opened(tmp_path)
     try:
-        first = await store.begin_document("j", SourceObject("d.pdf", "/d.pdf", 1, change_token="a"))
+        original = SourceObject("d.pdf", "/d.pdf", 1, change_token="a")
+        first = await store.begin_document("j", original)
         await store.save_page(first, page(0), change_token="a")
         changed = SourceObject("d.pdf", "/d.pdf", 1, change_token="b")
         again = await store.begin_document("j", changed, new=True)
