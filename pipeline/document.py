@@ -35,7 +35,7 @@ from pipeline.models import (
 )
 from pipeline.output_files import write_outputs
 from pipeline.page_worker import prepare_and_encode
-from pipeline.render import DocumentInfo
+from pipeline.render import DocumentInfo, inspect_document
 from pipeline.store import DocumentState
 from pipeline.writers import output_key
 
@@ -55,7 +55,11 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcom
     doc_id = await ctx.store.begin_document(job, obj, new=state is None)
     try:
         async with ctx.source.local_path(obj) as path:
-            info = await light_pages.inspect(ctx, path)
+            info = await light_pages.inspect_here(path)
+            if info is None:
+                info = await ctx.in_worker(
+                    inspect_document, path, password=ctx.spec.source.pdf_password
+                )
             pages = await _recognize_pages(ctx, doc_id, obj, path, info)
             if pages is None:
                 log.info("job=%s doc=%s interrupted: finished pages kept", job, obj.key)

@@ -16,7 +16,6 @@ import asyncio
 import base64
 import os
 
-from pipeline.context import JobContext
 from pipeline.errors import DocumentError
 from pipeline.models import PageGeometry
 from pipeline.page_worker import PageSettings, passthrough_jpeg, passthrough_png
@@ -27,13 +26,10 @@ LIGHT_FILE_BYTES = 1 << 20
 _LIGHT_FORMATS = ("JPEG", "PNG")
 
 
-async def inspect(ctx: JobContext, path: str) -> DocumentInfo:
-    """What the document is and its page count: here for a small JPEG or PNG file, in a
-    worker process for everything else."""
-    info = await asyncio.to_thread(_inspect_light, path)
-    if info is not None:
-        return info
-    return await ctx.in_worker(inspect_document, path, password=ctx.spec.source.pdf_password)
+async def inspect_here(path: str) -> DocumentInfo | None:
+    """What the document is and its page count when it is a small JPEG or PNG file, read
+    in a thread; None for everything else (a worker process inspects it)."""
+    return await asyncio.to_thread(_inspect_light, path)
 
 
 async def prepare_here(
