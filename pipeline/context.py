@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 import aiohttp
 
@@ -31,7 +31,7 @@ from pipeline.prepare import PageLimits
 from pipeline.renewable_pool import RenewablePool
 from pipeline.storage import LocalStorage, Storage, open_storage
 from pipeline.store import Store
-from pipeline.workers import process_pool
+from pipeline.workers import call_with, process_pool
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -82,11 +82,7 @@ class JobContext:
     async def in_worker(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run CPU work (render, encode) in the process pool, off the event loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, _call, fn, args, kwargs)
-
-
-def _call(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    return fn(*args, **kwargs)
+        return await loop.run_in_executor(self.pool, call_with, fn, args, kwargs)
 
 
 def worker_count() -> int:
