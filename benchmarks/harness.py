@@ -245,13 +245,16 @@ def fake_service(latency: float) -> FakeOcrServer:
 
 
 async def run_scenario(
-    scenario: Scenario, workdir: Path, ocrpipe: Sequence[str] | None = None,
+    scenario: Scenario, workdir: Path, ocrpipe: str | Sequence[str] | None = None,
     env_extra: Mapping[str, str] | None = None,
 ) -> Figures:
     """Run one scenario in `workdir` (made empty first) and measure it. `ocrpipe` is the
     command (default: the `ocrpipe` beside this Python); `env_extra` adds to its
-    environment (a PYTHONPATH that points at another checkout, say)."""
+    environment (a PYTHONPATH that points at another checkout, say). `ocrpipe` is one
+    path or a command line."""
     source = await asyncio.to_thread(prepare_inputs, scenario, workdir)
+    if isinstance(ocrpipe, str):
+        ocrpipe = [ocrpipe]
     command = list(ocrpipe or [str(Path(sys.executable).with_name("ocrpipe"))])
     async with fake_service(scenario.latency) as service:
         job = workdir / "job.toml"
