@@ -174,9 +174,7 @@ class Store:
     async def document(self, job: str, key: str) -> DocumentState | None:
         async with self.engine.connect() as conn:
             row = (
-                await conn.execute(
-                    select(documents).where(and_(documents.c.job == job, documents.c.key == key))
-                )
+                await conn.execute(sql.SELECT_DOCUMENT, {"p_job": job, "p_key": key})
             ).first()
         if row is None:
             return None

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pipeline.store.group_commit import Batch
 from pipeline.store.schema import documents, pages, usage
 
 Row = dict[str, Any]
+
+SELECT_DOCUMENT = select(documents).where(
+    and_(documents.c.job == bindparam("p_job"), documents.c.key == bindparam("p_key"))
+)
+"""A document's row by job and key (read once per document of a run)."""
 
 INSERT_ATTEMPT = insert(usage).returning(usage.c.id, sort_by_parameter_order=True)
 """Executed with dicts of every column but `id` (new attempt rows); returns their ids."""
