@@ -37,6 +37,8 @@ async def prepare_here(
 ) -> tuple[PageGeometry, str] | None:
     """The page's geometry and Base64 when it is a light file sent as it is, else None
     (the caller has a worker process prepare it)."""
+    if index != 0:  # only single-image files are light: no thread hop for PDF pages
+        return None
     return await asyncio.to_thread(_prepare_light, path, doc_key, index, settings)
 
 
