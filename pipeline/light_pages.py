@@ -1,10 +1,12 @@
 """Pages light enough to skip the worker processes.
 
-A single JPEG or PNG file that is sent as it is (`page_worker.passthrough_jpeg`,
-`passthrough_png`) costs a header read, a checksum and Base64: well under a millisecond.
-Sending it through the process pool (pickle the call, wake a worker, pickle the Base64 of
-the page back through a pipe) cost more than the work itself, twice per document (once to
-inspect it, once to prepare its page). Such a file is inspected and prepared in a thread
+A single JPEG or PNG file of up to 1 MB that is sent as it is
+(`page_worker.passthrough_jpeg`, `passthrough_png`) costs little: for a PNG a header
+read, its chunks' checksums and Base64, well under a millisecond; a JPEG is also decoded
+once to prove it decodes (Pillow releases the GIL while it decodes). Sending it through
+the process pool (pickle the call, wake a worker, pickle the Base64 of the page back
+through a pipe) cost more than the work itself, twice per document (once to inspect it,
+once to prepare its page). Such a file is inspected and prepared in a thread
 of this process instead; everything else (PDF, TIFF, pages to decode, scale or encode)
 still goes to a worker process, so the event loop never waits on CPU work (DESIGN.md
 invariant 4). Pillow and zlib release the GIL while they work.
