@@ -33,7 +33,7 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -244,20 +244,28 @@ def fake_service(latency: float) -> FakeOcrServer:
     )
 
 
-async def run_scenario(scenario: Scenario, workdir: Path, ocrpipe: str | None = None) -> Figures:
-    """Run one scenario in `workdir` (made empty first) and measure it."""
+async def run_scenario(
+    scenario: Scenario, workdir: Path, ocrpipe: str | Sequence[str] | None = None,
+    env_extra: Mapping[str, str] | None = None,
+) -> Figures:
+    """Run one scenario in `workdir` (made empty first) and measure it. `ocrpipe` is the
+    command (default: the `ocrpipe` beside this Python); `env_extra` adds to its
+    environment (a PYTHONPATH that points at another checkout, say). `ocrpipe` is one
+    path or a command line."""
     source = await asyncio.to_thread(prepare_inputs, scenario, workdir)
-    command = ocrpipe or str(Path(sys.executable).with_name("ocrpipe"))
+    if isinstance(ocrpipe, str):
+        ocrpipe = [ocrpipe]
+    command = list(ocrpipe or [str(Path(sys.executable).with_name("ocrpipe"))])
     async with fake_service(scenario.latency) as service:
         job = workdir / "job.toml"
         text = job_toml(f"bench-{scenario.name}", source, workdir / "out", service.url, scenario)
         await asyncio.to_thread(job.write_text, text)
         env = {**os.environ, "HUAWEICLOUD_SDK_AK": BENCH_AK, "HUAWEICLOUD_SDK_SK": BENCH_SK,
-               "OCRPIPE_DB": str(workdir / "state.db")}
+               "OCRPIPE_DB": str(workdir / "state.db"), **(env_extra or {})}
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
-            command, "run", str(job), "--no-progress", env=env,
+            *command, "run", str(job), "--no-progress", env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
         memory = TreeMemory(process.pid)

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 import aiohttp
 
@@ -32,6 +32,7 @@ from pipeline.prepare import PageLimits
 from pipeline.shared_pool import run_pool
 from pipeline.storage import LocalStorage, Storage, open_storage
 from pipeline.store import Store
+from pipeline.workers import call_with
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -84,11 +85,7 @@ class JobContext:
     async def in_worker(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run CPU work (render, encode) in the process pool, off the event loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, _call, fn, args, kwargs)
-
-
-def _call(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    return fn(*args, **kwargs)
+        return await loop.run_in_executor(self.pool, call_with, fn, args, kwargs)
 
 
 def worker_count() -> int:

@@ -1,7 +1,8 @@
 """One document through every stage: the arrow chain of DESIGN.md, in code.
 
 `process_document` reads like the data flow: skip if unchanged, inspect, recognise each
-page (render -> prepare -> Base64 in a worker process, then OCR under the limiter),
+page (render -> prepare -> Base64 in a worker process, or in a thread for a small file
+sent as it is: `light_pages.py`; then OCR under the limiter),
 write the outputs, record the outcome. Per-document problems end as an error record;
 configuration and auth errors propagate and stop the job.
 """
@@ -10,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import tempfile
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
+from pipeline import light_pages
 from pipeline.config import JobSpec
 from pipeline.context import JobContext
 from pipeline.errors import (
@@ -26,27 +26,26 @@ from pipeline.errors import (
     OcrpipeError,
 )
 from pipeline.explain import WorkerDied, explain
-from pipeline.layout_model import detect_regions
+from pipeline.layout_model import detect_regions_b64
 from pipeline.models import (
     DocumentOutcome,
     DocumentResult,
     OcrRequest,
     OcrResult,
     PageGeometry,
-    PageImage,
     PageResult,
     Region,
     SourceObject,
 )
 from pipeline.ocr_choice import request_options
-from pipeline.page_worker import prepare_and_encode
+from pipeline.output_files import write_outputs
 from pipeline.protocol.apis import api
 from pipeline.render import DocumentInfo, inspect_document
 from pipeline.reuse import reuse_pages
 from pipeline.saved import record_no_call
 from pipeline.store import DocumentState
-from pipeline.triage import NoCall, triage_page
-from pipeline.writers import WRITERS, WriteOptions, Writer, document_formats, output_key
+from pipeline.triage import NoCall, blank_light, triage_page
+from pipeline.writers import document_formats, output_key
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +60,20 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcom
         ctx.counts.documents_skipped += 1
         log.info("job=%s doc=%s skipped: unchanged since the last run", job, obj.key)
         return "skipped"
-    doc_id = await ctx.store.begin_document(job, obj)
+    doc_id = await ctx.store.begin_document(job, obj, new=state is None)
     try:
         async with ctx.source.local_path(obj) as path:
-            info = await ctx.in_worker(
-                inspect_document, path, password=ctx.spec.source.pdf_password
-            )
+            info = await light_pages.inspect_here(path)
+            if info is None:
+                info = await ctx.in_worker(
+                    inspect_document, path, password=ctx.spec.source.pdf_password
+                )
             await ctx.store.note_page_count(doc_id, info.page_count)
             pages = await _recognize_pages(ctx, doc_id, obj, path, info)
             if pages is None:
                 log.info("job=%s doc=%s interrupted: finished pages kept", job, obj.key)
                 return "interrupted"
-            outputs = await _write_outputs(ctx, DocumentResult(obj, pages), path)
+            outputs = await write_outputs(ctx, DocumentResult(obj, pages), path)
     except (DocumentError, OcrError) as exc:
         if not _is_per_document(exc):
             raise
@@ -156,12 +157,7 @@ async def _recognize_page(
     """One page: a per-page error is kept in `results`; config/auth errors propagate."""
     spec = ctx.spec
     try:
-        triaged = await ctx.in_worker(
-            triage_page, path, obj.key, index, ctx.page_settings,
-            text_pages=spec.ocr.skip_text_pages and api(spec.ocr.api).kind == "text",
-            blank_pages=spec.ocr.skip_blank_pages,
-            prepare=prepare_and_encode,
-        )
+        triaged = await _triage(ctx, path, obj.key, index)
         if isinstance(triaged, NoCall):
             await asyncio.shield(record_no_call(
                 ctx, doc_id, obj.key, obj.change_token, triaged.page, triaged.reason
@@ -171,9 +167,10 @@ async def _recognize_page(
             return
         page, image_b64 = triaged
         request = OcrRequest(
-            obj.key, index, image_b64, page.width, page.height, spec.ocr.api, _options(spec)
+            obj.key, index, image_b64, page.image_width, page.image_height, spec.ocr.api,
+            _options(spec),
         )
-        result, regions = await _recognize_and_lay_out(ctx, request, page)
+        result, regions = await _recognize_and_lay_out(ctx, request)
     except CallNotSent:
         return  # stopping: the page stays unsent, the next run sends it
     except (DocumentError, OcrError) as exc:
@@ -187,7 +184,7 @@ async def _recognize_page(
     except Exception as exc:  # an odd page or a bug: this page fails, the others finish
         results[index] = DocumentError(explain(exc))
         return
-    done = PageResult(index, result, PageGeometry.of(page), regions)
+    done = PageResult(index, result, page, regions)
     billed = ctx.ledger.take_billed(obj.key, index)
     await asyncio.shield(
         ctx.store.save_page(doc_id, done, change_token=obj.change_token, attempts=billed)
@@ -198,12 +195,12 @@ async def _recognize_page(
 
 
 async def _recognize_and_lay_out(
-    ctx: JobContext, request: OcrRequest, page: PageImage
+    ctx: JobContext, request: OcrRequest
 ) -> tuple[OcrResult, tuple[Region, ...] | None]:
     """The OCR call, and meanwhile (when the job wants it) the page's layout regions."""
     if not ctx.spec.output.wants_layout:
         return await ctx.ocr.recognize(request), None
-    layout = asyncio.ensure_future(_regions(ctx, page))
+    layout = asyncio.ensure_future(_regions(ctx, request))
     try:
         result = await ctx.ocr.recognize(request)
     except BaseException:
@@ -212,43 +209,37 @@ async def _recognize_and_lay_out(
     return result, await layout
 
 
-async def _regions(ctx: JobContext, page: PageImage) -> tuple[Region, ...] | None:
-    """The page's layout regions, found in a worker process while OCR runs; a page whose
-    layout cannot be found is still written, as paragraphs of its lines alone."""
+async def _regions(ctx: JobContext, request: OcrRequest) -> tuple[Region, ...] | None:
+    """The layout regions of the page as sent, found in a worker process while OCR runs;
+    a page whose layout cannot be found is still written, as paragraphs of its lines."""
     try:
-        return await ctx.in_worker(detect_regions, page.data)
+        return await ctx.in_worker(detect_regions_b64, request.image_b64)
     except BrokenProcessPool:
         raise
     except Exception as exc:
         log.warning("job=%s doc=%s page %d: no layout regions: %s",
-                    ctx.spec.name, page.doc_key, page.index + 1, explain(exc))
+                    ctx.spec.name, request.doc_key, request.page_index + 1, explain(exc))
         return None
+
+
+async def _triage(
+    ctx: JobContext, path: str, doc_key: str, index: int
+) -> NoCall | tuple[PageGeometry, str]:
+    """The page's result without an OCR call (a trusted text layer, a blank page), or the
+    page ready to send: a light image prepared here, anything else in a worker process."""
+    ocr = ctx.spec.ocr
+    prepared = await light_pages.prepare_here(path, doc_key, index, ctx.page_settings)
+    if prepared is None:
+        return await ctx.in_worker(
+            triage_page, path, doc_key, index, ctx.page_settings,
+            text_pages=ocr.skip_text_pages and api(ocr.api).kind == "text",
+            blank_pages=ocr.skip_blank_pages,
+        )
+    if ocr.skip_blank_pages:
+        return await asyncio.to_thread(blank_light, index, *prepared) or prepared
+    return prepared
 
 
 def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:
     return request_options(spec.ocr.options, detect_direction=spec.ocr.detect_direction,
                            language=spec.ocr.language)
-
-
-async def _write_outputs(ctx: JobContext, doc: DocumentResult, path: str) -> list[str]:
-    """Each format written to a temporary file, then handed to the output storage whole."""
-    written = []
-    spec = ctx.spec.output
-    options = WriteOptions(spec.low_confidence, ctx.spec.source.pdf_password,
-                           spec.txt_lines, spec.headers)
-    with tempfile.TemporaryDirectory(prefix="ocrpipe-out-") as folder:
-        for fmt in document_formats(ctx.spec.output.formats):
-            writer = WRITERS[fmt]
-            temp = os.path.join(folder, "output" + writer.suffix)
-            await asyncio.to_thread(_write_to_file, writer, doc, path, options, temp)
-            key = output_key(doc.source.key, fmt)
-            written.append(await ctx.output.write_file(key, temp, writer.content_type))
-            os.unlink(temp)
-    return written
-
-
-def _write_to_file(
-    writer: Writer, doc: DocumentResult, source: str, options: WriteOptions, target: str
-) -> None:
-    with open(target, "wb") as out:
-        writer.write(doc, source, options, out)

@@ -13,6 +13,7 @@ goes to OCR, so region boxes and OCR boxes share one coordinate system.
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 from functools import cache
@@ -73,6 +74,11 @@ def _engine() -> Any:
         )
     finally:
         logging.disable(logging.NOTSET)
+
+
+def detect_regions_b64(image_b64: str) -> tuple[Region, ...]:
+    """`detect_regions` of a page as sent (its Base64 text)."""
+    return detect_regions(base64.b64decode(image_b64))
 
 
 def detect_regions(data: bytes) -> tuple[Region, ...]:

@@ -16,7 +16,6 @@ from contextlib import AsyncExitStack
 import aiohttp
 
 from pipeline.config import JobSpec
-from pipeline.embedded import ocr_endpoint
 from pipeline.errors import ConfigError, OcrpipeError
 from pipeline.fair_share import current_dispatcher
 from pipeline.ledger import LedgerHook
@@ -65,6 +64,10 @@ class LazyOcr:
             if self._client is None:
                 spec = self._spec
                 try:
+                    # imported here: the service (numpy, its engines' glue) costs a run
+                    # that sends to a remote endpoint about half a second of start-up
+                    from pipeline.embedded import ocr_endpoint
+
                     endpoint, creds = await self._stack.enter_async_context(ocr_endpoint(spec))
                 except OcrpipeError:
                     raise

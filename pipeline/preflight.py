@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError, DocumentError
-from pipeline.storage import LocalStorage, S3Storage, Storage
+from pipeline.storage import LocalStorage, Storage
+
+if TYPE_CHECKING:
+    from pipeline.storage.s3 import S3Storage
 
 PROBE_PREFIX = ".ocrpipe-probe-"
 
@@ -42,7 +44,11 @@ async def check_source(source: Storage) -> None:
 async def check_output(output: Storage) -> None:
     if isinstance(output, LocalStorage):
         _probe_folder(output.root)
-    elif isinstance(output, S3Storage):
+        return
+    # botocore only for an S3 output: it is half a second of CPU to import
+    from pipeline.storage.s3 import S3Storage
+
+    if isinstance(output, S3Storage):
         await _probe_bucket(output)
 
 
@@ -80,6 +86,8 @@ def _probe_folder(root: Path) -> None:
 
 
 async def _probe_bucket(output: S3Storage) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     key = f"{PROBE_PREFIX}{secrets.token_hex(6)}"
     try:
         await output.write(key, b"ocrpipe probe\n", "text/plain")

@@ -9,7 +9,8 @@ PDF pages are rasterised by PDFium (pypdfium2, the default: see benchmarks/raste
 about 3x faster than poppler here) or by poppler's pdftoppm (pdf2image). The resolution
 is capped per page so that a page stays within a pixel budget: a 35000 px poster page is
 rendered at a lower DPI instead of exhausting memory. TIFF frames and single images are
-decoded with Pillow, EXIF orientation applied.
+decoded with Pillow, EXIF orientation applied. A PDF page that is only grey or
+bilevel images is rendered in grey (`pdf_content.grey_scan`); any other page in colour.
 
 Third-party errors (PDFium, poppler, Pillow) are translated here into `DocumentError`
 subclasses whose message tells the user what is wrong and what to do.
@@ -50,6 +51,7 @@ from pipeline.errors import (
     PageSizeError,
     UnsupportedDocument,
 )
+from pipeline.pdf_content import grey_scan, sole_jpeg
 
 SUPPORTED = "PDF, TIFF, PNG, JPEG, BMP, GIF, WEBP"
 RASTERIZERS = ("pypdfium2", "pdf2image")
@@ -265,8 +267,8 @@ def _render_pdfium(
         width_pt, height_pt = page.get_size()
         scale = capped_scale(width_pt, height_pt, dpi, max_side, max_pixels)
         try:
-            bitmap = page.render(scale=scale, rev_byteorder=True)
-            image = bitmap.to_pil()  # RGB: Pillow copies out of PDFium's buffer
+            bitmap = page.render(scale=scale, rev_byteorder=True, grayscale=grey_scan(page))
+            image = bitmap.to_pil()  # RGB or L: Pillow copies out of PDFium's buffer
             bitmap.close()
         except pdfium.PdfiumError:
             raise CorruptDocument(
@@ -374,26 +376,4 @@ def embedded_jpeg(
     generation of JPEG loss. Anything else returns None: render the page.
     """
     with _pdf_page(path, index, password) as page:
-        return _sole_jpeg(page)
-
-
-def _sole_jpeg(page: pdfium.PdfPage) -> tuple[bytes, float] | None:
-    if page.get_rotation() != 0:
-        return None
-    objects = list(page.get_objects(max_depth=1))
-    if len(objects) != 1 or not isinstance(objects[0], pdfium.PdfImage):
-        return None
-    image = objects[0]
-    if image.get_filters() != ["DCTDecode"]:
-        return None
-    matrix = image.get_matrix()
-    width_pt, height_pt = page.get_size()
-    upright = matrix.b == 0 and matrix.c == 0 and matrix.a > 0 and matrix.d > 0
-    covers = (
-        abs(matrix.e) < 1 and abs(matrix.f) < 1
-        and abs(matrix.a - width_pt) < 1 and abs(matrix.d - height_pt) < 1
-    )
-    if not (upright and covers):
-        return None
-    width_px, _ = image.get_px_size()
-    return bytes(image.get_data(decode_simple=False)), width_px * 72 / width_pt
+        return sole_jpeg(page)

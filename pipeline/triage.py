@@ -5,19 +5,21 @@
     triage.py     the two checks before a page is sent (this module)
 
 `triage_page` runs in a worker process in place of `page_worker.prepare_and_encode`:
-it returns a `NoCall` (the page's result, made without OCR, and why) or the page
-prepared for sending and its Base64, exactly as `prepare_and_encode` does.
+it returns a `NoCall` (the page's result, made without OCR, and why) or the page's
+geometry and Base64, exactly as `prepare_and_encode` does. A light image prepared in
+the main process (`light_pages.py`) gets the blank check from `blank_light`.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from pipeline.blank import is_blank_encoded
 from pipeline.models import OcrResult, PageGeometry, PageImage, PageResult
-from pipeline.page_worker import PageSettings, prepare_and_encode
+from pipeline.page_worker import PageSettings, prepare_page
 from pipeline.textlayer import text_layer_page
 
 SavedReason = Literal["text_layer", "blank", "duplicate"]
@@ -30,22 +32,34 @@ class NoCall:
     reason: SavedReason
 
 
-Prepare = Callable[[str, str, int, PageSettings], tuple[PageImage, str]]
+Prepare = Callable[[str, str, int, PageSettings], PageImage]
 
 
 def triage_page(
     path: str, doc_key: str, index: int, settings: PageSettings, *,
     text_pages: bool = True, blank_pages: bool = True,
-    prepare: Prepare = prepare_and_encode,
-) -> NoCall | tuple[PageImage, str]:
-    """Page `index`: its result without OCR, or the page ready to send (by `prepare`:
-    the document stage passes its own, the seam tests replace)."""
+    prepare: Prepare = prepare_page,
+) -> NoCall | tuple[PageGeometry, str]:
+    """Page `index`: its result without OCR, or the page ready to send as
+    `page_worker.prepare_and_encode` gives it (its geometry and its Base64), prepared by
+    `prepare` (the seam tests replace)."""
     if text_pages:
         page, _why = text_layer_page(path, index, settings)
         if page is not None:
             return NoCall(page, "text_layer")
-    image, image_b64 = prepare(path, doc_key, index, settings)
+    image = prepare(path, doc_key, index, settings)
+    geometry = PageGeometry.of(image)
     if blank_pages and is_blank_encoded(image.data):
-        empty = OcrResult((), image.width, image.height)
-        return NoCall(PageResult(index, empty, PageGeometry.of(image)), "blank")
-    return image, image_b64
+        return blank(index, geometry)
+    return geometry, base64.b64encode(image.data).decode("ascii")
+
+
+def blank(index: int, geometry: PageGeometry) -> NoCall:
+    """The result of a page found blank: no blocks."""
+    empty = OcrResult((), geometry.image_width, geometry.image_height)
+    return NoCall(PageResult(index, empty, geometry), "blank")
+
+
+def blank_light(index: int, geometry: PageGeometry, image_b64: str) -> NoCall | None:
+    """The blank check of a page prepared in the main process (`light_pages.py`)."""
+    return blank(index, geometry) if is_blank_encoded(base64.b64decode(image_b64)) else None

@@ -17,7 +17,9 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _PR_SET_PDEATHSIG = 1
 
@@ -51,6 +53,14 @@ def process_pool(
         mp_context=multiprocessing.get_context("spawn"),
         initializer=partial(_initialize, os.getpid(), initializer, initargs),
     )
+
+
+def call_with(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    """`fn(*args, **kwargs)`: what a worker runs for `JobContext.in_worker`. It lives here,
+    in a module that imports almost nothing, because a spawned worker imports the module
+    of every function it is sent: from `pipeline.context` that was the whole pipeline
+    (storages, the state store, aiohttp), about a second of CPU per worker."""
+    return fn(*args, **kwargs)
 
 
 def process_gone(pid: int) -> bool:

@@ -97,10 +97,23 @@ class OcrClient:
         return self.endpoint + api_path(self.project_id, api)
 
     def encode(self, request: OcrRequest) -> bytes:
-        """The JSON body of `request`, exactly as it will be sent (and counted as bytes sent)."""
-        body: dict[str, object] = {image_field(request.api): request.image_b64}
-        body.update(request.options)
-        return json.dumps(body, separators=(",", ":")).encode()
+        """The JSON body of `request`, exactly as it will be sent (and counted as bytes sent).
+
+        The Base64 text goes in as it is: it needs no JSON escaping, and `json.dumps`
+        would scan every byte of a page of megabytes for characters to escape (measured:
+        a tenth of the event loop's time at 200 pages/s). Anything that is not plain
+        Base64 text goes through `json.dumps`."""
+        field = image_field(request.api)
+        options = dict(request.options)
+        image = _base64_bytes(request.image_b64)
+        if field in options or image is None:
+            body = {field: request.image_b64, **options}
+            return json.dumps(body, separators=(",", ":")).encode()
+        rest = json.dumps(options, separators=(",", ":"))[1:] if options else "}"
+        return b"{" + b"".join((
+            json.dumps(field).encode(), b":", b'"', image, b'"', b"," if options else b"",
+            rest.encode(),
+        ))
 
     async def recognize(self, request: OcrRequest) -> OcrResult:
         """One call, no retries (see `pipeline.ocr.policy` for those)."""
@@ -205,6 +218,20 @@ class OcrClient:
                 request_id=request_id,
             ) from None
         return Answer(result, status)
+
+
+_BASE64_ALPHABET = (
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+)
+
+
+def _base64_bytes(text: str) -> bytes | None:
+    """`text` as bytes when it is only Base64 characters (which JSON carries unescaped),
+    else None. `bytes.translate` checks a page of megabytes in well under a millisecond."""
+    if not text.isascii():
+        return None
+    data = text.encode("ascii")
+    return None if data.translate(None, _BASE64_ALPHABET) else data
 
 
 class AnswerTooLarge(Exception):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import cast
 
-import numpy as np
 from PIL import Image, ImageOps
 
 
@@ -48,6 +47,8 @@ def as_bitonal(image: Image.Image) -> Image.Image | None:
 
 def _to_8bit(image: Image.Image) -> Image.Image:
     """16-bit / 32-bit / float grey to 8-bit, keeping the contrast."""
+    import numpy as np  # here: rare pages need it, and every process imports this module
+
     values = np.asarray(image, dtype=np.float32)
     top = float(values.max()) if values.size else 0.0
     if image.mode == "F" and top <= 1.0:

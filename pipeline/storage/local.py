@@ -175,8 +175,10 @@ class LocalStorage:
 
     async def write(self, key: str, data: bytes, content_type: str = "") -> str:
         """Write atomically (temp file in the same folder, fsync, rename); return the path."""
-        target = self._target(key)
-        return await asyncio.to_thread(write_atomically, target, lambda out: out.write(data))
+        # the path is resolved in the thread too: it walks every folder of the path
+        return await asyncio.to_thread(
+            lambda: write_atomically(self._target(key), lambda out: out.write(data))
+        )
 
     async def write_file(self, key: str, path: str, content_type: str = "") -> str:
         """Copy the file at `path` in, atomically, a chunk at a time; return the path."""

@@ -1,7 +1,10 @@
 """The state store: runs, documents, finished pages and the usage ledger.
 
 SQLAlchemy 2 async Core over aiosqlite. `open_store(url)` picks the backend from the
-URL; only SQLite exists so far. Each method is one short transaction.
+URL; only SQLite exists so far. Each read is one short transaction; the writes of a
+running job (documents begun and finished, attempts, saved pages) go through
+`GroupCommit` (`group_commit.py`): each returns once it is committed, and writes from
+pages in flight at the same time share one transaction.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pipeline.errors import ConfigError
 from pipeline.models import PageResult, SourceObject, UsageRecord, page_from_dict, page_to_dict
+from pipeline.store import statements as sql
+from pipeline.store.group_commit import GroupCommit
 from pipeline.store.schema import documents, metadata, pages, runs, usage
 
 DEFAULT_DB = ".ocrpipe/state.db"
@@ -127,8 +132,14 @@ def _add_missing_columns(conn: Connection) -> None:
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.writes = GroupCommit(engine)
+        self._fresh: set[int] = set()
+        """Documents this store inserted and that have no saved page yet, so no saved
+        pages to read (held only while a document is in progress: bounded by the
+        documents in flight)."""
 
     async def close(self) -> None:
+        await self.writes.drain()
         await self.engine.dispose()
 
     # runs ---------------------------------------------------------------------------------
@@ -164,9 +175,7 @@ class Store:
     async def document(self, job: str, key: str) -> DocumentState | None:
         async with self.engine.connect() as conn:
             row = (
-                await conn.execute(
-                    select(documents).where(and_(documents.c.job == job, documents.c.key == key))
-                )
+                await conn.execute(sql.SELECT_DOCUMENT, {"p_job": job, "p_key": key})
             ).first()
         if row is None:
             return None
@@ -179,9 +188,25 @@ class Store:
             outputs=tuple(json.loads(row.outputs or "[]")),
         )
 
-    async def begin_document(self, job: str, obj: SourceObject) -> int:
-        """Mark a document pending; drop its saved pages when the input changed."""
-        async with self.engine.begin() as conn:
+    async def begin_document(self, job: str, obj: SourceObject, *, new: bool = False) -> int:
+        """Mark a document pending; drop its saved pages when the input changed. `new`:
+        the caller found no row for it (`document`) under the job's lease, so it is
+        inserted with the other new documents of the group, without looking first (if a
+        row is there after all, the unique key refuses it and the row is looked up)."""
+        if new:
+            try:
+                doc_id = await self.writes.run_batched(sql.INSERT_DOCUMENTS, dict(
+                    job=job, key=obj.key, change_token=obj.change_token,
+                    fingerprint=obj.fingerprint, status="pending", error=None,
+                    updated_at=_now(),
+                ))
+            except IntegrityError:
+                pass
+            else:
+                self._fresh.add(doc_id)
+                return doc_id
+
+        async def write(conn: AsyncConnection) -> int:
             row = (
                 await conn.execute(
                     select(documents.c.id, documents.c.change_token).where(
@@ -196,25 +221,27 @@ class Store:
             if row is None:
                 new = insert(documents).values(job=job, key=obj.key, **values)
                 result = await conn.execute(new)
-                return int(result.inserted_primary_key[0])  # type: ignore[index]
+                doc_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+                self._fresh.add(doc_id)
+                return doc_id
             if row.change_token != obj.change_token:
                 await conn.execute(delete(pages).where(pages.c.document_id == row.id))
             await conn.execute(update(documents).where(documents.c.id == row.id).values(**values))
             return int(row.id)
 
+        return await self.writes.run(write)
+
     async def note_page_count(self, doc_id: int, page_count: int) -> None:
         """The page count of a document being recognised (the job's ETA counts on it)."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(documents).where(documents.c.id == doc_id).values(page_count=page_count)
-            )
+        await self.writes.run(lambda conn: conn.execute(
+            update(documents).where(documents.c.id == doc_id).values(page_count=page_count)
+        ))
 
     async def remember_fingerprint(self, doc_id: int, fingerprint: str | None) -> None:
         """The source's new fingerprint, its content (change token) being the same."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(documents).where(documents.c.id == doc_id).values(fingerprint=fingerprint)
-            )
+        await self.writes.run(lambda conn: conn.execute(
+            update(documents).where(documents.c.id == doc_id).values(fingerprint=fingerprint)
+        ))
 
     async def finish_document(
         self,
@@ -225,21 +252,18 @@ class Store:
         error: str | None = None,
         outputs: Sequence[str] = (),
     ) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(documents)
-                .where(documents.c.id == doc_id)
-                .values(
-                    status=status,
-                    page_count=page_count,
-                    error=error,
-                    outputs=json.dumps(list(outputs)),
-                    updated_at=_now(),
-                )
-            )
+        self._fresh.discard(doc_id)
+        values = dict(
+            p_id=doc_id, p_status=status, p_page_count=page_count, p_error=error,
+            p_outputs=json.dumps(list(outputs)), p_updated_at=_now(),
+        )
+        await self.writes.run_batched(sql.FINISH_DOCUMENTS, values)
 
     async def saved_pages(self, doc_id: int) -> dict[int, PageResult]:
         """Pages of this document already recognised (by this or an earlier run)."""
+        if doc_id in self._fresh:  # begun as a new row by this store: it has none
+            self._fresh.discard(doc_id)
+            return {}
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 select(pages.c.page_index, pages.c.result).where(pages.c.document_id == doc_id)
@@ -249,44 +273,27 @@ class Store:
     # the ledger ---------------------------------------------------------------------------
 
     async def start_attempt(self, record: UsageRecord, run_id: int | None = None) -> int:
-        """Write the attempt row before the request goes out (outcome 'pending')."""
+        """Write the attempt row before the request goes out (outcome 'pending'); returns
+        once it is committed."""
         now = _now()
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                insert(usage).values(
-                    run_id=run_id,
-                    job=record.job,
-                    doc_key=record.doc_key,
-                    page_index=record.page_index,
-                    enterprise_project=record.enterprise_project,
-                    api=record.api,
-                    attempt=record.attempt,
-                    bytes_sent=record.bytes_sent,
-                    outcome="pending",
-                    started_at=now,
-                    day=now.date().isoformat(),
-                )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        values = dict(
+            run_id=run_id, job=record.job, doc_key=record.doc_key,
+            page_index=record.page_index, enterprise_project=record.enterprise_project,
+            api=record.api, attempt=record.attempt, bytes_sent=record.bytes_sent,
+            outcome="pending", started_at=now, day=now.date().isoformat(),
+        )
+        return await self.writes.run_batched(sql.START_ATTEMPTS, values)
 
     @staticmethod
-    async def _finish(conn: Any, attempt_id: int, end: AttemptEnd) -> None:
-        await conn.execute(
-            update(usage)
-            .where(usage.c.id == attempt_id)
-            .values(
-                outcome=end.outcome,
-                http_status=end.http_status,
-                error_code=end.error_code,
-                request_id=end.request_id,
-                latency_ms=end.latency_ms,
-                finished_at=_now(),
-            )
+    def _finished(attempt_id: int, end: AttemptEnd) -> dict[str, Any]:
+        return dict(
+            p_id=attempt_id, p_outcome=end.outcome, p_http_status=end.http_status,
+            p_error_code=end.error_code, p_request_id=end.request_id,
+            p_latency_ms=end.latency_ms, p_finished_at=_now(),
         )
 
     async def finish_attempt(self, attempt_id: int, end: AttemptEnd) -> None:
-        async with self.engine.begin() as conn:
-            await self._finish(conn, attempt_id, end)
+        await self.writes.run_batched(sql.FINISH_ATTEMPTS, self._finished(attempt_id, end))
 
     async def save_page(
         self,
@@ -299,23 +306,15 @@ class Store:
     ) -> None:
         """Store a page's result and complete its billed attempts (every 2xx answer the
         page took, each its own ledger row) in one transaction."""
+        self._fresh.discard(doc_id)  # it has a saved page now
         ends = [*([attempt] if attempt is not None else []), *attempts]
-        async with self.engine.begin() as conn:
-            for row_id, end in ends:
-                await self._finish(conn, row_id, end)
-            await conn.execute(delete(pages).where(
-                and_(pages.c.document_id == doc_id, pages.c.page_index == page.index)
-            ))
-            await conn.execute(
-                insert(pages).values(
-                    document_id=doc_id,
-                    page_index=page.index,
-                    change_token=change_token,
-                    result=json.dumps(page_to_dict(page), ensure_ascii=False),
-                    request_id=page.result.request_id,
-                    done_at=_now(),
-                )
-            )
+        values = dict(
+            document_id=doc_id, page_index=page.index, change_token=change_token,
+            result=json.dumps(page_to_dict(page), ensure_ascii=False),
+            request_id=page.result.request_id, done_at=_now(),
+        )
+        finished = [self._finished(row_id, end) for row_id, end in ends]
+        await self.writes.run_batched(sql.SAVE_PAGES, (finished, values))
 
     async def usage_summary(
         self, job: str | None = None, *, run_id: int | None = None

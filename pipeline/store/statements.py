@@ -1,0 +1,107 @@
+"""The state store's hot writes: statements built once, run for many pages at a time.
+
+Building an SQLAlchemy statement (`update(t).where(...).values(...)`) costs more than
+running its cached compiled form; these few run for every page, so they are built at
+import with bound parameters. Each is wrapped as a `Batch` of the group commit
+(`group_commit.py`): every such write queued in one group runs as one `executemany`.
+Parameter names carry a `p_` prefix: SQLAlchemy reserves a column's own name in an
+UPDATE's SET.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pipeline.store.group_commit import Batch
+from pipeline.store.schema import documents, pages, usage
+
+Row = dict[str, Any]
+
+SELECT_DOCUMENT = select(documents).where(
+    and_(documents.c.job == bindparam("p_job"), documents.c.key == bindparam("p_key"))
+)
+"""A document's row by job and key (read once per document of a run)."""
+
+INSERT_ATTEMPT = insert(usage).returning(usage.c.id, sort_by_parameter_order=True)
+"""Executed with dicts of every column but `id` (new attempt rows); returns their ids."""
+
+FINISH_ATTEMPT = (
+    update(usage)
+    .where(usage.c.id == bindparam("p_id"))
+    .values(
+        outcome=bindparam("p_outcome"),
+        http_status=bindparam("p_http_status"),
+        error_code=bindparam("p_error_code"),
+        request_id=bindparam("p_request_id"),
+        latency_ms=bindparam("p_latency_ms"),
+        finished_at=bindparam("p_finished_at"),
+    )
+)
+
+DELETE_PAGE = delete(pages).where(
+    and_(pages.c.document_id == bindparam("p_document_id"),
+         pages.c.page_index == bindparam("p_page_index"))
+)
+
+INSERT_DOCUMENT = insert(documents).returning(documents.c.id, sort_by_parameter_order=True)
+"""Executed with dicts of every column but `id` (documents new to the job); their ids."""
+
+INSERT_PAGE = insert(pages)
+"""Executed with a dict of every column of `pages`."""
+
+FINISH_DOCUMENT = (
+    update(documents)
+    .where(documents.c.id == bindparam("p_id"))
+    .values(
+        status=bindparam("p_status"),
+        page_count=bindparam("p_page_count"),
+        error=bindparam("p_error"),
+        outputs=bindparam("p_outputs"),
+        updated_at=bindparam("p_updated_at"),
+    )
+)
+
+
+async def _start_attempts(conn: AsyncConnection, rows: list[Row]) -> list[int]:
+    result = await conn.execute(INSERT_ATTEMPT, rows)
+    return [int(row.id) for row in result]
+
+
+async def _insert_documents(conn: AsyncConnection, rows: list[Row]) -> list[int]:
+    result = await conn.execute(INSERT_DOCUMENT, rows)
+    return [int(row.id) for row in result]
+
+
+async def _finish_attempts(conn: AsyncConnection, rows: list[Row]) -> list[None]:
+    await conn.execute(FINISH_ATTEMPT, rows)
+    return [None] * len(rows)
+
+
+async def _save_pages(
+    conn: AsyncConnection, items: list[tuple[list[Row], Row]]
+) -> list[None]:
+    """(the page's billed attempts, the page's row) per item: both in one transaction."""
+    ends = [end for attempt_ends, _ in items for end in attempt_ends]
+    if ends:
+        await conn.execute(FINISH_ATTEMPT, ends)
+    await conn.execute(DELETE_PAGE, [
+        {"p_document_id": page["document_id"], "p_page_index": page["page_index"]}
+        for _, page in items
+    ])
+    await conn.execute(INSERT_PAGE, [page for _, page in items])
+    return [None] * len(items)
+
+
+async def _finish_documents(conn: AsyncConnection, rows: list[Row]) -> list[None]:
+    await conn.execute(FINISH_DOCUMENT, rows)
+    return [None] * len(rows)
+
+
+START_ATTEMPTS: Batch[Row, int] = Batch("start attempts", _start_attempts)
+INSERT_DOCUMENTS: Batch[Row, int] = Batch("insert documents", _insert_documents)
+FINISH_ATTEMPTS: Batch[Row, None] = Batch("finish attempts", _finish_attempts)
+SAVE_PAGES: Batch[tuple[list[Row], Row], None] = Batch("save pages", _save_pages)
+FINISH_DOCUMENTS: Batch[Row, None] = Batch("finish documents", _finish_documents)
