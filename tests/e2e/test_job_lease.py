@@ -31,8 +31,9 @@ DOCUMENTS = 4
 
 @pytest.fixture
 async def slow_server() -> AsyncIterator[FakeOcrServer]:
-    """Each answer takes 0.5 s, so a run lasts long enough to be met by another."""
-    async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}, default=Reply.ok(delay=0.5)) as s:
+    """Each answer takes 1.5 s, so a run lasts long enough (6 s) to be met by another
+    process, even one that takes seconds to start on a loaded machine."""
+    async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}, default=Reply.ok(delay=1.5)) as s:
         yield s
 
 
@@ -119,7 +120,7 @@ async def test_a_lease_held_on_another_host_blocks_until_its_heartbeat_is_stale(
 ) -> None:
     job, env = make_job(tmp_path, slow_server), environment(tmp_path)
     assert (await ocrpipe_run(job, env)).code == 0
-    (tmp_path / "in" / "new.png").write_bytes((tmp_path / "in" / "doc0.png").read_bytes())
+    text_page(["A new document"], size=(320, 120)).save(tmp_path / "in" / "new.png")
     db = tmp_path / "state.db"
 
     hold_lease(db, host="batch-07.example", age=1.0)
