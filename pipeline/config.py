@@ -22,6 +22,7 @@ from pydantic import (
 
 from pipeline.errors import ConfigError
 from pipeline.ocr_choice import check_api, check_table_formats, known_api, with_region
+from pipeline.schedules.cron import CronLine, ZoneName
 
 DEFAULT_INCLUDE = (
     "**/*.pdf",
@@ -211,6 +212,17 @@ class JobSpec(_Strict):
     notify: NotifySpec | None = None
     priority: Annotated[int, Field(ge=-100, le=100)] = Field(
         0, description="Queued under `ocrpipe up`: higher runs first; `ocrpipe run` ignores it."
+    )
+    schedule: CronLine | None = Field(
+        None, description="Cron line (five fields, or @hourly/@daily/@weekly): `ocrpipe up "
+        "--jobs DIR` runs the job at these times; `ocrpipe run` ignores it."
+    )
+    timezone: ZoneName = Field("UTC", description="IANA zone of the schedule's times.")
+    overlap: Literal["skip", "queue"] = Field(
+        "skip", description="A due time while the last run still runs: skip it, or queue."
+    )
+    misfire: Literal["run_once", "skip"] = Field(
+        "run_once", description="Due times missed while `up` was down: one run, or none."
     )
     base_dir: Path = Field(Path("."), exclude=True)
     """Folder the job file's relative paths are resolved against (the current directory)."""
