@@ -287,10 +287,15 @@ def job_from_data(
 
 def load_job(path: Path) -> JobSpec:
     """Read and validate a job file. Relative paths in it are relative to the current folder."""
+    return load_job_text(path, base_dir=Path.cwd())
+
+
+def load_job_text(path: Path, *, base_dir: Path) -> JobSpec:
+    """Read and validate a job file; relative paths in it are relative to `base_dir`."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"job file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read job file {path}: {exc}") from None
-    return parse_job(text, origin=str(path), base_dir=Path.cwd())
+    return parse_job(text, origin=str(path), base_dir=base_dir)
