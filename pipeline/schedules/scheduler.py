@@ -71,7 +71,8 @@ class Scheduler:
     async def _due(self, schedule: ScheduleRecord, now: datetime) -> list[str]:
         project, name = schedule.enterprise_project, schedule.name
         cron = Cron(schedule.cron, schedule.timezone)
-        since = await self.schedules.last_due(project, name) or schedule.created_at
+        last = await self.schedules.last_due(project, name)
+        since = max(last, schedule.created_at) if last is not None else schedule.created_at
         dues = cron.due_between(since, now)
         missed = [d for d in dues if now - d > self.grace]
         on_time = [d for d in dues if now - d <= self.grace]

@@ -51,7 +51,7 @@ schedules = Table(
     Column("misfire", String(10), nullable=False),  # run_once | skip
     Column("paused", Boolean, nullable=False, default=False),
     Column("origin", Text, nullable=False),  # "file:/abs/path.toml" or "api"
-    Column("created_at", DateTime(timezone=True), nullable=False),  # first due time after it
+    Column("created_at", DateTime(timezone=True), nullable=False),  # due times count from it
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("enterprise_project", "name", name="uq_schedules_project_name"),
 )
@@ -147,11 +147,16 @@ class ScheduleStore:
         async with self.engine.connect() as conn:
             return [ScheduleRecord.of(r) for r in await conn.execute(query)]
 
-    async def set_paused(self, project: str, name: str, paused: bool) -> bool:
+    async def set_paused(self, project: str, name: str, paused: bool,
+                         now: datetime | None = None) -> bool:
+        """Pause or resume; a resumed schedule counts due times from `now` (those that fell
+        while it was paused are not missed runs)."""
+        now = now or datetime.now(UTC)
+        resumed = {} if paused else {"created_at": now}
         async with self.engine.begin() as conn:
             return bool((await conn.execute(update(schedules).where(and_(
                 schedules.c.enterprise_project == project, schedules.c.name == name,
-            )).values(paused=paused, updated_at=datetime.now(UTC)))).rowcount)
+            )).values(paused=paused, updated_at=now, **resumed))).rowcount)
 
     async def remove(self, project: str, name: str) -> bool:
         async with self.engine.begin() as conn:
