@@ -20,9 +20,9 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline.cron import CronLine, ZoneName
 from pipeline.errors import ConfigError
 from pipeline.ocr_choice import check_api, check_table_formats, known_api, with_region
-from pipeline.schedules.cron import CronLine, ZoneName
 
 DEFAULT_INCLUDE = (
     "**/*.pdf",

@@ -10,16 +10,17 @@ stored in the state database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.api.submit import stored_spec
 from pipeline.config import JobSpec, load_job_text
 from pipeline.errors import ConfigError
 from pipeline.store import ScheduleRecord, ScheduleStore, Store
 from pipeline.store.tokens import PROJECT_PATTERN
+from pipeline.stored_job import stored_spec
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class Loaded:
     problems: list[str] = field(default_factory=list)
     """One message per bad file: the file, then each bad key."""
     bad_files: set[str] = field(default_factory=set)
+    prefix: str = ""
+    """The origin of every schedule from this folder starts with it."""
 
 
 def origin_of(path: Path) -> str:
@@ -55,7 +58,7 @@ def origin_of(path: Path) -> str:
 
 def read_dir(folder: Path, now: datetime) -> Loaded:
     """The schedules of the job files in `folder` (files without `schedule` are skipped)."""
-    loaded = Loaded()
+    loaded = Loaded(prefix=f"file:{folder.resolve()}/")
     seen: dict[tuple[str, str], Path] = {}
     for path in sorted(folder.glob("*.toml")):
         try:
@@ -91,7 +94,7 @@ def signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
 async def sync_dir(store: Store, folder: Path, now: datetime) -> Loaded:
     """Put the schedules of `folder` in the store and remove those whose file is gone;
     each bad file is logged at ERROR by file and key."""
-    loaded = read_dir(folder, now)
+    loaded = await asyncio.to_thread(read_dir, folder, now)
     schedules = ScheduleStore(store)
     for record in loaded.schedules:
         await schedules.put(record)
@@ -99,7 +102,7 @@ async def sync_dir(store: Store, folder: Path, now: datetime) -> Loaded:
     for record in await schedules.list_schedules():
         if record.origin in loaded.bad_files:
             keep.add((record.enterprise_project, record.name))
-    gone = await schedules.remove_from_files(f"file:{folder.resolve()}/", keep)
+    gone = await schedules.remove_from_files(loaded.prefix, keep)
     for problem in loaded.problems:
         log.error("schedule not loaded: %s", problem)
     log.info("schedules from %s: %d loaded, %d files with errors%s", folder,

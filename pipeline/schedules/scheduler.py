@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, select
 
-from pipeline.schedules.cron import Cron
+from pipeline.cron import Cron
 from pipeline.store import JobQueue, ScheduleRecord, ScheduleStore, Store
 from pipeline.store.schema import jobs
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pipeline.schedules.cron import Cron
+from pipeline.cron import Cron
 from pipeline.store import FireRecord, ScheduleRecord, ScheduleStore, Store
 
 

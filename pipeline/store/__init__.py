@@ -2,11 +2,25 @@
 tokens (SQLite by default)."""
 
 from pipeline.store.db import AttemptEnd, DocumentState, Store, database_url, open_store
-from pipeline.store.schedules import FireRecord, ScheduleRecord, ScheduleStore
 from pipeline.store.jobs import JobProgress, JobQueue, JobRecord, JobStatus, StateConflict, run_key
+from pipeline.store.schedules import FireRecord, ScheduleRecord, ScheduleStore
 from pipeline.store.tokens import TokenInfo, TokenStore
 
 __all__ = [
-    "AttemptEnd", "DocumentState", "FireRecord", "ScheduleRecord", "ScheduleStore", "JobProgress", "JobQueue", "JobRecord", "JobStatus",
-    "StateConflict", "Store", "TokenInfo", "TokenStore", "database_url", "open_store", "run_key",
+    "AttemptEnd",
+    "DocumentState",
+    "FireRecord",
+    "JobProgress",
+    "JobQueue",
+    "JobRecord",
+    "JobStatus",
+    "ScheduleRecord",
+    "ScheduleStore",
+    "StateConflict",
+    "Store",
+    "TokenInfo",
+    "TokenStore",
+    "database_url",
+    "open_store",
+    "run_key",
 ]

@@ -24,8 +24,10 @@ async def run_to_end(queue: JobQueue, job_id: str, base_dir: Path) -> JobRecord:
     task = asyncio.create_task(worker.run())
     try:
         async with asyncio.timeout(60):
-            while (job := await queue.get(job_id)) is None or job.status not in (
-                    "done", "failed", "cancelled"):
+            while True:
+                job = await queue.get(job_id)
+                if job is not None and job.status in ("done", "failed", "cancelled"):
+                    break
                 await asyncio.sleep(0.02)
     finally:
         worker.stop()

@@ -25,17 +25,19 @@ class FakeClock:
     def __call__(self) -> datetime:
         return self.now
 
-    def set(self, *args: int) -> None:
-        self.now = datetime(*args, tzinfo=UTC)
+    def set(self, year: int, month: int, day: int, hour: int = 0, minute: int = 0,
+            second: int = 0) -> None:
+        self.now = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0,
+        second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def record(name: str = "nightly", cron: str = "0 2 * * *", *, timezone: str = "UTC",
            overlap: str = "skip", misfire: str = "run_once",
-           created: datetime = utc(2026, 3, 2)) -> ScheduleRecord:
+           created: datetime = datetime(2026, 3, 2, tzinfo=UTC)) -> ScheduleRecord:
     spec = {"name": name, "source": {"url": "/srv/scans"}, "output": {"url": "/srv/out"},
             "ocr": {"enterprise_project_id": "finance"}}
     return ScheduleRecord(enterprise_project="finance", name=name, spec=spec, cron=cron,
@@ -96,7 +98,8 @@ async def test_spring_forward_in_berlin_fires_at_three(store: Store, tmp_path: P
 
 
 async def test_daily_in_shanghai_fires_at_its_midnight(store: Store, tmp_path: Path) -> None:
-    await ScheduleStore(store).put(record(cron="@daily", timezone="Asia/Shanghai", created=utc(2026, 3, 1)))
+    await ScheduleStore(store).put(record(cron="@daily", timezone="Asia/Shanghai",
+                                          created=utc(2026, 3, 1)))
     clock = FakeClock(utc(2026, 3, 1, 15, 59, 30))
     scheduler = Scheduler(store, "up-1", clock=clock)
     assert await scheduler.tick() == []

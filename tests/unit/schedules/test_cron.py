@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.config import parse_job
+from pipeline.cron import Cron, CronError, five_fields
 from pipeline.errors import ConfigError
-from pipeline.schedules.cron import Cron, CronError, five_fields
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0,
+        second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_a_time_skipped_by_spring_forward_is_due_right_after_the_change() -> None:
