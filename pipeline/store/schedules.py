@@ -127,12 +127,18 @@ class ScheduleStore:
                       misfire=record.misfire, origin=record.origin, updated_at=datetime.now(UTC))
         key = and_(schedules.c.enterprise_project == record.enterprise_project,
                    schedules.c.name == record.name)
-        async with self.engine.begin() as conn:
-            changed = (await conn.execute(update(schedules).where(key).values(**values))).rowcount
-            if not changed:
-                await conn.execute(insert(schedules).values(
-                    enterprise_project=record.enterprise_project, name=record.name,
-                    paused=record.paused, created_at=record.created_at, **values))
+        for _ in range(2):  # another `up` reading the same DIR may insert it first
+            try:
+                async with self.engine.begin() as conn:
+                    if (await conn.execute(update(schedules).where(key).values(**values))
+                            ).rowcount:
+                        return
+                    await conn.execute(insert(schedules).values(
+                        enterprise_project=record.enterprise_project, name=record.name,
+                        paused=record.paused, created_at=record.created_at, **values))
+                    return
+            except IntegrityError:
+                continue
 
     async def get(self, project: str, name: str) -> ScheduleRecord | None:
         async with self.engine.connect() as conn:
