@@ -7,20 +7,7 @@ from pipeline.store.schedules import FireRecord, ScheduleRecord, ScheduleStore
 from pipeline.store.tokens import TokenInfo, TokenStore
 
 __all__ = [
-    "AttemptEnd",
-    "DocumentState",
-    "FireRecord",
-    "JobProgress",
-    "JobQueue",
-    "JobRecord",
-    "JobStatus",
-    "ScheduleRecord",
-    "ScheduleStore",
-    "StateConflict",
-    "Store",
-    "TokenInfo",
-    "TokenStore",
-    "database_url",
-    "open_store",
-    "run_key",
+    "AttemptEnd", "DocumentState", "JobProgress", "JobQueue", "JobRecord", "JobStatus",
+    "StateConflict", "Store", "TokenInfo", "TokenStore", "database_url", "open_store", "run_key",
 ]
+__all__ += ["FireRecord", "ScheduleRecord", "ScheduleStore"]  # scheduled runs
