@@ -27,6 +27,7 @@ from pipeline.api import create_app
 from pipeline.api.submit import WebhookRules
 from pipeline.embedded import SharedEmbedded
 from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.schedules.loader import WebhookLimits
 from pipeline.schedules.service import run_schedules
 from pipeline.store import JobQueue, TokenStore, open_store
 from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
@@ -87,8 +88,9 @@ async def serve_up(config: UpConfig, stopping: asyncio.Event,
                                        policy=config.webhooks)
                 tg.create_task(sender.run(stopping), name="webhooks")
             tasks = [tg.create_task(w.run(), name=w.name) for w in workers]
+            limits = WebhookLimits(rules.can_sign, rules.allow_private)
             tg.create_task(run_schedules(store, owner, stopping, jobs_dir=config.jobs_dir,
-                                         tick=config.tick), name="schedules")
+                                         tick=config.tick, webhooks=limits), name="schedules")
             await stopping.wait()
             log.warning("stopping: no new jobs; the OCR calls in flight finish (up to %g s), "
                         "then running jobs go back to the queue", config.grace)

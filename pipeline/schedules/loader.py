@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from yarl import URL
+
 from pipeline.config import JobSpec, load_job_text
 from pipeline.errors import ConfigError
+from pipeline.protocol.addresses import refused_host
 from pipeline.store import ScheduleRecord, ScheduleStore, Store
 from pipeline.store.tokens import PROJECT_PATTERN
 from pipeline.stored_job import stored_spec
@@ -56,7 +59,28 @@ def origin_of(path: Path) -> str:
     return f"file:{path.resolve()}"
 
 
-def read_dir(folder: Path, now: datetime) -> Loaded:
+@dataclass(frozen=True)
+class WebhookLimits:
+    """What `up` allows of a scheduled job's `[notify] webhook`, as for submitted jobs."""
+
+    can_sign: bool = True
+    """`up` has OCRPIPE_WEBHOOK_SECRET."""
+    allow_private: bool = False
+    """`up --allow-private-webhooks`."""
+
+    def check(self, spec: JobSpec) -> None:
+        if spec.notify is None:
+            return
+        if not self.can_sign:
+            raise ConfigError("notify.webhook: `ocrpipe up` cannot sign webhooks (no "
+                              "OCRPIPE_WEBHOOK_SECRET in its environment)")
+        host = URL(spec.notify.webhook).host or ""
+        if not self.allow_private and refused_host(host):
+            raise ConfigError(f"notify.webhook: {host} is a loopback, private or link-local "
+                              "address; refused unless `ocrpipe up --allow-private-webhooks`")
+
+
+def read_dir(folder: Path, now: datetime, webhooks: WebhookLimits | None = None) -> Loaded:
     """The schedules of the job files in `folder` (files without `schedule` are skipped)."""
     loaded = Loaded(prefix=f"file:{folder.resolve()}/")
     seen: dict[tuple[str, str], Path] = {}
@@ -65,6 +89,7 @@ def read_dir(folder: Path, now: datetime) -> Loaded:
             spec = load_job_text(path, base_dir=folder.resolve())
             if spec.schedule is None:
                 continue
+            (webhooks or WebhookLimits()).check(spec)
             record = schedule_of(spec, origin_of(path), now)
             key = (record.enterprise_project, record.name)
             if key in seen:
@@ -91,10 +116,11 @@ def signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(found)
 
 
-async def sync_dir(store: Store, folder: Path, now: datetime) -> Loaded:
+async def sync_dir(store: Store, folder: Path, now: datetime,
+                   webhooks: WebhookLimits | None = None) -> Loaded:
     """Put the schedules of `folder` in the store and remove those whose file is gone;
     each bad file is logged at ERROR by file and key."""
-    loaded = await asyncio.to_thread(read_dir, folder, now)
+    loaded = await asyncio.to_thread(read_dir, folder, now, webhooks)
     schedules = ScheduleStore(store)
     for record in loaded.schedules:
         await schedules.put(record)

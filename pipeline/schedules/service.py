@@ -12,7 +12,7 @@ import logging
 import signal
 from pathlib import Path
 
-from pipeline.schedules.loader import signature, sync_dir
+from pipeline.schedules.loader import WebhookLimits, signature, sync_dir
 from pipeline.schedules.scheduler import Clock, Scheduler, utc_now
 from pipeline.store import Store
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 async def run_schedules(store: Store, owner: str, stopping: asyncio.Event, *,
                         jobs_dir: Path | None = None, tick: float = 15.0,
-                        clock: Clock = utc_now) -> None:
+                        webhooks: WebhookLimits | None = None, clock: Clock = utc_now) -> None:
     """Until `stopping` is set (see the module docstring)."""
     scheduler = Scheduler(store, owner, clock=clock, grace=max(60.0, 3 * tick))
     hangup = asyncio.Event()
@@ -40,7 +40,7 @@ async def run_schedules(store: Store, owner: str, stopping: asyncio.Event, *,
                         log.info("SIGHUP: reading %s again", jobs_dir)
                     hangup.clear()
                     seen = signature(jobs_dir)
-                    await sync_dir(store, jobs_dir, clock())
+                    await sync_dir(store, jobs_dir, clock(), webhooks)
                 await scheduler.tick()
             except Exception:  # the state database locked or full: said, then tried again
                 log.exception("schedules: a tick failed; trying again in %g s", tick)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.schedules.loader import read_dir, signature, sync_dir
+from pipeline.schedules.loader import WebhookLimits, read_dir, signature, sync_dir
 from pipeline.store import ScheduleStore, Store, open_store
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -98,3 +98,17 @@ def test_credentials_are_refused_in_scheduled_job_files(tmp_path: Path) -> None:
     assert loaded.schedules == []
     assert "source.pdf_password: scheduled jobs may not carry credentials" in loaded.problems[0]
     assert "hunter2" not in loaded.problems[0]
+
+
+def test_webhooks_follow_ups_rules(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    job_file(jobs, "public", 'schedule = "@daily"\n[notify]\nwebhook = "https://hooks.example.com/x"')
+    job_file(jobs, "private", 'schedule = "@daily"\n[notify]\nwebhook = "http://127.0.0.1:9/x"')
+    loaded = read_dir(jobs, NOW, WebhookLimits(can_sign=True, allow_private=False))
+    assert [s.name for s in loaded.schedules] == ["public"]
+    assert "notify.webhook: 127.0.0.1 is a loopback" in loaded.problems[0]
+    unsigned = read_dir(jobs, NOW, WebhookLimits(can_sign=False))
+    assert unsigned.schedules == [] and all(
+        "cannot sign webhooks" in p for p in unsigned.problems)
+    assert len(read_dir(jobs, NOW, WebhookLimits(allow_private=True)).schedules) == 2
