@@ -15,7 +15,9 @@ from pipeline.store import JobQueue, ScheduleStore, open_store
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     try:
         async with asyncio.timeout(20):
-            while not await check():
+            while True:
+                if await check():
+                    return
                 await asyncio.sleep(0.02)
     except TimeoutError:
         raise AssertionError(f"gave up waiting for {what}") from None
