@@ -93,13 +93,14 @@ class Scheduler:
                 made.append(job_id)
         return made
 
-    async def fire(self, schedule: ScheduleRecord, due: datetime,
-                   outcome: str = "queued") -> str | None:
+    async def fire(self, schedule: ScheduleRecord, due: datetime, *,
+                   run_now: bool = False) -> str | None:
         """Act on one due time: a queued job, or a recorded skip; None when no job was made
-        here (skipped, or another scheduler had the due time)."""
+        here (skipped, or another scheduler had the due time). `run_now` queues even
+        behind a running job, whatever `overlap` says."""
         project, name = schedule.enterprise_project, schedule.name
         busy = await self._active_job(project, name)
-        if busy is not None and schedule.overlap == "skip" and outcome != "run_now":
+        if busy is not None and schedule.overlap == "skip" and not run_now:
             detail = f"the last run ({busy[0]}) was still {busy[1]}"
             if await self.schedules.claim_fire(project, name, due, "skipped", self.owner,
                                                detail):
@@ -107,7 +108,7 @@ class Scheduler:
                             name, project, due.isoformat(), detail)
             return None
         fire_id = await self.schedules.claim_fire(
-            project, name, due, "run_now" if outcome == "run_now" else "queued", self.owner)
+            project, name, due, "run_now" if run_now else "queued", self.owner)
         if fire_id is None:
             return None  # another scheduler acted on this due time
         webhook = (schedule.spec.get("notify") or {}).get("webhook")
@@ -123,7 +124,7 @@ class Scheduler:
 
     async def run_now(self, schedule: ScheduleRecord) -> str | None:
         """A run outside the cron line (`ocrpipe schedules run-now`)."""
-        return await self.fire(schedule, self.clock(), outcome="run_now")
+        return await self.fire(schedule, self.clock(), run_now=True)
 
     async def _active_job(self, project: str, name: str) -> tuple[str, str] | None:
         """A job of this schedule's name still queued or running: (id, status)."""

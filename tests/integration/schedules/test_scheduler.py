@@ -224,3 +224,22 @@ async def test_a_done_run_is_logged_with_its_unchanged_count(
         await scheduler.tick()
     assert (f"schedule=nightly project=finance job={job_id} done: 0 documents done, "
             "3 unchanged") in [r.getMessage() for r in caplog.records]
+
+
+async def test_run_now_queues_behind_a_running_job_and_keeps_the_cron_line(
+        store: Store, tmp_path: Path) -> None:
+    await ScheduleStore(store).put(record())
+    clock = FakeClock(utc(2026, 3, 2, 1, 0))
+    scheduler, queue = Scheduler(store, "up-1", clock=clock), JobQueue(store)
+    schedule = await ScheduleStore(store).get("finance", "nightly")
+    assert schedule is not None
+    first = await scheduler.run_now(schedule)
+    assert first is not None and await queue.claim("w", 600) is not None  # running
+    clock.set(2026, 3, 2, 1, 30)
+    second = await scheduler.run_now(schedule)  # overlap = skip does not apply to run-now
+    assert second is not None and second != first
+    clock.set(2026, 3, 2, 2, 0, 1)  # the cron line's due time is still due (and skipped:
+    assert await scheduler.tick() == []  # the run-now job runs)
+    assert fires(tmp_path / "state.db") == [("2026-03-02 01:00", "run_now"),
+                                           ("2026-03-02 01:30", "run_now"),
+                                           ("2026-03-02 02:00", "skipped")]
