@@ -243,3 +243,13 @@ async def test_run_now_queues_behind_a_running_job_and_keeps_the_cron_line(
     assert fires(tmp_path / "state.db") == [("2026-03-02 01:00", "run_now"),
                                            ("2026-03-02 01:30", "run_now"),
                                            ("2026-03-02 02:00", "skipped")]
+
+
+async def test_a_scheduled_run_carries_the_jobs_webhook(store: Store) -> None:
+    plain = record()
+    spec = {**plain.spec, "notify": {"webhook": "https://hooks.example.com/ocr"}}
+    await ScheduleStore(store).put(ScheduleRecord(**{**plain.__dict__, "spec": spec}))
+    clock = FakeClock(utc(2026, 3, 2, 2, 0, 1))
+    [job_id] = await Scheduler(store, "up-1", clock=clock).tick()
+    job = await JobQueue(store).get(job_id)
+    assert job is not None and job.webhook == "https://hooks.example.com/ocr"
