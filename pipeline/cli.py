@@ -323,6 +323,9 @@ def _add_job_commands() -> None:
     from pipeline.cli_apis import apis_command  # `apis`
 
     main.add_command(apis_command)
+    from pipeline.cli_schedules import schedules  # `schedules`
+
+    main.add_command(schedules)
 
 
 _add_job_commands()

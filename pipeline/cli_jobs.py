@@ -59,11 +59,18 @@ def _use_state(state: str | None) -> None:
               envvar="OCRPIPE_UP_EMBEDDED_WORKERS", show_envvar=True,
               help="Engine processes of the embedded OCR service, started once and shared by "
                    "every job with endpoint = \"embedded\" [default: CPU cores].")
+@click.option("--jobs", "jobs_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None, envvar="OCRPIPE_UP_JOBS", show_envvar=True,
+              help="Folder of job files: those with a `schedule` key run at their times; "
+                   "read again when a file changes or on SIGHUP (README, 'Scheduled runs').")
+@click.option("--tick", type=click.FloatRange(min=0.05), default=15.0, show_default=True,
+              envvar="OCRPIPE_UP_TICK", show_envvar=True,
+              help="Seconds between the scheduler's looks at the schedules and at --jobs.")
 @click.option("-v", "--verbose", count=True,
               help="-vv: debug logging (one line per job and document event is the default).")
 def up(host: str, port: int, workers: int, state: str | None, grace: float, lease: float,
        data_root: Path | None, allow_private_webhooks: bool, embedded_workers: int | None,
-       verbose: int) -> None:
+       jobs_dir: Path | None, tick: float, verbose: int) -> None:
     """Serve the job API and run queued jobs, --workers at a time (see README, "Jobs on
     demand"). Credentials for the OCR endpoint and S3 come from this process's
     environment or credentials file, as for `ocrpipe run`; never from a job."""
@@ -77,7 +84,7 @@ def up(host: str, port: int, workers: int, state: str | None, grace: float, leas
     config = UpConfig(host=host, port=port, workers=workers, grace=grace, base_dir=root,
                       data_root=root, allow_private_webhooks=allow_private_webhooks,
                       embedded_workers=embedded_workers,
-                      worker=WorkerSettings(lease=lease))
+                      worker=WorkerSettings(lease=lease), jobs_dir=jobs_dir, tick=tick)
 
     def ready(url: str) -> None:
         click.echo(f"ocrpipe up: job API at {url}", err=True)

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline.cron import CronLine, ZoneName
 from pipeline.errors import ConfigError
 from pipeline.ocr_choice import check_api, check_table_formats, known_api, with_region
 
@@ -223,6 +224,17 @@ class JobSpec(_Strict):
     priority: Annotated[int, Field(ge=-100, le=100)] = Field(
         0, description="Queued under `ocrpipe up`: higher runs first; `ocrpipe run` ignores it."
     )
+    schedule: CronLine | None = Field(
+        None, description="Cron line (five fields, or @hourly/@daily/@weekly): `ocrpipe up "
+        "--jobs DIR` runs the job at these times; `ocrpipe run` ignores it."
+    )
+    timezone: ZoneName = Field("UTC", description="IANA zone of the schedule's times.")
+    overlap: Literal["skip", "queue"] = Field(
+        "skip", description="A due time while the last run still runs: skip it, or queue."
+    )
+    misfire: Literal["run_once", "skip"] = Field(
+        "run_once", description="Due times missed while `up` was down: one run, or none."
+    )
     base_dir: Path = Field(Path("."), exclude=True)
     """Folder the job file's relative paths are resolved against (the current directory)."""
 
@@ -286,10 +298,15 @@ def job_from_data(
 
 def load_job(path: Path) -> JobSpec:
     """Read and validate a job file. Relative paths in it are relative to the current folder."""
+    return load_job_text(path, base_dir=Path.cwd())
+
+
+def load_job_text(path: Path, *, base_dir: Path) -> JobSpec:
+    """Read and validate a job file; relative paths in it are relative to `base_dir`."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"job file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read job file {path}: {exc}") from None
-    return parse_job(text, origin=str(path), base_dir=Path.cwd())
+    return parse_job(text, origin=str(path), base_dir=base_dir)

@@ -33,6 +33,8 @@ from pipeline.embedded import SharedEmbedded
 from pipeline.fair_share import FairDispatcher
 from pipeline.job_worker import JobWorker, WorkerSettings
 from pipeline.leftovers import process_temp_folder
+from pipeline.schedules.loader import WebhookLimits
+from pipeline.schedules.service import run_schedules
 from pipeline.shared_pool import SharedPool
 from pipeline.store import JobQueue, TokenStore, open_store
 from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
@@ -55,6 +57,10 @@ class UpConfig:
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
     base_dir: Path = field(default_factory=Path.cwd)
+    jobs_dir: Path | None = None
+    """`--jobs DIR`: job files with a `schedule` key (pipeline.schedules.loader)."""
+    tick: float = 15.0
+    """Seconds between the scheduler's looks at the schedules (`--tick`)."""
 
 
 async def serve_up(config: UpConfig, stopping: asyncio.Event,
@@ -103,6 +109,9 @@ async def _serve(config: UpConfig, stopping: asyncio.Event,
                                        policy=config.webhooks)
                 tg.create_task(sender.run(stopping), name="webhooks")
             tasks = [tg.create_task(w.run(), name=w.name) for w in workers]
+            limits = WebhookLimits(rules.can_sign, rules.allow_private)
+            tg.create_task(run_schedules(store, owner, stopping, jobs_dir=config.jobs_dir,
+                                         tick=config.tick, webhooks=limits), name="schedules")
             await stopping.wait()
             log.warning("stopping: no new jobs; the OCR calls in flight finish (up to %g s), "
                         "then running jobs go back to the queue", config.grace)

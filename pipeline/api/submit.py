@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from yarl import URL
 
@@ -14,6 +13,9 @@ from pipeline.errors import ConfigError
 from pipeline.protocol.addresses import refused_host
 from pipeline.store import TokenInfo
 from pipeline.store.tokens import PROJECT_PATTERN
+from pipeline.stored_job import stored_spec
+
+__all__ = ["Forbidden", "WebhookRules", "job_from_body", "stored_spec"]
 
 
 class Forbidden(Exception):
@@ -75,12 +77,3 @@ def _check_webhook(url: str, rules: WebhookRules) -> None:
     if not rules.allow_private and refused_host(host):
         raise ConfigError(f"notify.webhook: {host} is a loopback, private or link-local "
                           "address; refused unless `ocrpipe up --allow-private-webhooks`")
-
-
-def stored_spec(spec: JobSpec) -> dict[str, Any]:
-    """The job as stored and run: every key, local paths absolute (the server's folder is
-    not the submitter's)."""
-    data = spec.model_dump(mode="json", exclude_none=True)
-    data["source"]["url"] = spec.resolve(spec.source.url)
-    data["output"]["url"] = spec.resolve(spec.output.url)
-    return data

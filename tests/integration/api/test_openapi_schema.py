@@ -9,6 +9,7 @@ import concurrent.futures
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from pipeline.api import create_app
-from pipeline.store import JobQueue, TokenStore, open_store
+from pipeline.store import JobQueue, ScheduleRecord, ScheduleStore, TokenStore, open_store
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
@@ -48,6 +49,11 @@ def _serve(db: Path, started: concurrent.futures.Future[LiveApi], stop: threadin
         # a job to find, so that GETs of a real id are generated too
         await JobQueue(store).submit(name="seen", enterprise_project="finance",
                                      spec={"name": "seen", "output": {"url": str(folder)}})
+        # and a schedule, for the operations on a real schedule name
+        await ScheduleStore(store).put(ScheduleRecord(
+            enterprise_project="finance", name="seen", spec={"name": "seen"}, cron="@daily",
+            timezone="Asia/Shanghai", overlap="skip", misfire="run_once", paused=False,
+            origin="api", created_at=datetime.now(UTC)))
         runner = web.AppRunner(create_app(store, base_dir=folder), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
