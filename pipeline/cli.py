@@ -313,6 +313,9 @@ def _add_job_commands() -> None:
 
     for command in COMMANDS:
         main.add_command(command)
+    from pipeline.bench.command import bench  # `bench`
+
+    main.add_command(bench)
 
 
 _add_job_commands()

@@ -39,11 +39,19 @@ async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | 
     if shared is not None:
         yield await shared.endpoint()
         return
-    creds, config = _service_config(spec.ocr.embedded_workers)
+    async with embedded_service(spec.ocr.embedded_workers) as (url, creds):
+        yield url, creds
+
+
+@asynccontextmanager
+async def embedded_service(workers: int | None = None) -> AsyncIterator[tuple[str, Credentials]]:
+    """A fresh embedded service on loopback and the key pair it accepts (a job's, or
+    `ocrpipe bench embedded`)."""
+    creds, config = _service_config(workers)
     try:
         async with running_service(config) as url:
             yield url, creds
-    except SetupError as exc:  # raised while starting: the job's body raises none
+    except SetupError as exc:  # raised while starting: the caller's body raises none
         raise ConfigError(f"the embedded OCR service cannot start: {exc}") from None
 
 
