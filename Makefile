@@ -42,11 +42,14 @@ lint: install
 	$(BIN)/lint-imports
 
 # BENCH_ARGS=--quick for the small scale (200 / 2,000 / 200-page PDF; soak: 50 + 50
-# clients for 15 s instead of 200 + 200 for 60 s)
+# clients for 15 s instead of 200 + 200 for 60 s). Then the `ocrpipe bench` sweep
+# against the fake with a 150 calls/s quota (table, CSV, JSON, PNG in bench-results/).
 bench: install
 	$(BIN)/python -m benchmarks.rasterizers
 	$(BIN)/python -m benchmarks.throughput $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.service_soak $(BENCH_ARGS)
+	$(BIN)/ocrpipe bench fake --fake-quota 150 --concurrency 4,32 --qps 10,20,50,100,200,400 \
+		--seconds 3 --out bench-results
 
 clean:
 	rm -rf out .ocrpipe .pytest_cache .mypy_cache .ruff_cache
