@@ -39,19 +39,20 @@ def verdict(result: SweepResult, plan: Plan) -> str:
 
 
 def print_table(result: SweepResult, plan: Plan, label: str, console: Console) -> None:
-    table = Table(title=f"ocrpipe bench: {label} (latency in ms)")
-    for name in ("in flight", "QPS", "calls", "pages/s", "p50", "p95", "p99",
-                 "429", "errors", "note"):
+    table = Table(title=f"ocrpipe bench: {label}",
+                  caption="conc: calls in flight; p50/p95/p99: latency of successes, ms")
+    for name in ("conc", "qps", "calls", "pages/s", "p50", "p95", "p99",
+                 "429", "err", "note"):
         table.add_column(name, justify="left" if name == "note" else "right", no_wrap=True)
     best = result.sustained(plan.max_errors)
     for step in result.steps:
         note = ("429: stop" if step.sustained_429 else
-                "best" if step is best else "saturated" if step.saturated else "")
+                "best" if step is best else "full" if step.saturated else "")
         style = "red" if step.sustained_429 else "bold green" if step is best else None
         table.add_row(
             str(step.concurrency), f"{step.qps:g}", str(step.calls),
             f"{step.pages_per_s:.1f}", _ms(step.p50_ms), _ms(step.p95_ms), _ms(step.p99_ms),
-            f"{step.rate_429:.1%}", f"{step.error_rate:.1%}", note, style=style,
+            f"{step.rate_429:.0%}", f"{step.error_rate:.0%}", note, style=style,
         )
     console.print(table)
     console.print(verdict(result, plan))

@@ -10,11 +10,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import multiprocessing
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from yarl import URL
 
@@ -84,16 +87,10 @@ async def open_target(
             yield Endpoint(url, creds, LOCAL_PROJECT, "embedded")
         return
     if kind == "fake":
-        from pipeline.testing import FakeOcrServer, Reply
-
         creds = Credentials(ak="AKBENCH" + secrets.token_hex(6).upper(), sk=secrets.token_hex(20))
-        async with FakeOcrServer(
-            project_id=LOCAL_PROJECT, credentials={creds.ak: creds.sk},
-            default=Reply.ok(delay=fake.latency), keep_bodies=False,
-            throttle_above=fake.quota,
-        ) as server:
+        async with fake_in_process(creds, fake) as url:
             quota = f", 429 above {fake.quota:g}/s" if fake.quota else ""
-            yield Endpoint(server.url, creds, LOCAL_PROJECT,
+            yield Endpoint(url, creds, LOCAL_PROJECT,
                            f"fake ({fake.latency * 1000:g} ms{quota})")
         return
     if project_id is None:
@@ -105,3 +102,39 @@ async def open_target(
         project_id = LOCAL_PROJECT
     creds = load_credentials(project=enterprise_project)
     yield Endpoint(str(URL(target)).rstrip("/"), creds, project_id, str(URL(target).origin()))
+
+
+@asynccontextmanager
+async def fake_in_process(creds: Credentials, fake: FakeSettings) -> AsyncIterator[str]:
+    """The testing kit's fake in a process of its own (so that answering does not take
+    the CPU of the process being measured); yields its URL."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_serve_fake, args=(theirs, creds.ak, creds.sk, fake),
+                              name="ocrpipe-bench-fake", daemon=True)
+    process.start()
+    try:
+        if not await asyncio.to_thread(ours.poll, 60.0):
+            raise ConfigError("the fake OCR service did not start within 60 s")
+        url: str = ours.recv()
+        yield url
+    finally:
+        ours.send("stop")
+        await asyncio.to_thread(process.join, 5.0)
+        if process.is_alive():
+            process.terminate()
+        ours.close()
+
+
+def _serve_fake(conn: Connection, ak: str, sk: str, fake: FakeSettings) -> None:
+    from pipeline.testing import FakeOcrServer, Reply
+
+    async def serve() -> None:
+        async with FakeOcrServer(
+            project_id=LOCAL_PROJECT, credentials={ak: sk}, default=Reply.ok(delay=fake.latency),
+            keep_bodies=False, throttle_above=fake.quota,
+        ) as server:
+            conn.send(server.url)
+            await asyncio.to_thread(conn.recv)  # until the bench is over
+
+    asyncio.run(serve())
