@@ -16,10 +16,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian packages: poppler-utils (pdftoppm, for pdf2image; pdftotext for tests).
+# Debian packages: poppler-utils (pdftoppm, for pdf2image; pdftotext for tests); Tesseract's
+# English, Chinese and orientation data (the embedded "auto" engine reads Latin pages with it).
+TESSDATA_PKGS := tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-osd
 system-deps:
-	@command -v pdftoppm >/dev/null || { $(SUDO) apt-get update -q && \
-		$(SUDO) apt-get install -y -q --no-install-recommends poppler-utils; }
+	@command -v pdftoppm >/dev/null && dpkg -s $(TESSDATA_PKGS) >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends \
+		poppler-utils $(TESSDATA_PKGS); }
 
 run: install
 	$(BIN)/ocrpipe run $(JOB)

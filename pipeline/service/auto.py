@@ -4,7 +4,9 @@ Tesseract's orientation and script detection (OSD) looks at the page first. A pa
 Latin script goes to Tesseract (English model: fast and exact on Latin print); any other
 script, a page OSD cannot tell, and a one-line request (`quick_mode`) go to RapidOCR
 (PP-OCR, Chinese + English). OSD's orientation serves `detect_direction` for the pages
-Tesseract reads, so it is not detected twice.
+Tesseract reads, so it is not detected twice. A request that names its language skips
+the routing: `language` "en" goes to Tesseract (OSD only for `detect_direction`), "zh"
+to RapidOCR; "" (the default) and "auto" are routed.
 
 RapidOCR's models load at the first page that needs them (an English-only job never
 loads them). Without tesserocr or Debian's `tesseract-ocr-eng` / `-osd` data, "auto" is
@@ -71,13 +73,20 @@ class AutoBackend:
 
     def recognize(self, image: Image, request: EngineRequest) -> Recognized:
         self.check_language(request.language)
-        if self._tess is None or request.quick_mode:
+        if self._tess is None or request.quick_mode or request.language == "zh":
             return self._by_rapid(image, request)
+        if request.language == "en" and not request.detect_direction:
+            return self._by_tesseract(image, request, -1)  # said so: no OSD needed
         osd = self._tess.script_and_direction(image)
-        if (osd is None or osd.script not in LATIN_SCRIPTS
-                or osd.script_confidence < MIN_SCRIPT_CONFIDENCE):
+        if request.language != "en" and (
+            osd is None or osd.script not in LATIN_SCRIPTS
+            or osd.script_confidence < MIN_SCRIPT_CONFIDENCE
+        ):
             return self._by_rapid(image, request)
-        direction = osd.direction if request.detect_direction else -1
+        found = 0 if osd is None else osd.direction
+        return self._by_tesseract(image, request, found if request.detect_direction else -1)
+
+    def _by_tesseract(self, image: Image, request: EngineRequest, direction: int) -> Recognized:
         page = upright(image, direction) if direction > 0 else image
         read = self._tess.recognize(page, EngineRequest(
             language="en", character_mode=request.character_mode))

@@ -90,3 +90,15 @@ def test_without_tesseract_data_every_page_goes_to_rapidocr(
     read = backend.recognize(page(ENGLISH), EngineRequest())
     assert backend.routed == {"tesseract": 0, "rapidocr": 1}
     assert cer(text_of(read.lines), truth(ENGLISH)) < 0.2
+
+
+def test_a_named_language_skips_the_routing(auto: AutoBackend) -> None:
+    before = dict(auto.routed)
+    english = page(ENGLISH)
+    as_chinese = auto.recognize(english, EngineRequest(language="zh"))
+    as_english = auto.recognize(english, EngineRequest(language="en"))
+    assert auto.routed["rapidocr"] == before["rapidocr"] + 1
+    assert auto.routed["tesseract"] == before["tesseract"] + 1
+    assert as_english.direction == -1
+    assert cer(text_of(as_english.lines), truth(ENGLISH)) < 0.1
+    assert cer(text_of(as_chinese.lines), truth(ENGLISH)) < 0.2
