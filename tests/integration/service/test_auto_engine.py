@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from pipeline.service.auto import AutoBackend
-from pipeline.service.backend import EngineRequest
+from pipeline.service.backend import EngineRequest, Line
 from pipeline.service.engine import make_backend
 from pipeline.service.images import to_bgr_array
 from pipeline.service.tess import tessdata_path
@@ -43,8 +43,8 @@ def page(path: Path) -> np.ndarray:
         return to_bgr_array(Image.alpha_composite(white, rgba).convert("RGB"))
 
 
-def text_of(lines: list[object]) -> str:
-    return "\n".join(line.text for line in lines)  # type: ignore[attr-defined]
+def text_of(lines: list[Line]) -> str:
+    return "\n".join(line.text for line in lines)
 
 
 def truth(path: Path) -> str:
