@@ -72,6 +72,8 @@ def _ints(ctx: object, param: object, value: str) -> tuple[int, ...]:
               help="fake: answer 429 above this many calls per second.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="embedded: engine processes [default: number of cores].")
+@click.option("--engine", type=click.Choice(["auto", "rapidocr", "tesseract"]), default="auto",
+              show_default=True, help="embedded: the engine (as [ocr] embedded_engine).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               default=Path("bench-results"), show_default=True,
               help="Folder for bench-<time>.csv, .json and .png.")
@@ -79,7 +81,8 @@ def _ints(ctx: object, param: object, value: str) -> tuple[int, ...]:
 def bench(target: str, samples: Path | None, pages: int, concurrency: tuple[int, ...],
           qps: tuple[float, ...], seconds: float, min_calls: int, max_429: float, api: str,
           project_id: str | None, enterprise_project: str | None, fake_latency: float,
-          fake_quota: float | None, workers: int | None, out: Path, yes: bool) -> None:
+          fake_quota: float | None, workers: int | None, engine: str, out: Path,
+          yes: bool) -> None:
     """Measure how fast TARGET recognises your pages: 'embedded' (the offline engine a job
     gets), 'fake' (a fixed-latency loopback fake: ocrpipe's own ceiling) or a URL
     (`ocrpipe serve`, Huawei Cloud).
@@ -117,7 +120,7 @@ def bench(target: str, samples: Path | None, pages: int, concurrency: tuple[int,
         async def measure() -> tuple[str, SweepResult]:
             async with open_target(
                 target, project_id=project_id, enterprise_project=enterprise_project,
-                fake=FakeSettings(fake_latency, fake_quota), workers=workers,
+                fake=FakeSettings(fake_latency, fake_quota), workers=workers, engine=engine,
             ) as endpoint, aiohttp.ClientSession() as session:
                 client = OcrClient(session, endpoint=endpoint.url,
                                    project_id=endpoint.project_id,

@@ -77,14 +77,15 @@ async def open_target(
     enterprise_project: str | None,
     fake: FakeSettings,
     workers: int | None,
+    engine: str = "auto",
 ) -> AsyncIterator[Endpoint]:
     """Start (embedded, fake) or name (URL) the endpoint for the length of the bench."""
     kind = kind_of(target)
     if kind == "embedded":
         from pipeline.embedded import embedded_service
 
-        async with embedded_service(workers) as (url, creds):
-            yield Endpoint(url, creds, LOCAL_PROJECT, "embedded")
+        async with embedded_service(workers, engine=engine) as (url, creds):
+            yield Endpoint(url, creds, LOCAL_PROJECT, f"embedded ({engine})")
         return
     if kind == "fake":
         creds = Credentials(ak="AKBENCH" + secrets.token_hex(6).upper(), sk=secrets.token_hex(20))
