@@ -16,7 +16,7 @@ from pipeline.service.engine import make_backend
 from pipeline.service.images import to_bgr_array
 from pipeline.service.tess import tessdata_path
 from pipeline.testing.cer import cer
-from tests.support.paths import SAMPLES_DIR
+from tests.support.paths import CORPUS_DIR, SAMPLES_DIR
 
 pytestmark = [
     pytest.mark.slow,
@@ -88,7 +88,7 @@ def test_without_tesseract_data_every_page_goes_to_rapidocr(
     backend = AutoBackend(1)
     assert "Tesseract is not available" in caplog.text
     read = backend.recognize(page(ENGLISH), EngineRequest())
-    assert backend.routed == {"tesseract": 0, "rapidocr": 1}
+    assert backend.routed == {"tesseract": 0, "rapidocr": 1, "fallback": 0}
     assert cer(text_of(read.lines), truth(ENGLISH)) < 0.2
 
 
@@ -102,3 +102,29 @@ def test_a_named_language_skips_the_routing(auto: AutoBackend) -> None:
     assert as_english.direction == -1
     assert cer(text_of(as_english.lines), truth(ENGLISH)) < 0.1
     assert cer(text_of(as_chinese.lines), truth(ENGLISH)) < 0.2
+
+
+TEXTBOOK = CORPUS_DIR / "pages" / "omni_zh_textbook_lowres.jpg"  # restricted: read in place
+
+
+@pytest.mark.skipif(not TEXTBOOK.exists(), reason=f"{TEXTBOOK} not found (the shared corpus)")
+def test_a_chinese_page_that_looks_latin_is_read_by_rapidocr(auto: AutoBackend) -> None:
+    before = dict(auto.routed)
+    read = auto.recognize(page(TEXTBOOK), EngineRequest())
+    assert auto.routed["rapidocr"] == before["rapidocr"] + 1
+    assert auto.routed["tesseract"] == before["tesseract"]
+    han = sum("\u4e00" <= ch <= "\u9fff" for ch in text_of(read.lines))
+    assert han > 200  # RapidOCR's Chinese, not Tesseract's English guesses
+
+
+@pytest.mark.skipif(not TEXTBOOK.exists(), reason=f"{TEXTBOOK} not found (the shared corpus)")
+def test_a_poor_tesseract_reading_is_read_again_by_rapidocr(
+    auto: AutoBackend, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # trust OSD's weak "Latin" (1.67) for this page, so Tesseract reads it first
+    monkeypatch.setattr("pipeline.service.auto.MIN_SCRIPT_CONFIDENCE", 1.0)
+    before = dict(auto.routed)
+    read = auto.recognize(page(TEXTBOOK), EngineRequest())
+    assert auto.routed["fallback"] == before["fallback"] + 1
+    assert auto.routed["rapidocr"] == before["rapidocr"] + 1
+    assert sum("\u4e00" <= ch <= "\u9fff" for ch in text_of(read.lines)) > 200
