@@ -29,6 +29,7 @@ import aiohttp
 
 from benchmarks.inputs import pages_with_truth
 from pipeline.service import engine as engine_module
+from pipeline.service.app import ServiceLimits
 from pipeline.service.server import ServiceConfig, running_service
 from pipeline.testing.cer import cer, normalize
 
@@ -66,7 +67,9 @@ async def run(engine: str, workers: int, threads: int, pages: list[Path], detect
     # that use fewer threads than cores.
     cores = engine_module.available_cores
     engine_module.available_cores = lambda: workers * threads
-    config = ServiceConfig(port=0, workers=workers, auth_required=False, engine=engine)
+    # a dense page on a loaded 2-core machine can take minutes: no 504 from the service
+    config = ServiceConfig(port=0, workers=workers, auth_required=False, engine=engine,
+                           limits=ServiceLimits(request_timeout=590.0))
     try:
         async with running_service(config) as url, aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=600)
