@@ -92,7 +92,7 @@ def write_plot(result: SweepResult, plan: Plan, path: Path, label: str) -> None:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     fig, (rate_ax, lat_ax) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
     by_conc: dict[int, list[StepResult]] = {}
@@ -120,6 +120,7 @@ def write_plot(result: SweepResult, plan: Plan, path: Path, label: str) -> None:
     for ax in (rate_ax, lat_ax):
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xticks(offered)
         ax.set_xlabel("QPS configured (calls/s)")
         ax.grid(True, which="both", alpha=0.3)
