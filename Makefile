@@ -16,12 +16,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian packages: poppler-utils (pdftoppm, for pdf2image; pdftotext for tests); libGL and
-# GLib for the OpenCV build rapid-layout installs (the layout regions).
+# Debian packages: poppler-utils (pdftoppm, for pdf2image; pdftotext for tests); Tesseract's
+# English, Chinese and orientation data (the embedded "auto" engine reads Latin pages with
+# it); libGL and GLib for the OpenCV build rapid-layout installs (the layout regions).
+SYSTEM_PKGS := poppler-utils tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-osd \
+	libgl1 libglib2.0-0
 system-deps:
-	@command -v pdftoppm >/dev/null && ldconfig -p | grep -q libGL.so.1 || { \
-		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q \
-		--no-install-recommends poppler-utils libgl1 libglib2.0-0; }
+	@dpkg -s $(SYSTEM_PKGS) >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends \
+		$(SYSTEM_PKGS); }
 
 run: install
 	$(BIN)/ocrpipe run $(JOB)
@@ -44,11 +47,14 @@ lint: install
 	$(BIN)/lint-imports
 
 # BENCH_ARGS=--quick for the small scale (200 / 2,000 / 200-page PDF; soak: 50 + 50
-# clients for 15 s instead of 200 + 200 for 60 s)
+# clients for 15 s instead of 200 + 200 for 60 s). Then the `ocrpipe bench` sweep
+# against the fake with a 150 calls/s quota (table, CSV, JSON, PNG in bench-results/).
 bench: install
 	$(BIN)/python -m benchmarks.rasterizers
 	$(BIN)/python -m benchmarks.throughput $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.service_soak $(BENCH_ARGS)
+	$(BIN)/ocrpipe bench fake --fake-quota 150 --concurrency 4,32 --qps 10,20,50,100,200,400 \
+		--seconds 3 --out bench-results
 
 clean:
 	rm -rf out .ocrpipe .pytest_cache .mypy_cache .ruff_cache

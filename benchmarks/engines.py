@@ -1,7 +1,7 @@
 """Pages/s and CER of the embedded service, per engine, on the same corpus pages.
 
-    .venv/bin/python -m benchmarks.engines [--engines rapidocr,tesseract]
-        [--layouts 2x1,1x2] [--pages GLOB] [--detect-direction]
+    .venv/bin/python -m benchmarks.engines [--engines rapidocr,tesseract,auto]
+        [--layouts 2x1,1x2] [--pages GLOB] [--detect-direction] [--no-language]
 
 For each engine and layout (worker processes x threads each) it starts the service on
 loopback (no auth), sends every page of jobs/samples (and of ../shared/corpus/pages when
@@ -11,8 +11,9 @@ flight, and prints the wall-clock pages/s and the CER of each page (pipeline/tes
 normalisation) with the character-weighted mean; "bag CER" compares the characters
 sorted, so reading-order differences do not count. Pages named `*_zh_*` are sent with
 language "zh", the others with "en" (RapidOCR reads both with one model; Tesseract picks
-eng or chi_sim+eng). Needs tesserocr and Debian's tesseract-ocr-eng/-chi-sim/-osd for
-Tesseract.
+eng or chi_sim+eng); with --no-language no language is sent, as `ocrpipe run` does by
+default (the "auto" engine then routes each page by its script). Needs tesserocr and
+Debian's tesseract-ocr-eng/-chi-sim/-osd for Tesseract.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import aiohttp
 
 from benchmarks.inputs import pages_with_truth
 from pipeline.service import engine as engine_module
+from pipeline.service.app import ServiceLimits
 from pipeline.service.server import ServiceConfig, running_service
 from pipeline.testing.cer import cer, normalize
 
@@ -43,14 +45,15 @@ def corpus_pages(pattern: str) -> list[Path]:
 
 
 async def one_page(
-    session: aiohttp.ClientSession, url: str, page: Path, detect: bool
+    session: aiohttp.ClientSession, url: str, page: Path, detect: bool, language: bool = True,
 ) -> tuple[str, float]:
     data = await asyncio.to_thread(page.read_bytes)
-    body = {
+    body: dict[str, object] = {
         "image": base64.b64encode(data).decode(),
-        "language": "zh" if "_zh_" in page.name else "en",
         "detect_direction": detect,
     }
+    if language:
+        body["language"] = "zh" if "_zh_" in page.name else "en"
     async with session.post(f"{url}/v2/bench/ocr/general-text", json=body) as response:
         data = await response.json()
     if response.status != 200:
@@ -58,12 +61,15 @@ async def one_page(
     return "\n".join(b["words"] for b in data["result"]["words_block_list"]), 0.0
 
 
-async def run(engine: str, workers: int, threads: int, pages: list[Path], detect: bool) -> None:
+async def run(engine: str, workers: int, threads: int, pages: list[Path], detect: bool,
+              language: bool = True) -> None:
     # The engine gives each worker cores // workers threads: fake the core count for layouts
     # that use fewer threads than cores.
     cores = engine_module.available_cores
     engine_module.available_cores = lambda: workers * threads
-    config = ServiceConfig(port=0, workers=workers, auth_required=False, engine=engine)
+    # a dense page on a loaded 2-core machine can take minutes: no 504 from the service
+    config = ServiceConfig(port=0, workers=workers, auth_required=False, engine=engine,
+                           limits=ServiceLimits(request_timeout=590.0))
     try:
         async with running_service(config) as url, aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=600)
@@ -72,7 +78,7 @@ async def run(engine: str, workers: int, threads: int, pages: list[Path], detect
 
             async def bounded(page: Path) -> tuple[str, float]:
                 async with limit:
-                    return await one_page(session, url, page, detect)
+                    return await one_page(session, url, page, detect, language)
 
             started = time.perf_counter()
             texts = await asyncio.gather(*(bounded(page) for page in pages))
@@ -107,6 +113,8 @@ def main() -> None:
     parser.add_argument("--layouts", default="2x1", help="workers x threads, comma-separated")
     parser.add_argument("--pages", default="*", help="glob on the page file names")
     parser.add_argument("--detect-direction", action="store_true")
+    parser.add_argument("--no-language", action="store_true",
+                        help="send no language (auto: route each page by its script)")
     args = parser.parse_args()
     pages = corpus_pages(args.pages)
     if not pages:
@@ -114,7 +122,8 @@ def main() -> None:
     for engine in args.engines.split(","):
         for layout in args.layouts.split(","):
             workers, threads = (int(n) for n in layout.split("x"))
-            asyncio.run(run(engine, workers, threads, pages, args.detect_direction))
+            asyncio.run(run(engine, workers, threads, pages, args.detect_direction,
+                            not args.no_language))
 
 
 if __name__ == "__main__":

@@ -131,10 +131,11 @@ def run(job_file: Path, no_progress: bool, grace: float, wait: bool, verbose: in
 @click.option("--no-auth", is_flag=True,
               help="Accept unsigned requests (local testing only; on an address other than "
                    "loopback it also needs --insecure).")
-@click.option("--engine", type=click.Choice(["rapidocr", "tesseract", "scripted"]),
+@click.option("--engine", type=click.Choice(["rapidocr", "tesseract", "auto", "scripted"]),
               default="rapidocr", show_default=True, envvar="OCRPIPE_SERVE_ENGINE",
               show_envvar=True,
-              help="OCR engine; tesseract needs the [tesseract] extra and Debian's language "
+              help="OCR engine; auto reads Latin-script pages with tesseract and the others "
+              "with rapidocr; tesseract needs the [tesseract] extra and Debian's language "
               "data; scripted has no models and answers text derived from each page (tests).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               envvar="OCRPIPE_SERVE_DEVICE", show_envvar=True,
@@ -326,6 +327,9 @@ def _add_job_commands() -> None:
     from pipeline.cli_schedules import schedules  # `schedules`
 
     main.add_command(schedules)
+    from pipeline.bench.command import bench  # `bench`
+
+    main.add_command(bench)
 
 
 _add_job_commands()

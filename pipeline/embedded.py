@@ -40,16 +40,26 @@ async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | 
     if shared is not None:
         yield await shared.endpoint()
         return
-    creds, config = _service_config(spec.ocr.embedded_workers)
+    async with embedded_service(spec.ocr.embedded_workers,
+                                engine=spec.ocr.embedded_engine) as (url, creds):
+        yield url, creds
+
+
+@asynccontextmanager
+async def embedded_service(
+    workers: int | None = None, *, engine: str = "auto",
+) -> AsyncIterator[tuple[str, Credentials]]:
+    """A fresh embedded service on loopback and the key pair it accepts (a job's, or
+    `ocrpipe bench embedded`)."""
+    creds, config = _service_config(workers, engine)
     try:
         async with running_service(config) as url:
             yield url, creds
-    except SetupError as exc:  # raised while starting: the job's body raises none
+    except SetupError as exc:  # raised while starting: the caller's body raises none
         raise ConfigError(f"the embedded OCR service cannot start: {exc}") from None
 
 
-def _service_config(workers: int | None,
-                    engine: str = "rapidocr") -> tuple[Credentials, ServiceConfig]:
+def _service_config(workers: int | None, engine: str = "auto") -> tuple[Credentials, ServiceConfig]:
     """A loopback service on a free port that accepts one freshly generated key pair."""
     creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
     # Its clients are this process's jobs, on loopback: no cap per address below the total.

@@ -27,6 +27,21 @@ Wire facts shared with the client (codes, limits, names, signing) are in
     server.py        ServiceConfig, load_auth, serve, running_service
 """
 
-from .server import ServiceConfig, load_auth, running_service, serve
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server import ServiceConfig, load_auth, running_service, serve
 
 __all__ = ["ServiceConfig", "load_auth", "running_service", "serve"]
+
+
+def __getattr__(name: str) -> Any:
+    """The server's names, imported on first use: an OCR worker process imports
+    `pipeline.service.engine` only, not the HTTP server (about 1 s less per worker start)."""
+    if name in __all__:
+        from . import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -75,6 +75,7 @@ class PageText:
 ENGINES: dict[str, str] = {
     "rapidocr": "pipeline.service.rapid:RapidBackend",
     "tesseract": "pipeline.service.tess:TesseractBackend",
+    "auto": "pipeline.service.auto:AutoBackend",
     "scripted": "pipeline.service.scripted:ScriptedBackend",
 }
 """Engine name -> the backend class (`module:Class`), imported in the worker that builds it:
@@ -113,11 +114,16 @@ def _init_worker(engine: str, threads: int, device: str = "cpu") -> None:
 
 
 def _warm_up(backend: Backend) -> None:
-    """Run one tiny recognition so the models are loaded before the first request."""
+    """Run one tiny recognition so the models are loaded before the first request (a
+    backend's own `warm_up`, where it has one, decides what to load)."""
     from PIL import Image, ImageDraw, ImageFont
 
     image = Image.new("RGB", (320, 64), "white")
     ImageDraw.Draw(image).text((8, 8), "warm up 123", fill="black", font=ImageFont.load_default(32))
+    warm_up = getattr(backend, "warm_up", None)
+    if warm_up is not None and backend.name == "auto":
+        warm_up(to_bgr_array(image))
+        return
     backend.recognize(to_bgr_array(image), EngineRequest(detect_direction=True))
 
 

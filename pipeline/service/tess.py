@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image as PILImage
@@ -119,12 +120,28 @@ class TesseractBackend:
 
     def _orientation(self, image: Image) -> int:
         """OSD's page angle (counter-clockwise, as `direction`); 0 when OSD cannot tell."""
+        found = self.script_and_direction(image)
+        return 0 if found is None else found.direction
+
+    def script_and_direction(self, image: Image) -> Osd | None:
+        """Tesseract's orientation and script detection (OSD) of the BGR `image`; None
+        when it finds too little text to tell."""
         tesserocr = self._tesserocr
         api = self._api("osd", tesserocr.PSM.OSD_ONLY)
         api.SetImage(PILImage.fromarray(image[:, :, ::-1]))
         result = api.DetectOrientationScript()
         if not result:
-            return 0
+            return None
         # OSD's orient_deg is the counter-clockwise turn that makes the page upright; ours is
         # the turn the content has: the opposite.
-        return {0: 0, 90: 270, 180: 180, 270: 90}.get(int(result["orient_deg"]), 0)
+        direction = {0: 0, 90: 270, 180: 180, 270: 90}.get(int(result["orient_deg"]), 0)
+        return Osd(direction, str(result["script_name"]), float(result["script_conf"]))
+
+
+@dataclass(frozen=True)
+class Osd:
+    direction: int
+    """0/90/180/270: the turn the page's content has (as `Recognized.direction`)."""
+    script: str
+    """Tesseract's script name: Latin, Han, Cyrillic, ..."""
+    script_confidence: float

@@ -34,6 +34,9 @@ With `credentials` (AK -> SK) every request's signature is checked with
 `pipeline.protocol.signing.verify_request`, and a bad one is answered 401 APIG.0301.
 For a long benchmark, `keep_bodies=False` forgets each request body (and the answer an
 echo sent) once answered.
+`throttle_above=N` plays a quota of N calls per second: a call that would be the
+N+1st to be accepted within one second is answered 429 APIG.0308 instead (before any
+scripted reply is taken), as the real gateway throttles an account.
 `free_port()` gives a loopback port where connections are refused.
 """
 
@@ -174,11 +177,16 @@ class FakeOcrServer:
         default: Reply | None = None,
         on_request: Callable[[Call], None] | None = None,
         keep_bodies: bool = True,
+        throttle_above: float | None = None,
     ) -> None:
         self.project_id = project_id
         self.default = default or Reply.echo()
         self.on_request = on_request
         self.keep_bodies = keep_bodies
+        self.throttle_above = throttle_above
+        self.throttled = 0
+        """Calls answered 429 by `throttle_above`."""
+        self._accepted: deque[float] = deque()
         self.calls: list[Call] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -259,6 +267,11 @@ class FakeOcrServer:
                 if call.signature_error is not None:
                     return _json(401, {"error_code": "APIG.0301",
                                        "error_msg": "Incorrect IAM authentication information"})
+            if self._over_quota(call.received_at):
+                self.throttled += 1
+                call.reply = Reply.error(429, "APIG.0308", "The API is throttled",
+                                         retry_after=1)
+                return await self._answer(request, call)
             call.reply = self._script.popleft() if self._script else self.default
             if call.reply.kind == "echo":
                 call.echoed = _echo_text(body, image_field(api))
@@ -268,6 +281,18 @@ class FakeOcrServer:
             if not self.keep_bodies:
                 call.body = b""
                 call.answer = None
+
+    def _over_quota(self, now: float) -> bool:
+        """Whether a call arriving `now` is over `throttle_above` calls in the last second
+        (a sliding window of the calls accepted); if not, it is counted as accepted."""
+        if self.throttle_above is None:
+            return False
+        while self._accepted and self._accepted[0] <= now - 1.0:
+            self._accepted.popleft()
+        if len(self._accepted) >= self.throttle_above:
+            return True
+        self._accepted.append(now)
+        return False
 
     def _check_signature(self, request: web.Request, body: bytes) -> str | None:
         secrets = self._credentials or {}
