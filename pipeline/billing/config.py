@@ -15,6 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy.engine import make_url
 
 from pipeline.errors import ConfigError
 
@@ -132,7 +133,8 @@ class Billing(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai, UTC)") from None
+            raise ValueError(
+                f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai, UTC)") from None
         return value
 
     @property
@@ -192,11 +194,11 @@ def billing_path(database: str) -> Path:
     if value := os.environ.get(BILLING_ENV):
         return Path(value).expanduser()
     if "://" in database:
-        path = database.split("://", 1)[1].lstrip("/") if database.startswith("sqlite") else ""
-        if not path:
+        url = make_url(database)
+        if not url.get_backend_name() == "sqlite" or not url.database:
             raise ConfigError(f"set {BILLING_ENV} to the billing file: the state database "
                               f"{database} is not a local file to find billing.toml beside")
-        return Path("/" + path if database.startswith("sqlite:////") else path).parent / "billing.toml"
+        return Path(url.database).parent / "billing.toml"
     return Path(database).expanduser().parent / "billing.toml"
 
 

@@ -127,21 +127,23 @@ def deduct(calls: Iterable[Call], billing: Billing) -> Books:
 def _pay(call: Call, day: dt.date, month: str, billing: Billing, books: Books,
          free_used: Counter[tuple[str, str]],
          ppu_volume: Counter[tuple[str, str | None, str]]) -> Charge:
-    head = (call.id,)
-    tail = (call.enterprise_project, call.api, call.region, month)
+    def charge(paid_by: PaidBy, package: str | None = None, cost: float | None = 0.0) -> Charge:
+        return Charge(call.id, paid_by, call.enterprise_project, call.api, call.region, month,
+                      package, cost)
+
     if free_used[(call.api, month)] < billing.free_calls(call.api):
         free_used[(call.api, month)] += 1
-        return Charge(*head, "free_quota", *tail)
+        return charge("free_quota")
     candidates = [p for p in billing.package
                   if can_pay(p, call, day) and books.used[p.id] < p.calls]
     if candidates:
         pkg = min(candidates, key=lambda p: package_order(p, call.enterprise_project))
         books.used[pkg.id] += 1
-        return Charge(*head, "package", *tail, package=pkg.id)
-    ppu_volume[(call.api, call.region, month)] += 1
+        return charge("package", pkg.id)
+    volume_key = (call.api, call.region, month)
+    ppu_volume[volume_key] += 1
     price = billing.price_of(call.api, call.region)
-    cost = price.per_call(ppu_volume[(call.api, call.region, month)]) if price else None
-    return Charge(*head, "pay_per_use", *tail, cost=cost)
+    return charge("pay_per_use", cost=price.per_call(ppu_volume[volume_key]) if price else None)
 
 
 def _package_alerts(billing: Billing, package_id: str, books: Books,

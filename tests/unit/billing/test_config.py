@@ -39,7 +39,7 @@ def test_the_example_file_is_valid() -> None:
     ("currency = ", "is not valid TOML"),
 ])
 def test_bad_files_name_the_key(text: str, says: str) -> None:
-    with pytest.raises(ConfigError, match="billing.toml") as caught:
+    with pytest.raises(ConfigError, match=r"billing\.toml") as caught:
         parse_billing(text, origin="billing.toml")
     assert says in str(caught.value)
 
@@ -64,5 +64,5 @@ def test_billing_path_env_then_beside_the_database(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_missing_file_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="billing.example.toml"):
+    with pytest.raises(ConfigError, match=r"billing\.example\.toml"):
         load_billing(tmp_path / "billing.toml")

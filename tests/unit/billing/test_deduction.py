@@ -65,7 +65,8 @@ def test_bound_package_of_another_project_never_pays() -> None:
     body = package("theirs", project="proj-b") + package("shared", created="2025-12-30")
     calls = [call(project="proj-a"), call(project="proj-b")]
     assert payers(calls, deduct(calls, billing(body))) == ["shared", "theirs"]
-    only_theirs = deduct([c := call(project="proj-a")], billing(package("theirs", project="proj-b")))
+    only_theirs = deduct([c := call(project="proj-a")],
+                         billing(package("theirs", project="proj-b")))
     assert payers([c], only_theirs) == ["pay_per_use"]
 
 
