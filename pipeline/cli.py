@@ -316,6 +316,9 @@ def _add_job_commands() -> None:
     from pipeline.cli_apis import apis_command  # `apis`
 
     main.add_command(apis_command)
+    from pipeline.cli_billing import billing_group  # `billing status`
+
+    main.add_command(billing_group)
 
 
 _add_job_commands()

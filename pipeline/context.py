@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 import aiohttp
 
+from pipeline.billing.calls import call_region, record_run_region
 from pipeline.config import JobSpec
 from pipeline.lazy_ocr import LazyOcr, check_credentials
 from pipeline.ledger import LedgerHook
@@ -119,6 +120,7 @@ async def open_job(
             store, job=spec.name, run_id=run_id,
             enterprise_project=spec.ocr.enterprise_project_id,
         )
+        await record_run_region(store, run_id, call_region(spec.ocr.region, spec.ocr.endpoint))
         ocr = LazyOcr(spec, stack, session, ledger, stopping)  # starts at the first page
         yield JobContext(
             spec=spec, store=store, source=source, output=output, ocr=ocr, ledger=ledger,
