@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pipeline.billing.deduction import Call
@@ -26,7 +26,7 @@ billing_metadata = MetaData()
 run_regions = Table(
     "run_regions",
     billing_metadata,
-    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("run_id", Integer, primary_key=True),  # runs.id (another MetaData: no FK)
     Column("region", String(64)),  # NULL: not known (embedded or private endpoint)
 )
 
