@@ -316,9 +316,10 @@ def _add_job_commands() -> None:
     from pipeline.cli_apis import apis_command  # `apis`
 
     main.add_command(apis_command)
-    from pipeline.cli_billing import billing_group  # `billing status`
+    from pipeline.cli_billing import billing_group, reconcile_command  # `billing`, `reconcile`
 
     main.add_command(billing_group)
+    main.add_command(reconcile_command)
 
 
 _add_job_commands()
