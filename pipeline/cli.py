@@ -111,6 +111,9 @@ def run(job_file: Path, no_progress: bool, grace: float, wait: bool, verbose: in
         )
         sys.exit(ExitCode.INTERRUPTED)
     print_summary(summary)
+    if summary.stopped == "budget":
+        click.echo("ocrpipe: stopped by the budget of its enterprise project (see "
+                   "`ocrpipe billing status`); run the job again when there is budget", err=True)
     sys.exit(exit_code_of(summary))
 
 
