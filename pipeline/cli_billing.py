@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -143,3 +143,37 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def grouped_report(fmt: str, by: str, since: dt.datetime | None, until: dt.datetime | None,
+                   chart: Path | None) -> None:
+    """`ocrpipe report --by ...` (see pipeline/billing/usage_report.py)."""
+    from pipeline.billing.chart import daily_by_project, draw_chart
+    from pipeline.billing.config import Billing, billing_path, load_billing
+    from pipeline.billing.usage_report import By, format_usage_report, load_rows, usage_report
+    from pipeline.ledger.report import existing_database
+    from pipeline.store import open_store
+
+    async def rows() -> list[Any]:
+        store = await open_store(where)
+        try:
+            return await load_rows(store)
+        finally:
+            await store.close()
+
+    first, last = (since.date() if since else None), (until.date() if until else None)
+    try:
+        where = existing_database(os.environ.get("OCRPIPE_DB"))
+        path = billing_path(where)
+        billing: Billing | None = load_billing(path) if path.is_file() else None
+        click.echo(f"state database: {where}; billing file: "
+                   f"{path if billing else 'none (no costs)'}", err=True)
+        found = asyncio.run(rows())
+        report = usage_report(found, billing, cast(By, by), since=first, until=last)
+        if chart is not None:
+            zone: dt.tzinfo = billing.zone if billing else dt.UTC
+            draw_chart(chart, daily_by_project(found, zone, first, last), report["packages"])
+    except OcrpipeError as exc:
+        click.echo(f"ocrpipe: error: {exc}", err=True)
+        sys.exit(getattr(exc, "exit_code", ExitCode.CONFIG))
+    click.echo(format_usage_report(report, fmt), nl=False)

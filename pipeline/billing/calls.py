@@ -42,13 +42,13 @@ def call_region(region: str | None, endpoint: str) -> str | None:
     return None
 
 
-async def _ensure(conn: AsyncConnection) -> None:
+async def ensure_tables(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync: run_regions.create(sync, checkfirst=True))
 
 
 async def record_run_region(store: Store, run_id: int, region: str | None) -> None:
     async with store.engine.begin() as conn:
-        await _ensure(conn)
+        await ensure_tables(conn)
         await conn.execute(run_regions.insert().values(run_id=run_id, region=region))
 
 
@@ -61,12 +61,12 @@ async def load_calls(store: Store) -> list[Call]:
         .order_by(usage.c.started_at, usage.c.id)
     )
     async with store.engine.begin() as conn:
-        await _ensure(conn)
+        await ensure_tables(conn)
         rows = (await conn.execute(query)).all()
-    return [Call(r.id, _aware(r.started_at), r.enterprise_project, r.api, r.region, r.outcome)
+    return [Call(r.id, aware(r.started_at), r.enterprise_project, r.api, r.region, r.outcome)
             for r in rows]
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
+def aware(value: dt.datetime) -> dt.datetime:
     # SQLite hands back naive datetimes; the store writes UTC
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
