@@ -92,6 +92,15 @@ async def test_status_after_two_projects_ran(
     code, table = await status("table")
     assert code == 0 and "used_up" in table and "possible charges" in table
 
+    chart = tmp_path / "usage.png"
+    result = await asyncio.to_thread(CliRunner().invoke, main, [
+        "report", "--by", "project", "--format", "json", "--chart", str(chart)])
+    assert result.exit_code == 0, result.output
+    rows = {r["group"]: r for r in json.loads(result.stdout)["rows"]}
+    assert rows["proj-a"]["deducted"] == {"a-only": 2, "shared": 1}
+    assert rows["proj-b"]["deducted"] == {"shared": 1} and rows["proj-b"]["cost"] == 0.01
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
 
 async def test_status_without_a_billing_file_says_where_to_put_it(
     tmp_path: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch
