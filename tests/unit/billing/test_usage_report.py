@@ -89,5 +89,5 @@ def test_chart_is_written(tmp_path: Path, suffix: str) -> None:
 
 
 def test_chart_other_suffix_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="ends in .png or .svg"):
+    with pytest.raises(ConfigError, match=r"ends in \.png or \.svg"):
         draw_chart(tmp_path / "x.pdf", {}, [])
