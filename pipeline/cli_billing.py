@@ -36,8 +36,10 @@ def billing_group() -> None:
 def status_command(fmt: str, at: str | None) -> None:
     """What each package has left and its state, pay-per-use cost per enterprise project,
     API, region and month, possible charges of outcome-unknown calls, and alerts."""
+    from pipeline.billing.alerts import raise_alerts
     from pipeline.billing.calls import load_calls
     from pipeline.billing.config import billing_path, load_billing
+    from pipeline.billing.deduction import deduct
     from pipeline.billing.status import billing_status, format_status
     from pipeline.ledger.report import existing_database
     from pipeline.store import open_store
@@ -46,6 +48,7 @@ def status_command(fmt: str, at: str | None) -> None:
         store = await open_store(where)
         try:
             calls = await load_calls(store)
+            await raise_alerts(store, billing, deduct(calls, billing))
         finally:
             await store.close()
         return billing_status(billing, calls, moment)

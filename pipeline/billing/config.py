@@ -122,6 +122,8 @@ class Billing(_Strict):
     currency: str = "CNY"
     # the clock the provider's days and months follow (Huawei's console: Asia/Shanghai)
     timezone: str = "UTC"
+    # where alerts are POSTed, signed with $OCRPIPE_WEBHOOK_SECRET (pipeline/billing/alerts.py)
+    alert_webhook: str | None = Field(None, pattern=r"^https?://")
     free_quota: tuple[FreeQuota, ...] = ()
     package: tuple[Package, ...] = ()
     price: tuple[Price, ...] = ()
