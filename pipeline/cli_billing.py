@@ -40,6 +40,7 @@ def status_command(fmt: str, at: str | None) -> None:
     from pipeline.billing.calls import load_calls
     from pipeline.billing.config import billing_path, load_billing
     from pipeline.billing.deduction import deduct
+    from pipeline.billing.paid_by import record_deductions
     from pipeline.billing.status import billing_status, format_status
     from pipeline.ledger.report import existing_database
     from pipeline.store import open_store
@@ -48,7 +49,9 @@ def status_command(fmt: str, at: str | None) -> None:
         store = await open_store(where)
         try:
             calls = await load_calls(store)
-            await raise_alerts(store, billing, deduct(calls, billing))
+            books = deduct(calls, billing)
+            await record_deductions(store, books)
+            await raise_alerts(store, billing, books)
         finally:
             await store.close()
         return billing_status(billing, calls, moment)

@@ -20,7 +20,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from pipeline.billing.alerts import alerts_after_run
+from pipeline.billing.after_run import books_after_run
 from pipeline.config import JobSpec
 from pipeline.context import JobContext, open_job
 from pipeline.errors import ExitCode, JobInterrupted, OcrpipeError
@@ -90,7 +90,7 @@ async def _run(
         if not interrupted:
             await write_fields_tables(ctx)  # per job: csv / xlsx, from the stored results
     usage = await store.usage_summary(spec.name, run_id=run_id)
-    await alerts_after_run(store)  # remaining-quota and budget alerts the run crossed
+    await books_after_run(store)  # what paid for each call; alerts the run crossed
     counts = ctx.counts
     summary = RunSummary(
         job=spec.name,

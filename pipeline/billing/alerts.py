@@ -5,8 +5,8 @@ POSTs it to the billing file's `alert_webhook`, signed like the job webhooks
 (`X-Ocrpipe-Signature: sha256=<HMAC-SHA256 of the body>` with $OCRPIPE_WEBHOOK_SECRET).
 A delivery that fails is tried again the next time alerts are raised.
 
-Alerts are raised at the end of every run (when a billing file is found) and by
-`ocrpipe billing status`.
+Alerts are raised at the end of every run (`after_run.py`, when a billing file is found)
+and by `ocrpipe billing status`.
 """
 
 from __future__ import annotations
@@ -118,24 +118,3 @@ async def _deliver(store: Store, url: str) -> None:
                 await conn.execute(update(billing_alerts).where(billing_alerts.c.id == row.id)
                                    .values(notified_at=dt.datetime.now(dt.UTC)))
 
-
-async def alerts_after_run(store: Store) -> None:
-    """Raise the alerts a run's calls crossed, when a billing file is found; a billing
-    file with errors is logged (the run's work is done and kept either way)."""
-    import asyncio
-
-    from pipeline.billing.calls import load_calls
-    from pipeline.billing.config import billing_path, load_billing
-    from pipeline.billing.deduction import deduct
-    from pipeline.errors import ConfigError
-    from pipeline.store.db import DEFAULT_DB
-
-    try:
-        path = billing_path(os.environ.get("OCRPIPE_DB") or DEFAULT_DB)
-        if not await asyncio.to_thread(path.is_file):
-            return
-        billing = await asyncio.to_thread(load_billing, path)
-    except ConfigError as exc:
-        log.warning("billing alerts not checked: %s", exc)
-        return
-    await raise_alerts(store, billing, deduct(await load_calls(store), billing))

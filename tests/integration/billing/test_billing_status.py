@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,14 @@ async def test_status_after_two_projects_ran(
         ("proj-a", 1)]
     assert [(a["kind"], a["subject"], a["threshold"]) for a in books["alerts"]] == [
         ("package_remaining", "a-only", 50.0)]
+
+    with sqlite3.connect(tmp_path / "a" / "state.db") as conn:  # what paid for each row
+        paid = conn.execute("SELECT u.enterprise_project, d.paid_by, d.package, count(*) "
+                            "FROM deductions d JOIN usage u ON u.id = d.usage_id "
+                            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall()
+    assert paid == [("proj-a", "free_quota", None, 1), ("proj-a", "package", "a-only", 2),
+                    ("proj-a", "package", "shared", 1), ("proj-a", "possible", None, 1),
+                    ("proj-b", "package", "shared", 1), ("proj-b", "pay_per_use", None, 1)]
 
     code, table = await status("table")
     assert code == 0 and "used_up" in table and "possible charges" in table
