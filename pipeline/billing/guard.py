@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 
 from pipeline.billing.calls import load_calls
@@ -25,6 +26,8 @@ from pipeline.store import Store
 from pipeline.store.db import DEFAULT_DB
 
 log = logging.getLogger(__name__)
+
+COST_CHECK_S = 1.0
 
 
 @dataclass
@@ -38,6 +41,8 @@ class BudgetGuard:
     calls: list[Call] = field(default_factory=list)  # the ledger at the start, + this run's
     exceeded: bool = False
     _next_id: int = -1
+    _month_count: tuple[str, int] = ("", 0)  # (month, billed calls of the project in it)
+    _cost_checked: float = -COST_CHECK_S  # time.monotonic() of the last cost check
 
     @property
     def project(self) -> str:
@@ -48,9 +53,12 @@ class BudgetGuard:
         zone = self.billing.zone
         month = now.astimezone(zone).strftime("%Y-%m")
         if self.budget.month_calls is not None:
-            return sum(1 for c in self.calls if c.outcome == "billed"
-                       and c.enterprise_project == self.project
-                       and c.at.astimezone(zone).strftime("%Y-%m") == month)
+            if self._month_count[0] != month:  # counted once a month, then one by one
+                self._month_count = (month, sum(
+                    1 for c in self.calls if c.outcome == "billed"
+                    and c.enterprise_project == self.project
+                    and c.at.astimezone(zone).strftime("%Y-%m") == month))
+            return self._month_count[1]
         return sum(c.cost or 0.0 for c in deduct(self.calls, self.billing).charges
                    if c.paid_by != "possible" and c.enterprise_project == self.project
                    and c.month == month)
@@ -82,11 +90,20 @@ class BudgetGuard:
                         self.limit, unit)
 
     def billed(self) -> None:
-        """One more billed call of this run (the ledger hook calls it)."""
+        """One more billed call of this run (the ledger hook calls it). A calls budget is
+        checked at every call; a cost budget (a deduction over the whole ledger) at most
+        every COST_CHECK_S seconds, so it may overshoot by the calls of that time."""
         now = dt.datetime.now(dt.UTC)
         self.calls.append(Call(self._next_id, now, self.project, self.api, self.region,
                                "billed"))
         self._next_id -= 1
+        if self.budget.month_calls is not None:
+            month = now.astimezone(self.billing.zone).strftime("%Y-%m")
+            if self._month_count[0] == month:
+                self._month_count = (month, self._month_count[1] + 1)
+        elif time.monotonic() - self._cost_checked < COST_CHECK_S:
+            return
+        self._cost_checked = time.monotonic()
         self.check(now)
 
     def message(self) -> str:
