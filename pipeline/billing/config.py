@@ -11,13 +11,22 @@ import datetime as dt
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 
 from pipeline.errors import ConfigError
+from pipeline.protocol import apis
 
 BILLING_ENV = "OCRPIPE_BILLING"
 
@@ -26,11 +35,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _known_api(value: str) -> str:
+    try:
+        return apis.api(value).name
+    except apis.UnknownApi as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _known_region(value: str) -> str:
+    try:
+        apis.region_endpoint(value)
+    except apis.UnknownRegion as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+ApiName = Annotated[str, AfterValidator(_known_api)]
+RegionName = Annotated[str, AfterValidator(_known_region)]
+
+
 class FreeQuota(_Strict):
     """`[[free_quota]]`: calls of one API free each calendar month (all regions, all
     projects together)."""
 
-    api: str
+    api: ApiName
     calls_per_month: int = Field(ge=0)
 
 
@@ -38,8 +66,8 @@ class Package(_Strict):
     """`[[package]]`: a prepaid quota of one API in one region."""
 
     id: str = Field(min_length=1)
-    api: str
-    region: str
+    api: ApiName
+    region: RegionName
     calls: int = Field(gt=0)
     effective: dt.date
     expires: dt.date  # the last day it pays for calls
@@ -77,8 +105,8 @@ class Tier(_Strict):
 class Price(_Strict):
     """`[[price]]`: pay-per-use price of one API in one region, by that month's volume."""
 
-    api: str
-    region: str
+    api: ApiName
+    region: RegionName
     tiers: tuple[Tier, ...] = Field(min_length=1)
 
     @field_validator("tiers")

@@ -7,6 +7,9 @@ import pytest
 from pipeline.billing.config import billing_path, load_billing, parse_billing
 from pipeline.errors import ConfigError
 
+PKG = '[[package]]\nid = "p"\napi = "general-text"\nregion = "cn-north-4"\ncalls = 5\n'
+PRICE = '[[price]]\napi = "general-text"\nregion = "cn-north-4"\n'
+FREE = '[[free_quota]]\napi = "general-text"\n'
 EXAMPLE = Path(__file__).parents[3] / "jobs" / "billing.example.toml"
 
 
@@ -21,22 +24,26 @@ def test_the_example_file_is_valid() -> None:
 
 @pytest.mark.parametrize(("text", "says"), [
     ('curency = "CNY"', "curency: unknown key"),
-    ('[[package]]\nid = "p"\napi = "general-text"\nregion = "r"\ncalls = 5\n'
-     "effective = 2026-01-01\nexpires = 2026-12-31", "package.0.created: required key is missing"),
-    ('[[package]]\nid = "p"\napi = "a"\nregion = "r"\ncalls = 5\neffective = 2026-02-01\n'
+    (PKG + "effective = 2026-01-01\nexpires = 2026-12-31",
+     "package.0.created: required key is missing"),
+    (PKG + "effective = 2026-02-01\n"
      "expires = 2026-01-01\ncreated = 2026-01-01", "is before effective"),
-    ('[[price]]\napi = "a"\nregion = "r"\ntiers = [{ up_to = 5, per_call = 1.0 }]',
+    (PRICE + 'tiers = [{ up_to = 5, per_call = 1.0 }]',
      "the last tier has no up_to"),
-    ('[[price]]\napi = "a"\nregion = "r"\ntiers = [{ up_to = 5, per_call = 1.0 }, '
+    (PRICE + 'tiers = [{ up_to = 5, per_call = 1.0 }, '
      '{ up_to = 3, per_call = 1.0 }, { per_call = 0.5 }]', "up_to must grow"),
     ('[[budget]]\nenterprise_project = "p"\nmonth_calls = 5\nmonth_cost = 2.0',
      "give month_calls or month_cost"),
     ('[[budget]]\nenterprise_project = "p"\nmonth_calls = 5\non_exceeded = "halt"',
      "on_exceeded"),
     ('timezone = "Mars/Olympus"', "not an IANA time zone"),
-    ('[[free_quota]]\napi = "a"\ncalls_per_month = 1\n[[free_quota]]\napi = "a"\n'
-     "calls_per_month = 2", "one free_quota per API"),
+    (FREE + "calls_per_month = 1\n" + FREE + "calls_per_month = 2",
+     "one free_quota per API"),
     ("currency = ", "is not valid TOML"),
+    ('[[free_quota]]\napi = "general-txt"\ncalls_per_month = 1',
+     "did you mean 'general-text'"),
+    ('[[price]]\napi = "general-text"\nregion = "cn-north-9"\ntiers = [{ per_call = 1.0 }]',
+     "price.0.region: 'cn-north-9' is not a Huawei OCR region"),
 ])
 def test_bad_files_name_the_key(text: str, says: str) -> None:
     with pytest.raises(ConfigError, match=r"billing\.toml") as caught:
@@ -45,7 +52,7 @@ def test_bad_files_name_the_key(text: str, says: str) -> None:
 
 
 def test_duplicate_package_ids_are_refused() -> None:
-    one = ('[[package]]\nid = "p"\napi = "a"\nregion = "r"\ncalls = 5\n'
+    one = ('[[package]]\nid = "p"\napi = "general-text"\nregion = "cn-north-4"\ncalls = 5\n'
            "effective = 2026-01-01\nexpires = 2026-12-31\ncreated = 2026-01-01\n")
     with pytest.raises(ConfigError, match="package ids must be unique: p repeated"):
         parse_billing(one + one)
