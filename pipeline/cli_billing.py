@@ -31,8 +31,9 @@ def billing_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--at", "at", default=None, metavar="ISO-TIME",
-              help="Package states as of this moment [default: now]; a time without a "
-                   "zone is in the billing file's timezone.")
+              help="The books as of this moment (the calls made by then, the packages' "
+                   "states then) [default: now]; a time without a zone is in the billing "
+                   "file's timezone.")
 def status_command(fmt: str, at: str | None) -> None:
     """What each package has left and its state, pay-per-use cost per enterprise project,
     API, region and month, possible charges of outcome-unknown calls, and alerts."""

@@ -20,7 +20,8 @@ from pipeline.billing.lifecycle import next_renewal, package_state
 
 
 def billing_status(billing: Billing, calls: Iterable[Call], now: dt.datetime) -> dict[str, Any]:
-    books = deduct(calls, billing)
+    """The books as of `now`: the calls made by then, the packages' states then."""
+    books = deduct((c for c in calls if c.at <= now), billing)
     zone = billing.zone
     packages = []
     for pkg in billing.package:
@@ -72,7 +73,7 @@ def format_status(status: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(status, indent=2) + "\n"
     buffer = io.StringIO()
-    console = Console(file=buffer, width=140, force_terminal=False)
+    console = Console(file=buffer, width=170, force_terminal=False)
     currency = status["currency"]
     sections: list[tuple[str, tuple[str, ...], list[dict[str, Any]]]] = [
         ("Packages", ("id", "api", "region", "enterprise_project", "calls", "used",

@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.billing.config import Package, parse_billing
+from pipeline.billing.deduction import Call
 from pipeline.billing.lifecycle import next_renewal, package_state, renewal_attempts
+from pipeline.billing.status import billing_status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -52,3 +54,15 @@ def test_renewal_tries_at_three_n_days_before_then_daily() -> None:
     assert next_renewal(p, at("2026-06-28"), SHANGHAI) == tries[2]
     assert next_renewal(p, at("2026-06-30"), SHANGHAI) is None
     assert renewal_attempts(pkg(), SHANGHAI) == []
+
+
+def test_status_as_of_a_moment_counts_the_calls_made_by_then() -> None:
+    billing = parse_billing(
+        '[[package]]\nid = "p"\napi = "general-text"\nregion = "cn-north-4"\ncalls = 2\n'
+        "effective = 2026-01-01\nexpires = 2026-06-30\ncreated = 2025-12-01\n")
+    calls = [Call(n, dt.datetime(2026, 3, n, tzinfo=dt.UTC), "p", "general-text", None, "billed")
+             for n in (1, 2)]
+    march_1 = billing_status(billing, calls, dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC))
+    assert (march_1["packages"][0]["used"], march_1["packages"][0]["state"]) == (1, "available")
+    later = billing_status(billing, calls, dt.datetime(2026, 7, 20, tzinfo=dt.UTC))
+    assert (later["packages"][0]["used"], later["packages"][0]["state"]) == (2, "frozen")
