@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -111,6 +112,9 @@ def run(job_file: Path, no_progress: bool, grace: float, wait: bool, verbose: in
         )
         sys.exit(ExitCode.INTERRUPTED)
     print_summary(summary)
+    if summary.stopped == "budget":
+        click.echo("ocrpipe: stopped by the budget of its enterprise project (see "
+                   "`ocrpipe billing status`); run the job again when there is budget", err=True)
     sys.exit(exit_code_of(summary))
 
 
@@ -246,12 +250,29 @@ def hash_password_command(password: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
 @click.option("--job", default=None, help="Only this job's calls.")
-def report(fmt: str, job: str | None) -> None:
+@click.option("--by", type=click.Choice(["project", "api", "day", "month"]), default=None,
+              help="Group by one key, with what paid for the calls (billing file, if any).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="With --by: from this day (inclusive).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="With --by: to this day (inclusive).")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --by: also draw FILE.png or FILE.svg (usage per project per day, "
+                   "remaining quota per package; needs matplotlib).")
+def report(fmt: str, job: str | None, by: str | None, since: datetime | None,
+           until: datetime | None, chart: Path | None) -> None:
     """Usage per enterprise project and API: billed, failed and outcome-unknown calls, pages.
 
     "Outcome unknown" are calls sent with no answer (timeouts, crashes): the service may
     have billed them; reconcile with the provider's console.
     """
+    if by is not None or since or until or chart:
+        from pipeline.cli_billing import grouped_report
+
+        if job is not None:
+            raise click.UsageError("--job does not go with --by, --since, --until, --chart")
+        grouped_report(fmt, by or "project", since, until, chart)
+        return
     from pipeline.ledger import format_report
     from pipeline.ledger.report import existing_database, job_names
     from pipeline.store import open_store
@@ -330,6 +351,10 @@ def _add_job_commands() -> None:
     from pipeline.bench.command import bench  # `bench`
 
     main.add_command(bench)
+    from pipeline.cli_billing import billing_group, reconcile_command  # `billing`, `reconcile`
+
+    main.add_command(billing_group)
+    main.add_command(reconcile_command)
 
 
 _add_job_commands()

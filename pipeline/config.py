@@ -217,6 +217,13 @@ class NotifySpec(_Strict):
         raise ValueError("must be an http(s):// URL")
 
 
+class BudgetSpec(_Strict):
+    """`[budget]`: what the job does when its enterprise project's monthly budget (the
+    billing file's `[[budget]]`) is spent: stop taking pages, or go on with a warning."""
+
+    on_exceeded: Literal["stop", "continue"]
+
+
 class JobSpec(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     source: SourceSpec
@@ -225,6 +232,7 @@ class JobSpec(_Strict):
     output: OutputSpec
     run: RunSpec = Field(default_factory=RunSpec)
     notify: NotifySpec | None = None
+    budget: BudgetSpec | None = None
     priority: Annotated[int, Field(ge=-100, le=100)] = Field(
         0, description="Queued under `ocrpipe up`: higher runs first; `ocrpipe run` ignores it."
     )

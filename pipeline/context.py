@@ -21,6 +21,8 @@ from typing import ParamSpec, Protocol, TypeVar
 
 import aiohttp
 
+from pipeline.billing.calls import call_region, record_run_region
+from pipeline.billing.guard import BudgetGuard, open_guard
 from pipeline.config import JobSpec
 from pipeline.lazy_ocr import LazyOcr, check_credentials
 from pipeline.ledger import LedgerHook
@@ -73,6 +75,8 @@ class JobContext:
     failures: list[tuple[str, str]] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     """Set on SIGINT/SIGTERM: take no new page; pages in flight finish and are kept."""
+    budget: BudgetGuard | None = None
+    """The project's monthly budget, when one applies; it sets `stopping` when spent."""
 
     @property
     def page_settings(self) -> PageSettings:
@@ -116,9 +120,17 @@ async def open_job(
             store, job=spec.name, run_id=run_id,
             enterprise_project=spec.ocr.enterprise_project_id,
         )
+        region = call_region(spec.ocr.region, spec.ocr.endpoint)
+        await record_run_region(store, run_id, region)
+        budget = await open_guard(
+            store, project=spec.ocr.enterprise_project_id, api=spec.ocr.api, region=region,
+            on_exceeded=spec.budget.on_exceeded if spec.budget else None, stopping=stopping,
+        )
+        if budget is not None:
+            ledger.on_billed = budget.billed
         ocr = LazyOcr(spec, stack, session, ledger, stopping)  # starts at the first page
         yield JobContext(
             spec=spec, store=store, source=source, output=output, ocr=ocr, ledger=ledger,
             pool=pool, page_slots=asyncio.Semaphore(2 * spec.ocr.concurrency),
-            observer=observer, stopping=stopping,
+            observer=observer, stopping=stopping, budget=budget,
         )

@@ -264,6 +264,8 @@ class RunSummary:
     """Pages that needed no OCR call, by enterprise project (the ledger's 'saved' rows)."""
     saved_reasons: dict[str, int] = field(default_factory=dict)
     """The same pages by reason: text_layer, blank, duplicate."""
+    stopped: str | None = None
+    """Why the run stopped before the end of its listing ("budget"); None if it did not."""
 
 
 class RunObserver(Protocol):

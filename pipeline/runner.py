@@ -20,6 +20,7 @@ import signal
 import time
 from collections.abc import Callable
 
+from pipeline.billing.after_run import books_after_run
 from pipeline.config import JobSpec
 from pipeline.context import JobContext, open_job
 from pipeline.errors import ExitCode, JobInterrupted, OcrpipeError
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 def exit_code_of(summary: RunSummary) -> ExitCode:
-    return ExitCode.DOCUMENTS_FAILED if summary.documents_failed else ExitCode.OK
+    return ExitCode.DOCUMENTS_FAILED if summary.documents_failed or summary.stopped else ExitCode.OK
 
 
 async def run_job(
@@ -65,7 +66,7 @@ async def run_job(
                 spec, store, run_id, started, observer or SilentObserver(),
                 stopping or asyncio.Event(), only,
             )
-        status, exit_code = "done", int(exit_code_of(summary))
+        status, exit_code = summary.stopped or "done", int(exit_code_of(summary))
         return summary
     except (asyncio.CancelledError, JobInterrupted):
         status, exit_code = "interrupted", int(ExitCode.INTERRUPTED)
@@ -86,10 +87,12 @@ async def _run(
     notices: list[str] = []
     async with open_job(spec, store, run_id, observer=observer, stopping=stopping) as ctx:
         await process_listing(ctx, notices, only)
-        interrupted = ctx.stopping.is_set()
+        stopped_by_budget = ctx.budget is not None and ctx.budget.stopped_job
+        interrupted = ctx.stopping.is_set() and not stopped_by_budget
         if not interrupted:
             await write_fields_tables(ctx)  # per job: csv / xlsx, from the stored results
     usage = await store.usage_summary(spec.name, run_id=run_id)
+    await books_after_run(store)  # what paid for each call; alerts the run crossed
     counts = ctx.counts
     summary = RunSummary(
         job=spec.name,
@@ -102,10 +105,12 @@ async def _run(
         elapsed=time.monotonic() - started,
         output=spec.resolve(spec.output.url),
         failures=tuple(ctx.failures),
-        notices=tuple(notices),
+        notices=tuple(notices) + ((ctx.budget.message(),) if ctx.budget and stopped_by_budget
+                                  else ()),
         calls_saved={row["enterprise_project"]: int(row.get("saved") or 0) for row in usage
                      if row.get("saved")},
         saved_reasons=dict(counts.calls_saved),
+        stopped="budget" if stopped_by_budget else None,
     )
     if interrupted:  # the summary of what was done goes with it (cli.py prints it)
         raise JobInterrupted(

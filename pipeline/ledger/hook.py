@@ -12,6 +12,7 @@ ends without a result (it failed, the job stopped) are written by `settle`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.models import AttemptOutcome, OcrRequest, UsageRecord
@@ -33,6 +34,7 @@ class LedgerHook:
         self.enterprise_project = enterprise_project
         self._billed: dict[tuple[str, int], list[tuple[int, AttemptEnd]]] = {}
         self.billed_calls = 0
+        self.on_billed: Callable[[], None] | None = None  # the budget guard's count
 
     async def started(self, request: OcrRequest, attempt: int) -> object:
         record = UsageRecord(
@@ -61,6 +63,8 @@ class LedgerHook:
         end = AttemptEnd(outcome, http_status, error_code, request_id, latency_ms)
         if outcome == "billed":
             self.billed_calls += 1
+            if self.on_billed is not None:
+                self.on_billed()
             key = (token.doc_key, token.page_index)
             self._billed.setdefault(key, []).append((token.row_id, end))
         else:

@@ -58,7 +58,8 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_every_job_file_in_the_repo_is_valid() -> None:
-    files = sorted((ROOT / "jobs").glob("*.toml"))
+    # billing*.toml are billing files, not jobs (tests/unit/billing/test_config.py)
+    files = sorted(p for p in (ROOT / "jobs").glob("*.toml") if not p.name.startswith("billing"))
     assert len(files) >= 2
     for path in files:
         assert load_job(path).name

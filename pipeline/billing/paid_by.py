@@ -1,0 +1,39 @@
+"""What paid for each ledger row, kept in the state database: the `deductions` table,
+one row per billed or outcome-unknown usage row (keyed by its id), rewritten from the
+deduction whenever the books are made (the end of a run, `ocrpipe billing status`).
+
+The deduction is a pure function of the whole ledger, so this table is its saved
+result, for SQL and other tools to join with `usage`; it is kept apart from the `usage`
+table, which every OCR attempt writes, so billing adds nothing to that hot path.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, insert
+
+from pipeline.billing.deduction import Books
+from pipeline.store import Store
+
+deductions_metadata = MetaData()
+
+deductions = Table(
+    "deductions",
+    deductions_metadata,
+    Column("usage_id", Integer, primary_key=True),  # usage.id
+    Column("paid_by", String(20), nullable=False),  # free_quota | package | pay_per_use | possible
+    Column("package", String(200)),
+    Column("cost", Float),  # pay-per-use (or possible) cost; NULL: no price declared
+    Column("month", String(7), nullable=False),
+    Column("region", String(64)),
+)
+
+
+async def record_deductions(store: Store, books: Books) -> None:
+    rows = [{"usage_id": c.call_id, "paid_by": c.paid_by, "package": c.package,
+             "cost": c.cost, "month": c.month, "region": c.region}
+            for c in books.charges if c.call_id > 0]
+    async with store.engine.begin() as conn:
+        await conn.run_sync(lambda sync: deductions.create(sync, checkfirst=True))
+        await conn.execute(delete(deductions))
+        if rows:
+            await conn.execute(insert(deductions), rows)
