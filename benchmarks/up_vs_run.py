@@ -44,7 +44,7 @@ def job_toml(name: str, source: Path, out: Path, server: FakeOcrServer, qps: flo
              concurrency: int) -> dict[str, Any]:
     return {"name": name, "source": {"url": str(source)},
             "ocr": {"endpoint": server.url, "project_id": server.project_id, "qps": qps,
-                    "concurrency": concurrency},
+                    "concurrency": concurrency, "reuse_results": False},  # up and run: same pages
             "output": {"url": str(out)}}
 
 
@@ -52,7 +52,7 @@ def to_toml(job: dict[str, Any]) -> str:
     ocr = job["ocr"]
     return (f'name = "{job["name"]}"\n[source]\nurl = "{job["source"]["url"]}"\n'
             f'[ocr]\nendpoint = "{ocr["endpoint"]}"\nproject_id = "{ocr["project_id"]}"\n'
-            f'qps = {ocr["qps"]}\nconcurrency = {ocr["concurrency"]}\n'
+            f'qps = {ocr["qps"]}\nconcurrency = {ocr["concurrency"]}\nreuse_results = false\n'
             f'[output]\nurl = "{job["output"]["url"]}"\n')
 
 

@@ -39,6 +39,7 @@ from pipeline.models import (
 )
 from pipeline.ocr_choice import request_options
 from pipeline.output_files import write_outputs
+from pipeline.page_worker import prepare_page
 from pipeline.protocol.apis import api
 from pipeline.render import DocumentInfo, inspect_document
 from pipeline.reuse import reuse_pages
@@ -233,7 +234,7 @@ async def _triage(
         return await ctx.in_worker(
             triage_page, path, doc_key, index, ctx.page_settings,
             text_pages=ocr.skip_text_pages and api(ocr.api).kind == "text",
-            blank_pages=ocr.skip_blank_pages,
+            blank_pages=ocr.skip_blank_pages, prepare=prepare_page,
         )
     if ocr.skip_blank_pages:
         return await asyncio.to_thread(blank_light, index, *prepared) or prepared

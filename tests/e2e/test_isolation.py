@@ -181,13 +181,13 @@ async def test_a_state_database_that_fails_still_stops_the_job(
 
 
 def prepare_or_fail(path: str, doc_key: str, index: int, *args: object) -> object:
-    """`prepare_and_encode`, except that page 2 of `odd.pdf` raises what nobody expects."""
+    """`prepare_page`, except that page 2 of `odd.pdf` raises what nobody expects."""
     if doc_key == "odd.pdf" and index == 1:
         raise ZeroDivisionError("a page no stage was written for")
     return real_prepare(path, doc_key, index, *args)  # type: ignore[arg-type]
 
 
-real_prepare = page_worker.prepare_and_encode
+real_prepare = page_worker.prepare_page
 
 
 async def test_an_unexpected_error_on_one_page_lets_the_other_pages_finish_and_bill(
@@ -195,7 +195,7 @@ async def test_an_unexpected_error_on_one_page_lets_the_other_pages_finish_and_b
 ) -> None:
     spec = parse_job(image_job(tmp_path, server, monkeypatch, name="page", documents=1))
     text_pdf(tmp_path / "in" / "odd.pdf", [["Page one"], ["Page two"], ["Page three"]])
-    monkeypatch.setattr(document_module, "prepare_and_encode", prepare_or_fail)
+    monkeypatch.setattr(document_module, "prepare_page", prepare_or_fail)
 
     summary = await run_job(spec)
     (key, reason), = summary.failures
@@ -205,13 +205,13 @@ async def test_an_unexpected_error_on_one_page_lets_the_other_pages_finish_and_b
         outcomes = conn.execute("SELECT outcome FROM usage").fetchall()
     assert outcomes == [("billed",)] * 3
 
-    monkeypatch.setattr(document_module, "prepare_and_encode", real_prepare)
+    monkeypatch.setattr(document_module, "prepare_page", real_prepare)
     again = await run_job(spec)
     assert again.documents_done == 1 and again.pages_sent == 1 and again.pages_reused == 2
 
 
 def prepare_or_die_once(path: str, doc_key: str, index: int, *args: object) -> object:
-    """`prepare_and_encode`, except that the worker rendering page 2 of `book.pdf` dies
+    """`prepare_page`, except that the worker rendering page 2 of `book.pdf` dies
     the first time (a marker file beside the PDF remembers it)."""
     marker = path + ".died"
     if doc_key == "book.pdf" and index == 1 and not os.path.exists(marker):
@@ -225,7 +225,7 @@ async def test_a_worker_dying_on_one_page_bills_no_page_twice(
 ) -> None:
     spec = parse_job(image_job(tmp_path, server, monkeypatch, name="pages", documents=1))
     text_pdf(tmp_path / "in" / "book.pdf", [[f"Page {n}"] for n in range(1, 6)])
-    monkeypatch.setattr(document_module, "prepare_and_encode", prepare_or_die_once)
+    monkeypatch.setattr(document_module, "prepare_page", prepare_or_die_once)
 
     summary = await run_job(spec)
     assert (tmp_path / "in" / "book.pdf.died").exists()
