@@ -47,7 +47,7 @@ async def ocr_endpoint(spec: JobSpec) -> AsyncIterator[tuple[str, Credentials | 
 
 @asynccontextmanager
 async def embedded_service(
-    workers: int | None = None, *, engine: str = "auto",
+    workers: int | None = None, *, engine: str = "rapidocr",
 ) -> AsyncIterator[tuple[str, Credentials]]:
     """A fresh embedded service on loopback and the key pair it accepts (a job's, or
     `ocrpipe bench embedded`)."""
@@ -59,7 +59,9 @@ async def embedded_service(
         raise ConfigError(f"the embedded OCR service cannot start: {exc}") from None
 
 
-def _service_config(workers: int | None, engine: str = "auto") -> tuple[Credentials, ServiceConfig]:
+def _service_config(
+    workers: int | None, engine: str = "rapidocr"
+) -> tuple[Credentials, ServiceConfig]:
     """A loopback service on a free port that accepts one freshly generated key pair."""
     creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
     # Its clients are this process's jobs, on loopback: no cap per address below the total.

@@ -72,7 +72,7 @@ def _ints(ctx: object, param: object, value: str) -> tuple[int, ...]:
               help="fake: answer 429 above this many calls per second.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="embedded: engine processes [default: number of cores].")
-@click.option("--engine", type=click.Choice(["auto", "rapidocr", "tesseract"]), default="auto",
+@click.option("--engine", type=click.Choice(["rapidocr", "auto", "tesseract"]), default="rapidocr",
               show_default=True, help="embedded: the engine (as [ocr] embedded_engine).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               default=Path("bench-results"), show_default=True,

@@ -77,7 +77,7 @@ async def open_target(
     enterprise_project: str | None,
     fake: FakeSettings,
     workers: int | None,
-    engine: str = "auto",
+    engine: str = "rapidocr",
 ) -> AsyncIterator[Endpoint]:
     """Start (embedded, fake) or name (URL) the endpoint for the length of the bench."""
     kind = kind_of(target)

@@ -6,7 +6,8 @@ One thread per worker process (`OMP_THREAD_LIMIT`, set before tesseract loads): 
 OpenMP threads oversubscribe the cores when several processes run (DESIGN.md). Languages:
 zh (the default, chi_sim+eng), en (eng), auto (eng+chi_sim).
 `detect_direction` uses Tesseract's OSD; `quick_mode` reads one line (PSM 7);
-`character_mode` gives per-symbol boxes.
+`character_mode` gives per-symbol boxes. A line is cut where its words stand further
+apart than `GAP_LINE_HEIGHTS` (the cells of a table row are blocks of their own).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from PIL import Image as PILImage
@@ -85,17 +87,12 @@ class TesseractBackend:
         api = self._api(LANGUAGES[request.language], psm)
         api.SetImage(PILImage.fromarray(image[:, :, ::-1]))
         api.Recognize()
-        lines: list[Line] = []
-        level, symbol = tesserocr.RIL.TEXTLINE, tesserocr.RIL.SYMBOL
+        symbol = tesserocr.RIL.SYMBOL
         iterator = api.GetIterator()
         if iterator is None:
-            return Recognized(lines, direction)
-        for item in tesserocr.iterate_level(iterator, level):
-            text = (item.GetUTF8Text(level) or "").strip()
-            bounds = item.BoundingBox(level)
-            if not text or bounds is None:
-                continue
-            lines.append(Line(text, _box(*bounds), item.Confidence(level) / 100.0))
+            return Recognized([], direction)
+        lines = [_segment_line(words) for line in _lines_of_words(tesserocr, iterator)
+                 for words in _split_at_gaps(line)]
         if request.character_mode and lines:
             lines = self._with_chars(api, lines, symbol)
         return Recognized(lines, direction)
@@ -145,3 +142,54 @@ class Osd:
     script: str
     """Tesseract's script name: Latin, Han, Cyrillic, ..."""
     script_confidence: float
+
+
+GAP_LINE_HEIGHTS = 1.5
+"""Words further apart than this many line heights are two blocks (table cells, columns
+Tesseract took for one line), as RapidOCR's detection and Huawei's answers have them."""
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    bounds: tuple[int, int, int, int]
+    confidence: float
+
+
+def _lines_of_words(tesserocr: Any, iterator: Any) -> list[list[_Word]]:
+    """The page's words, grouped by the text line Tesseract put them in."""
+    word, line_level = tesserocr.RIL.WORD, tesserocr.RIL.TEXTLINE
+    lines: list[list[_Word]] = []
+    for item in tesserocr.iterate_level(iterator, word):
+        text = (item.GetUTF8Text(word) or "").strip()
+        bounds = item.BoundingBox(word)
+        if item.IsAtBeginningOf(line_level) or not lines:
+            lines.append([])
+        if text and bounds is not None:
+            lines[-1].append(_Word(text, tuple(bounds), item.Confidence(word) / 100.0))
+    return [line for line in lines if line]
+
+
+def _split_at_gaps(words: list[_Word]) -> list[list[_Word]]:
+    height = max(w.bounds[3] - w.bounds[1] for w in words)
+    segments = [[words[0]]]
+    for before, word in pairwise(words):
+        if word.bounds[0] - before.bounds[2] > GAP_LINE_HEIGHTS * height:
+            segments.append([])
+        segments[-1].append(word)
+    return segments
+
+
+def _segment_line(words: list[_Word]) -> Line:
+    text = words[0].text
+    for before, word in pairwise(words):
+        cjk = _is_cjk(before.text[-1]) and _is_cjk(word.text[0])
+        text += word.text if cjk else " " + word.text
+    box = _box(min(w.bounds[0] for w in words), min(w.bounds[1] for w in words),
+               max(w.bounds[2] for w in words), max(w.bounds[3] for w in words))
+    return Line(text, box, sum(w.confidence for w in words) / len(words))
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u3000" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
+
