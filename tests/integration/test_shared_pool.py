@@ -33,7 +33,7 @@ def inspect_noting_the_worker(path: str, password: str | None = None) -> object:
 
 
 def spec(tmp: Path, server: FakeOcrServer, name: str) -> dict[str, Any]:
-    return {"name": name, "source": {"url": str(tmp / name), "include": ["*.png"]},
+    return {"name": name, "source": {"url": str(tmp / name), "include": ["*.bmp"]},
             "ocr": {"endpoint": server.url, "project_id": server.project_id,
                     "enterprise_project_id": "finance", "concurrency": 1, "qps": 100},
             "output": {"url": str(tmp / "out" / name)}}
@@ -46,8 +46,9 @@ async def test_jobs_share_one_warm_pool_that_survives_a_dead_worker(
     monkeypatch.setenv("HUAWEICLOUD_SDK_SK", FAKE_SK)
     monkeypatch.setenv("OCRPIPE_DB", str(tmp_path / "state.db"))
     monkeypatch.setattr(document_module, "inspect_document", inspect_noting_the_worker)
-    tagged_images(tmp_path / "first", ["first-0", "first-1", "crash"])
-    tagged_images(tmp_path / "second", ["second-0", "second-1"])
+    # BMP: a small PNG or JPEG is read in the main process (light_pages.py), never in a worker
+    tagged_images(tmp_path / "first", ["first-0", "first-1", "crash"], fmt="bmp")
+    tagged_images(tmp_path / "second", ["second-0", "second-1"], fmt="bmp")
     shared = SharedPool(workers=1)
 
     async def scenario() -> None:
@@ -80,16 +81,16 @@ async def test_jobs_share_one_warm_pool_that_survives_a_dead_worker(
         assert shared.started == 1 and pool.generation == 1  # renewed once, for the crash
         # the second job's documents went to the renewed pool's one worker, still alive
         # after the job ended (a pool of the run's own would have stopped with it)
-        pids = {int((tmp_path / "second" / f"second-{n}.png.pid").read_text())
+        pids = {int((tmp_path / "second" / f"second-{n}.bmp.pid").read_text())
                 for n in range(2)}
         alive = await asyncio.get_running_loop().run_in_executor(pool, os.getpid)
         assert pids == {alive} and alive != os.getpid()
     finally:
         await asyncio.to_thread(shared.close)
-    assert billed(tmp_path / "state.db", "finance/first") == {"first-0.png": 1, "first-1.png": 1}
-    assert billed(tmp_path / "state.db", "finance/second") == {"second-0.png": 1,
-                                                                "second-1.png": 1}
-    assert (tmp_path / "out" / "second" / "second-1.png.txt").is_file()
+    assert billed(tmp_path / "state.db", "finance/first") == {"first-0.bmp": 1, "first-1.bmp": 1}
+    assert billed(tmp_path / "state.db", "finance/second") == {"second-0.bmp": 1,
+                                                                "second-1.bmp": 1}
+    assert (tmp_path / "out" / "second" / "second-1.bmp.txt").is_file()
 
 
 async def test_without_use_each_run_gets_a_pool_of_its_own() -> None:
