@@ -270,12 +270,14 @@ _PATTERN_WORDS = {
 """The patterns of the string keys above, in words (a raw regex says little to a user)."""
 
 
-def _describe(error: ValidationError) -> str:
+def describe_errors(error: ValidationError, guide: str = "Job files") -> str:
+    """Pydantic's errors in a user's words, a line per key; `guide` names the README
+    section that lists the keys."""
     lines = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
-            lines.append(f"  {where}: unknown key (check its spelling; see README 'Job files')")
+            lines.append(f"  {where}: unknown key (check its spelling; see README '{guide}')")
         elif item["type"] == "missing":
             lines.append(f"  {where}: required key is missing")
         elif item["type"] == "string_pattern_mismatch":
@@ -305,7 +307,7 @@ def job_from_data(
     try:
         return JobSpec.model_validate({**data, "base_dir": base_dir or Path.cwd()})
     except ValidationError as exc:
-        raise ConfigError(f"{origin} has errors:\n{_describe(exc)}") from None
+        raise ConfigError(f"{origin} has errors:\n{describe_errors(exc)}") from None
 
 
 def load_job(path: Path) -> JobSpec:

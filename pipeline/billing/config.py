@@ -25,6 +25,7 @@ from pydantic import (
 )
 from sqlalchemy.engine import make_url
 
+from pipeline.config import describe_errors
 from pipeline.errors import ConfigError
 from pipeline.protocol import apis
 
@@ -194,19 +195,6 @@ class Billing(_Strict):
         return matches[0] if len(matches) == 1 else None
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            lines.append(f"  {where}: unknown key (check its spelling; see README 'Billing')")
-        elif item["type"] == "missing":
-            lines.append(f"  {where}: required key is missing")
-        else:
-            lines.append(f"  {where}: {item['msg'].removeprefix('Value error, ')}")
-    return "\n".join(lines)
-
-
 def parse_billing(text: str, *, origin: str = "<billing>") -> Billing:
     """Validate billing-file text; ConfigError names the file and each bad key."""
     try:
@@ -216,7 +204,7 @@ def parse_billing(text: str, *, origin: str = "<billing>") -> Billing:
     try:
         return Billing.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{origin} has errors:\n{_describe(exc)}") from None
+        raise ConfigError(f"{origin} has errors:\n{describe_errors(exc, 'Billing')}") from None
 
 
 def billing_path(database: str) -> Path:
