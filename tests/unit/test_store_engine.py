@@ -17,7 +17,7 @@ def test_postgres_urls_go_through_asyncpg_and_paths_stay_sqlite(tmp_path: Path) 
     assert database_url("postgresql://u@db.example/ocr") == "postgresql+asyncpg://u@db.example/ocr"
     assert database_url("postgres://u@h:6543/x") == "postgresql+asyncpg://u@h:6543/x"
     assert database_url(str(tmp_path / "s.db")) == f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
-    with pytest.raises(ConfigError, match="mysql://... is not a known database"):
+    with pytest.raises(ConfigError, match=r"mysql://\.\.\. is not a known database"):
         database_url("mysql://u@h/x")
     assert describe("postgresql+asyncpg://u:hunter22@h/x") == "postgresql+asyncpg://u:***@h/x"
 
