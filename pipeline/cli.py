@@ -323,6 +323,9 @@ def _add_job_commands() -> None:
     from pipeline.cli_apis import apis_command  # `apis`
 
     main.add_command(apis_command)
+    from pipeline.cli_db import db_command  # `db upgrade`, `db current`
+
+    main.add_command(db_command)
 
 
 _add_job_commands()
