@@ -28,6 +28,7 @@ heartbeats share them (each store method is one short transaction)."""
 CONNECT_TIMEOUT_S = 10.0
 
 SCHEMA_LOCK = 0x6F637270  # "ocrp": the advisory lock held while the schema is made
+CLAIM_LOCK = 0x6F637271  # held while a job is claimed from the queue
 
 
 def database_url(value: str | None) -> str:
@@ -92,8 +93,16 @@ async def lock_schema(conn: AsyncConnection) -> None:
     """On PostgreSQL, hold a transaction-scoped advisory lock so that processes starting
     together make (or upgrade) the tables one after the other; nothing on SQLite, whose
     write transaction already is exclusive."""
+    await take_turn(conn, SCHEMA_LOCK)
+
+
+async def take_turn(conn: AsyncConnection, lock: int) -> None:
+    """On PostgreSQL, wait for a transaction-scoped advisory lock: transactions that
+    take `lock` run one after the other, each seeing what the one before committed (a
+    job claimed by another `ocrpipe up` is neither taken again nor left for a claim that
+    comes back empty). Nothing on SQLite, whose writers already take turns."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
 
 
 def connect_error(url: str, exc: BaseException) -> ConfigError:
