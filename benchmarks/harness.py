@@ -244,8 +244,10 @@ def fake_service(latency: float) -> FakeOcrServer:
     )
 
 
-async def run_scenario(scenario: Scenario, workdir: Path, ocrpipe: str | None = None) -> Figures:
-    """Run one scenario in `workdir` (made empty first) and measure it."""
+async def run_scenario(scenario: Scenario, workdir: Path, ocrpipe: str | None = None,
+                       db: str | None = None) -> Figures:
+    """Run one scenario in `workdir` (made empty first) and measure it; its state in
+    `db` (an OCRPIPE_DB value) or else workdir/state.db."""
     source = await asyncio.to_thread(prepare_inputs, scenario, workdir)
     command = ocrpipe or str(Path(sys.executable).with_name("ocrpipe"))
     async with fake_service(scenario.latency) as service:
@@ -253,7 +255,7 @@ async def run_scenario(scenario: Scenario, workdir: Path, ocrpipe: str | None = 
         text = job_toml(f"bench-{scenario.name}", source, workdir / "out", service.url, scenario)
         await asyncio.to_thread(job.write_text, text)
         env = {**os.environ, "HUAWEICLOUD_SDK_AK": BENCH_AK, "HUAWEICLOUD_SDK_SK": BENCH_SK,
-               "OCRPIPE_DB": str(workdir / "state.db")}
+               "OCRPIPE_DB": db or str(workdir / "state.db")}
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
