@@ -254,20 +254,23 @@ def report(fmt: str, job: str | None) -> None:
     from pipeline.ledger import format_report
     from pipeline.ledger.report import existing_database, job_names
     from pipeline.store import open_store
+    from pipeline.store.engine import shown
 
     async def collect() -> list[dict[str, object]]:
         store = await open_store(where)
         try:
             if job is not None and job not in (names := await job_names(store)):
                 known = ", ".join(names) or "none yet"
-                raise ConfigError(f"no job named {job!r} in {where} (jobs there: {known})")
+                raise ConfigError(
+                    f"no job named {job!r} in {shown(where)} (jobs there: {known})"
+                )
             return await store.usage_summary(job)
         finally:
             await store.close()
 
     try:
         where = existing_database(os.environ.get("OCRPIPE_DB"))
-        click.echo(f"state database: {where}", err=True)
+        click.echo(f"state database: {shown(where)}", err=True)
         rows = asyncio.run(collect())
     except OcrpipeError as exc:
         _fail(exc)

@@ -64,6 +64,11 @@ def describe(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def shown(value: str) -> str:
+    """An OCRPIPE_DB value as a message may show it: a URL without its password."""
+    return describe(value) if "://" in value else value
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

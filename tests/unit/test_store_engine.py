@@ -3,9 +3,11 @@ what to check, never the password."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 from pipeline.errors import ConfigError
 from pipeline.store import database_url, open_store
@@ -35,3 +37,28 @@ async def test_a_postgres_server_that_does_not_answer_says_what_to_check() -> No
 async def test_a_missing_postgres_database_names_it(postgres_admin: str) -> None:
     with pytest.raises(ConfigError, match=r"createdb -h 127.0.0.1 no_such_ocrpipe_db"):
         await open_store(postgres_admin.rsplit("/", 1)[0] + "/no_such_ocrpipe_db")
+
+
+async def test_report_on_postgres_never_shows_the_password(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+    from pipeline.models import UsageRecord
+
+    # trust authentication takes any password: the URL carries one, as a user's might
+    url = make_url(postgres_url).set(password="pw-do-not-show").render_as_string(False)
+    store = await open_store(url)
+    try:
+        await store.start_attempt(UsageRecord(
+            job="shown", doc_key="a.png", page_index=0, enterprise_project="default",
+            api="general-text", attempt=1, bytes_sent=10))
+    finally:
+        await store.close()
+    monkeypatch.setenv("OCRPIPE_DB", url)
+    for args in (["report"], ["report", "--job", "missing"]):
+        result = await asyncio.to_thread(CliRunner().invoke, main, args)
+        assert "pw-do-not-show" not in result.output, result.output
+        assert "postgres:***@" in result.output
+    assert (await asyncio.to_thread(CliRunner().invoke, main, ["report"])).exit_code == 0
