@@ -86,7 +86,9 @@ _ADDED_COLUMNS = (("documents", "fingerprint", "VARCHAR(200)"),
                   ("jobs", "run_scope", "VARCHAR(20)"), ("jobs", "documents_listed", "INTEGER"))
 """Columns added after the first release, as (table, column, SQL type): a state database
 made by an earlier version gets them on open (plain ALTER TABLE ... ADD COLUMN, which
-SQLite and PostgreSQL both run; NULL in the old rows)."""
+SQLite and PostgreSQL both run; NULL in the old rows). `ocrpipe db upgrade` does the same
+through the migrations' idempotent baseline (pipeline/store/migrations/) and records the
+revision; this stays so that a store opened without it keeps working."""
 
 
 def _add_missing_columns(conn: Connection) -> None:
