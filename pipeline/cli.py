@@ -329,6 +329,9 @@ def _add_job_commands() -> None:
     from pipeline.cli_db import db_command  # `db upgrade`, `db current`
 
     main.add_command(db_command)
+    from pipeline.cli_worker import worker_command  # `worker`
+
+    main.add_command(worker_command)
 
 
 _add_job_commands()
