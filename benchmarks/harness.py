@@ -248,12 +248,13 @@ def fake_service(latency: float) -> FakeOcrServer:
 
 async def run_scenario(
     scenario: Scenario, workdir: Path, ocrpipe: str | Sequence[str] | None = None,
-    env_extra: Mapping[str, str] | None = None,
+    env_extra: Mapping[str, str] | None = None, db: str | None = None,
 ) -> Figures:
     """Run one scenario in `workdir` (made empty first) and measure it. `ocrpipe` is the
     command (default: the `ocrpipe` beside this Python); `env_extra` adds to its
     environment (a PYTHONPATH that points at another checkout, say). `ocrpipe` is one
-    path or a command line."""
+    path or a command line. Its state goes in `db` (an OCRPIPE_DB value) or else
+    workdir/state.db."""
     source = await asyncio.to_thread(prepare_inputs, scenario, workdir)
     if isinstance(ocrpipe, str):
         ocrpipe = [ocrpipe]
@@ -263,7 +264,7 @@ async def run_scenario(
         text = job_toml(f"bench-{scenario.name}", source, workdir / "out", service.url, scenario)
         await asyncio.to_thread(job.write_text, text)
         env = {**os.environ, "HUAWEICLOUD_SDK_AK": BENCH_AK, "HUAWEICLOUD_SDK_SK": BENCH_SK,
-               "OCRPIPE_DB": str(workdir / "state.db"), **(env_extra or {})}
+               "OCRPIPE_DB": db or str(workdir / "state.db"), **(env_extra or {})}
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(

@@ -276,20 +276,23 @@ def report(fmt: str, job: str | None, by: str | None, since: datetime | None,
     from pipeline.ledger import format_report
     from pipeline.ledger.report import existing_database, job_names
     from pipeline.store import open_store
+    from pipeline.store.engine import shown
 
     async def collect() -> list[dict[str, object]]:
         store = await open_store(where)
         try:
             if job is not None and job not in (names := await job_names(store)):
                 known = ", ".join(names) or "none yet"
-                raise ConfigError(f"no job named {job!r} in {where} (jobs there: {known})")
+                raise ConfigError(
+                    f"no job named {job!r} in {shown(where)} (jobs there: {known})"
+                )
             return await store.usage_summary(job)
         finally:
             await store.close()
 
     try:
         where = existing_database(os.environ.get("OCRPIPE_DB"))
-        click.echo(f"state database: {where}", err=True)
+        click.echo(f"state database: {shown(where)}", err=True)
         rows = asyncio.run(collect())
     except OcrpipeError as exc:
         _fail(exc)
@@ -355,6 +358,12 @@ def _add_job_commands() -> None:
 
     main.add_command(billing_group)
     main.add_command(reconcile_command)
+    from pipeline.cli_db import db_command  # `db upgrade`, `db current`
+
+    main.add_command(db_command)
+    from pipeline.cli_worker import worker_command  # `worker`
+
+    main.add_command(worker_command)
 
 
 _add_job_commands()

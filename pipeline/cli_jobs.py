@@ -41,7 +41,8 @@ def _use_state(state: str | None) -> None:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
               envvar="OCRPIPE_UP_WORKERS", show_envvar=True, help="Jobs run at once.")
 @click.option("--state", default=None, envvar="OCRPIPE_DB", show_envvar=True,
-              help="State database (path or sqlite:// URL) [default: .ocrpipe/state.db].")
+              help="State database (path, sqlite:// or postgresql:// URL) "
+                   "[default: .ocrpipe/state.db].")
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="On SIGINT/SIGTERM, seconds to let OCR calls in flight finish.")
 @click.option("--lease", type=click.FloatRange(min=1), default=30.0, show_default=True,

@@ -10,6 +10,7 @@
 - `corpus_dir`: ../shared/corpus beside the repository; tests that use it skip when absent.
 - `make_text_image`: draws lines of text on a white page (PIL default font, scaled up).
 - `server`: the testing kit's fault-injecting fake OCR server, accepting FAKE_AK/FAKE_SK.
+- `postgres_url`, `store_url` (SQLite and PostgreSQL): tests/support/postgres.py.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from tests.support.jobs import FAKE_AK, FAKE_SK
 from tests.support.paths import CORPUS_DIR
 from tests.support.s3server import DUMMY_ENV, MotoS3
 from tests.support.service import TEST_AK, TEST_PROJECT_ID, TEST_SK, OcrService, ServiceThread
+
+pytest_plugins = ["tests.support.postgres"]
 
 SLOW_FIXTURES = frozenset({"ocr_service", "tesseract_service", "tls_service"})
 """Fixtures that run the real OCR engine: a test that uses one is `slow`."""

@@ -1,8 +1,8 @@
 """The state store: runs, documents, finished pages and the usage ledger.
 
-SQLAlchemy 2 async Core over aiosqlite. `open_store(url)` picks the backend from the
-URL; only SQLite exists so far. Each read is one short transaction; the writes of a
-running job (documents begun and finished, attempts, saved pages) go through
+SQLAlchemy 2 async Core over aiosqlite or asyncpg. `open_store(url)` picks the backend
+from the URL (pipeline/store/engine.py). Each read is one short transaction; the writes
+of a running job (documents begun and finished, attempts, saved pages) go through
 `GroupCommit` (`group_commit.py`): each returns once it is committed, and writes from
 pages in flight at the same time share one transaction.
 """
@@ -14,7 +14,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +22,6 @@ from sqlalchemy import (
     String,
     and_,
     delete,
-    event,
     func,
     insert,
     inspect,
@@ -32,15 +30,21 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from pipeline.errors import ConfigError
 from pipeline.models import PageResult, SourceObject, UsageRecord, page_from_dict, page_to_dict
 from pipeline.store import statements as sql
+from pipeline.store.engine import (
+    DEFAULT_DB,
+    connect_error,
+    database_url,
+    lock_schema,
+    make_engine,
+)
 from pipeline.store.group_commit import GroupCommit
 from pipeline.store.schema import documents, metadata, pages, runs, usage
 
-DEFAULT_DB = ".ocrpipe/state.db"
+__all__ = ["DEFAULT_DB", "AttemptEnd", "DocumentState", "Store", "database_url", "open_store"]
 
 
 def _now() -> datetime:
@@ -68,50 +72,18 @@ class AttemptEnd:
     latency_ms: float | None = None
 
 
-def database_url(value: str | None) -> str:
-    """Turn OCRPIPE_DB (a path or a URL) into an SQLAlchemy async URL."""
-    value = value or DEFAULT_DB
-    if value.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(
-            "PostgreSQL state stores are not supported yet: unset OCRPIPE_DB to use SQLite"
-        )
-    if value.startswith("sqlite+aiosqlite://"):
-        return value
-    if value.startswith("sqlite://"):
-        return "sqlite+aiosqlite://" + value.removeprefix("sqlite://")
-    if "://" in value:
-        raise ConfigError(f"OCRPIPE_DB={value.split('://')[0]}://... is not a known database")
-    path = Path(value).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite+aiosqlite:///{path}"
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
 async def open_store(url: str | None = None) -> Store:
     """Open (and create if needed) the store named by `url`, else $OCRPIPE_DB."""
-    # SQLite has one writer: one connection, rather than a pool whose connections wait
-    # on each other's write lock (measured: 56 -> 67 pages/s through the whole pipeline)
-    engine = create_async_engine(
-        database_url(url or os.environ.get("OCRPIPE_DB")), pool_size=1, max_overflow=0
-    )
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    address = database_url(url or os.environ.get("OCRPIPE_DB"))
+    engine = make_engine(address)
     try:
         async with engine.begin() as conn:
+            await lock_schema(conn)
             await conn.run_sync(metadata.create_all)
             await conn.run_sync(_add_missing_columns)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
-        raise ConfigError(
-            f"cannot open the state database: {exc.__class__.__name__}: {exc}"
-        ) from None
+        raise connect_error(address, exc) from None
     return Store(engine)
 
 
@@ -119,7 +91,9 @@ _ADDED_COLUMNS = (("documents", "fingerprint", "VARCHAR(200)"),
                   ("jobs", "run_scope", "VARCHAR(20)"), ("jobs", "documents_listed", "INTEGER"))
 """Columns added after the first release, as (table, column, SQL type): a state database
 made by an earlier version gets them on open (plain ALTER TABLE ... ADD COLUMN, which
-SQLite and PostgreSQL both run; NULL in the old rows)."""
+SQLite and PostgreSQL both run; NULL in the old rows). `ocrpipe db upgrade` does the same
+through the migrations' idempotent baseline (pipeline/store/migrations/) and records the
+revision; this stays so that a store opened without it keeps working."""
 
 
 def _add_missing_columns(conn: Connection) -> None:
@@ -324,7 +298,8 @@ class Store:
         def count(outcome: str) -> Any:
             return func.sum((usage.c.outcome == outcome).cast(Integer))
 
-        page_key = usage.c.job + "\x00" + usage.c.doc_key + "\x00" + usage.c.page_index.cast(String)
+        # "\x1f" (unit separator) between the parts: PostgreSQL text holds no NUL
+        page_key = usage.c.job + "\x1f" + usage.c.doc_key + "\x1f" + usage.c.page_index.cast(String)
         query = select(
             usage.c.enterprise_project,
             usage.c.api,

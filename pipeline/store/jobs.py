@@ -25,6 +25,7 @@ from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.store.db import Store
+from pipeline.store.engine import CLAIM_LOCK, take_turn
 from pipeline.store.job_reads import JobReads, aware
 from pipeline.store.schema import documents, jobs
 
@@ -165,6 +166,7 @@ class JobQueue(JobReads):
         now = _now()
         expired = jobs.c.lease_expires_at < now
         async with self.engine.begin() as conn:
+            await take_turn(conn, CLAIM_LOCK)  # PostgreSQL: one claim at a time
             # a cancel whose worker died ends here (nothing runs it any more)
             await conn.execute(
                 update(jobs).where(and_(jobs.c.status == "cancelling", expired))

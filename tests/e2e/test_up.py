@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import and_, func, select
 
+from pipeline.store import open_store
+from pipeline.store.schema import usage
 from pipeline.testing import FakeOcrServer, Reply
 from tests.support.inputs import text_page
 from tests.support.jobs import FAKE_AK, FAKE_SK
@@ -29,9 +32,9 @@ from tests.support.jobs import FAKE_AK, FAKE_SK
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def environment(tmp: Path) -> dict[str, str]:
+def environment(tmp: Path, db: str | None = None) -> dict[str, str]:
     return dict(os.environ, HUAWEICLOUD_SDK_AK=FAKE_AK, HUAWEICLOUD_SDK_SK=FAKE_SK,
-                OCRPIPE_DB=str(tmp / "state.db"), PYTHONPATH=str(ROOT), HOME=str(tmp))
+                OCRPIPE_DB=db or str(tmp / "state.db"), PYTHONPATH=str(ROOT), HOME=str(tmp))
 
 
 def create_token(env: dict[str, str], project: str) -> str:
@@ -100,15 +103,21 @@ async def call(session: aiohttp.ClientSession, method: str, url: str, token: str
         return resp.status, await resp.json()
 
 
-def billed_per_page(db: Path, key: str) -> dict[tuple[str, int], int]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT doc_key, page_index, count(*) FROM usage WHERE job = ? "
-                            "AND outcome = 'billed' GROUP BY doc_key, page_index", (key,))
-        return {(doc, page): n for doc, page, n in rows}
+async def billed_per_page(db: str, key: str) -> dict[tuple[str, int], int]:
+    store = await open_store(db)
+    try:
+        async with store.engine.connect() as conn:
+            rows = await conn.execute(
+                select(usage.c.doc_key, usage.c.page_index, func.count())
+                .where(and_(usage.c.job == key, usage.c.outcome == "billed"))
+                .group_by(usage.c.doc_key, usage.c.page_index))
+            return {(doc, page): n for doc, page, n in rows}
+    finally:
+        await store.close()
 
 
-async def test_up_survives_cancel_kill_and_restart(tmp_path: Path) -> None:
-    env = environment(tmp_path)
+async def test_up_survives_cancel_kill_and_restart(tmp_path: Path, store_url: str) -> None:
+    env = environment(tmp_path, store_url)  # SQLite and PostgreSQL
     finance, legal = create_token(env, "finance"), create_token(env, "legal")
     async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}, default=Reply.ok(delay=0.25)
                              ) as server, aiohttp.ClientSession() as session:
@@ -163,7 +172,7 @@ async def test_up_survives_cancel_kill_and_restart(tmp_path: Path) -> None:
             outputs = sorted(p.name for p in (tmp_path / name / "out").iterdir())
             assert outputs == sorted(f"doc{n}.png.{ext}" for n in range(documents)
                                      for ext in ("txt", "json"))
-            assert billed_per_page(tmp_path / "state.db", f"{project}/{name}") == {
+            assert await billed_per_page(store_url, f"{project}/{name}") == {
                 (f"doc{n}.png", 0): 1 for n in range(documents)}
         assert (await status_of(killed, finance))["runs"] == 2  # killed mid-run, resumed
         view = await status_of(cancelled, finance)

@@ -80,7 +80,8 @@ async def test_retry_runs_the_failed_documents_only(
     assert second.summary["documents_done"] == 1
     assert second.summary["documents_skipped"] == 0
     assert server.call_count == 3
-    assert billed(env, "finance/mixed") == {"good-a.png": 1, "good-b.png": 1, "broken.png": 1}
+    assert await billed(str(env), "finance/mixed") == {
+        "good-a.png": 1, "good-b.png": 1, "broken.png": 1}
     text = (tmp_path / "mixed" / "out" / "broken.png.txt").read_text()
     assert "broken" in text
     progress = await queue.progress("finance/mixed")

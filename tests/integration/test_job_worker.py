@@ -5,15 +5,16 @@ stopped mid-job puts it back to `queued` and the next run resumes without re-sen
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import and_, func, select
 
 from pipeline.embedded import SharedEmbedded
 from pipeline.job_worker import JobWorker, WorkerSettings
 from pipeline.store import JobQueue, open_store
+from pipeline.store.schema import usage
 from pipeline.testing import FakeOcrServer, Reply
 from tests.support.inputs import text_page
 from tests.support.jobs import FAKE_AK, FAKE_SK
@@ -34,19 +35,25 @@ def job_data(tmp: Path, server: FakeOcrServer, name: str, documents: int,
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The state database (SQLite and PostgreSQL) and the fake server's key pair."""
     monkeypatch.setenv("HUAWEICLOUD_SDK_AK", FAKE_AK)
     monkeypatch.setenv("HUAWEICLOUD_SDK_SK", FAKE_SK)
-    db = tmp_path / "state.db"
-    monkeypatch.setenv("OCRPIPE_DB", str(db))
-    return db
+    monkeypatch.setenv("OCRPIPE_DB", store_url)
+    return store_url
 
 
-def billed(db: Path, key: str) -> dict[str, int]:
-    with sqlite3.connect(db) as conn:
-        return dict(conn.execute(
-            "SELECT doc_key, count(*) FROM usage WHERE job = ? AND outcome = 'billed' "
-            "GROUP BY doc_key", (key,)).fetchall())
+async def billed(db: str, key: str) -> dict[str, int]:
+    store = await open_store(db)
+    try:
+        async with store.engine.connect() as conn:
+            rows = await conn.execute(
+                select(usage.c.doc_key, func.count()).where(and_(
+                    usage.c.job == key, usage.c.outcome == "billed"
+                )).group_by(usage.c.doc_key))
+            return {row[0]: row[1] for row in rows}
+    finally:
+        await store.close()
 
 
 async def wait_until(predicate: Any, what: str) -> None:
@@ -62,7 +69,7 @@ async def wait_until(predicate: Any, what: str) -> None:
 
 
 @pytest.mark.slow  # 2 s and more (measured)
-async def test_a_worker_runs_the_queue_by_priority(tmp_path: Path, env: Path,
+async def test_a_worker_runs_the_queue_by_priority(tmp_path: Path, env: str,
                                                    server: FakeOcrServer) -> None:
     store = await open_store()
     queue = JobQueue(store)
@@ -88,7 +95,7 @@ async def test_a_worker_runs_the_queue_by_priority(tmp_path: Path, env: Path,
     assert high_done.summary["documents_done"] == 2
     assert high_done.started_at and low_done.started_at
     assert high_done.started_at < low_done.started_at  # priority first
-    assert billed(env, "finance/high") == {"doc0.png": 1, "doc1.png": 1}
+    assert await billed(env, "finance/high") == {"doc0.png": 1, "doc1.png": 1}
     assert sorted(p.name for p in (tmp_path / "low" / "out").iterdir()) == [
         "doc0.png.json", "doc0.png.txt", "doc1.png.json", "doc1.png.txt"]
     await store.close()
@@ -96,7 +103,7 @@ async def test_a_worker_runs_the_queue_by_priority(tmp_path: Path, env: Path,
 
 @pytest.mark.slow  # 2 s and more (measured)
 async def test_cancel_stops_a_running_job_after_the_calls_in_flight(
-        tmp_path: Path, env: Path) -> None:
+        tmp_path: Path, env: str) -> None:
     async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK},
                              default=Reply.ok(delay=0.3)) as server:
         store = await open_store()
@@ -130,7 +137,7 @@ async def test_cancel_stops_a_running_job_after_the_calls_in_flight(
 
 @pytest.mark.slow  # 2 s and more (measured)
 async def test_a_stopped_worker_requeues_and_the_next_run_resumes(
-        tmp_path: Path, env: Path) -> None:
+        tmp_path: Path, env: str) -> None:
     async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK},
                              default=Reply.ok(delay=0.2)) as server:
         store = await open_store()
@@ -163,13 +170,13 @@ async def test_a_stopped_worker_requeues_and_the_next_run_resumes(
             second.stop()
             await task
         assert server.call_count == 8 and sent_before < 8  # nothing sent twice
-        assert billed(env, "legal/resume") == {f"doc{n}.png": 1 for n in range(8)}
+        assert await billed(env, "legal/resume") == {f"doc{n}.png": 1 for n in range(8)}
         record = await queue.get(job.id)
         assert record is not None and record.attempts == 2
         await store.close()
 
 
-async def test_an_expired_lease_is_claimed_again(tmp_path: Path, env: Path) -> None:
+async def test_an_expired_lease_is_claimed_again(tmp_path: Path, env: str) -> None:
     store = await open_store()
     queue = JobQueue(store)
     job, _ = await queue.submit(name="x", enterprise_project="finance", spec={"name": "x"})
@@ -190,7 +197,7 @@ async def test_an_expired_lease_is_claimed_again(tmp_path: Path, env: Path) -> N
 
 
 @pytest.mark.slow  # 2 s and more (measured)
-async def test_jobs_share_one_embedded_service(tmp_path: Path, env: Path) -> None:
+async def test_jobs_share_one_embedded_service(tmp_path: Path, env: str) -> None:
     shared = SharedEmbedded(workers=1)
     shared.use()  # as `ocrpipe up` does: the workers' runs inherit it
     store = await open_store()
@@ -227,7 +234,7 @@ async def test_jobs_share_one_embedded_service(tmp_path: Path, env: Path) -> Non
 
 
 async def test_a_job_whose_source_is_gone_fails_with_the_reason(
-        tmp_path: Path, env: Path, server: FakeOcrServer) -> None:
+        tmp_path: Path, env: str, server: FakeOcrServer) -> None:
     store = await open_store()
     queue = JobQueue(store)
     gone, _ = await queue.submit(name="gone", enterprise_project="finance",
@@ -257,7 +264,7 @@ async def test_a_job_whose_source_is_gone_fails_with_the_reason(
     await store.close()
 
 
-async def test_projects_take_turns_at_equal_priority(tmp_path: Path, env: Path) -> None:
+async def test_projects_take_turns_at_equal_priority(tmp_path: Path, env: str) -> None:
     store = await open_store()
     queue = JobQueue(store)
     a = [(await queue.submit(name=f"a{n}", enterprise_project="alpha", spec={}))[0]
@@ -275,7 +282,7 @@ async def test_projects_take_turns_at_equal_priority(tmp_path: Path, env: Path) 
 
 
 async def test_refused_credentials_fail_the_job_with_exit_code_3(
-        tmp_path: Path, env: Path, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, env: str, server: FakeOcrServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUAWEICLOUD_SDK_SK", "not-the-right-secret")
     store = await open_store()
     queue = JobQueue(store)

@@ -87,9 +87,9 @@ async def test_jobs_share_one_warm_pool_that_survives_a_dead_worker(
         assert pids == {alive} and alive != os.getpid()
     finally:
         await asyncio.to_thread(shared.close)
-    assert billed(tmp_path / "state.db", "finance/first") == {"first-0.bmp": 1, "first-1.bmp": 1}
-    assert billed(tmp_path / "state.db", "finance/second") == {"second-0.bmp": 1,
-                                                                "second-1.bmp": 1}
+    db = str(tmp_path / "state.db")
+    assert await billed(db, "finance/first") == {"first-0.bmp": 1, "first-1.bmp": 1}
+    assert await billed(db, "finance/second") == {"second-0.bmp": 1, "second-1.bmp": 1}
     assert (tmp_path / "out" / "second" / "second-1.bmp.txt").is_file()
 
 

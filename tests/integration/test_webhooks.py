@@ -40,8 +40,8 @@ class Receiver:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await open_store(str(tmp_path / "state.db"))
+async def store(store_url: str) -> AsyncIterator[Store]:
+    store = await open_store(store_url)  # SQLite and PostgreSQL
     yield store
     await store.close()
 

@@ -1,4 +1,3 @@
-from pathlib import Path
 
 from pipeline.models import Block, OcrResult, PageGeometry, PageResult, SourceObject, UsageRecord
 from pipeline.store import AttemptEnd, open_store
@@ -15,8 +14,8 @@ RESULT = OcrResult((Block("hi", ((0, 0), (5, 0), (5, 5), (0, 5)), 0.5),), 10, 10
 PAGE = PageResult(0, RESULT, PageGeometry(10, 10, 20, 20, 144.0))
 
 
-async def test_ledger_outcomes_and_report(tmp_path: Path) -> None:
-    store = await open_store(str(tmp_path / "s.db"))
+async def test_ledger_outcomes_and_report(store_url: str) -> None:
+    store = await open_store(store_url)
     run = await store.start_run("j")
     doc = await store.begin_document("j", SourceObject("d.pdf", "/d.pdf", 1, change_token="t1"))
     # page 0: throttled once, then billed (committed with the result)
@@ -41,7 +40,7 @@ async def test_ledger_outcomes_and_report(tmp_path: Path) -> None:
     await store.close()
 
     # a new run turns leftovers into "unknown" and keeps finished pages
-    store = await open_store(str(tmp_path / "s.db"))
+    store = await open_store(store_url)
     await store.start_run("j")
     rows = {r["enterprise_project"]: r for r in await store.usage_summary("j")}
     assert rows["default"]["unknown"] == 1
@@ -49,8 +48,8 @@ async def test_ledger_outcomes_and_report(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_changed_input_drops_saved_pages(tmp_path: Path) -> None:
-    store = await open_store(str(tmp_path / "s.db"))
+async def test_changed_input_drops_saved_pages(store_url: str) -> None:
+    store = await open_store(store_url)
     doc = await store.begin_document("j", SourceObject("d.pdf", "/d.pdf", 1, change_token="t1"))
     await store.save_page(doc, PAGE, change_token="t1")
     await store.finish_document(doc, status="done", page_count=1, outputs=["/o/d.pdf.txt"])
