@@ -9,7 +9,7 @@ import os
 
 from pipeline.billing.alerts import raise_alerts
 from pipeline.billing.calls import load_calls
-from pipeline.billing.config import billing_path, load_billing
+from pipeline.billing.config import find_billing_path, load_billing
 from pipeline.billing.deduction import deduct
 from pipeline.billing.paid_by import record_deductions
 from pipeline.errors import ConfigError
@@ -24,8 +24,8 @@ async def books_after_run(store: Store) -> None:
     and raise the alerts the run's calls crossed. A billing file with errors is logged
     (the run's work is done and kept either way)."""
     try:
-        path = billing_path(os.environ.get("OCRPIPE_DB") or DEFAULT_DB)
-        if not await asyncio.to_thread(path.is_file):
+        path = find_billing_path(os.environ.get("OCRPIPE_DB") or DEFAULT_DB)
+        if path is None or not await asyncio.to_thread(path.is_file):
             return
         billing = await asyncio.to_thread(load_billing, path)
     except ConfigError as exc:

@@ -208,14 +208,25 @@ def parse_billing(text: str, *, origin: str = "<billing>") -> Billing:
 
 
 def billing_path(database: str) -> Path:
-    """`$OCRPIPE_BILLING`, else `billing.toml` beside the state database file."""
+    """`$OCRPIPE_BILLING`, else `billing.toml` beside the state database file; a
+    ConfigError saying to set the variable when the database is not a local file."""
+    path = find_billing_path(database)
+    if path is None:
+        raise ConfigError(f"set {BILLING_ENV} to the billing file: the state database "
+                          f"{database} is not a local file to find billing.toml beside")
+    return path
+
+
+def find_billing_path(database: str) -> Path | None:
+    """Where the billing file would be, or None when `$OCRPIPE_BILLING` is unset and the
+    state database is not a local file (PostgreSQL): then there is none, and runs keep
+    no books."""
     if value := os.environ.get(BILLING_ENV):
         return Path(value).expanduser()
     if "://" in database:
         url = make_url(database)
         if not url.get_backend_name() == "sqlite" or not url.database:
-            raise ConfigError(f"set {BILLING_ENV} to the billing file: the state database "
-                              f"{database} is not a local file to find billing.toml beside")
+            return None
         return Path(url.database).parent / "billing.toml"
     return Path(database).expanduser().parent / "billing.toml"
 

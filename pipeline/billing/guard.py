@@ -19,7 +19,14 @@ import time
 from dataclasses import dataclass, field
 
 from pipeline.billing.calls import load_calls
-from pipeline.billing.config import BILLING_ENV, Billing, Budget, billing_path, load_billing
+from pipeline.billing.config import (
+    BILLING_ENV,
+    Billing,
+    Budget,
+    billing_path,
+    find_billing_path,
+    load_billing,
+)
 from pipeline.billing.deduction import Call, deduct
 from pipeline.errors import ConfigError
 from pipeline.store import Store
@@ -117,9 +124,12 @@ async def open_guard(store: Store, *, project: str, api: str, region: str | None
                      on_exceeded: str | None, stopping: asyncio.Event) -> BudgetGuard | None:
     """The guard of a job, or None when no budget applies. A job that asks for one
     (`[budget]`) needs the billing file and a `[[budget]]` of its project in it."""
-    path = billing_path(os.environ.get("OCRPIPE_DB") or DEFAULT_DB)
-    if on_exceeded is None and not await asyncio.to_thread(path.is_file):
-        return None
+    database = os.environ.get("OCRPIPE_DB") or DEFAULT_DB
+    if on_exceeded is None:
+        found = find_billing_path(database)
+        if found is None or not await asyncio.to_thread(found.is_file):
+            return None
+    path = billing_path(database)
     billing = await asyncio.to_thread(load_billing, path)
     budget = next((b for b in billing.budget if b.enterprise_project == project), None)
     if budget is None:
