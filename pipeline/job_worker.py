@@ -165,3 +165,18 @@ class JobWorker:
                             "stopping this run", job.name, job.id)
                 run_stop.set()
                 return
+
+
+async def stop_workers(
+    workers: list[JobWorker], tasks: list[asyncio.Task[None]], grace: float
+) -> None:
+    """The ordered stop of `up` and `worker`: no new jobs, the OCR calls in flight get
+    `grace` seconds to finish, then what still runs is cancelled (its job goes back to
+    the queue)."""
+    log.warning("stopping: no new jobs; the OCR calls in flight finish (up to %g s), "
+                "then running jobs go back to the queue", grace)
+    for worker in workers:
+        worker.stop()
+    _, late = await asyncio.wait(tasks, timeout=grace)
+    for task in late:
+        task.cancel()

@@ -23,7 +23,7 @@ from pathlib import Path
 from pipeline.context import worker_count
 from pipeline.embedded import SharedEmbedded
 from pipeline.fair_share import FairDispatcher
-from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.job_worker import JobWorker, WorkerSettings, stop_workers
 from pipeline.leftovers import process_temp_folder
 from pipeline.shared_pool import SharedPool
 from pipeline.store import JobQueue, open_store
@@ -61,13 +61,7 @@ async def serve_queue(config: QueueWorkerConfig, stopping: asyncio.Event) -> Non
             async with asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(w.run(), name=w.name) for w in workers]
                 await stopping.wait()
-                log.warning("stopping: no new jobs; the OCR calls in flight finish (up to "
-                            "%g s), then running jobs go back to the queue", config.grace)
-                for worker in workers:
-                    worker.stop()
-                _, late = await asyncio.wait(tasks, timeout=config.grace)
-                for task in late:
-                    task.cancel()
+                await stop_workers(workers, tasks, config.grace)
         finally:
             await asyncio.to_thread(pool.close)
             await embedded.aclose()

@@ -31,7 +31,7 @@ from pipeline.api.submit import WebhookRules
 from pipeline.context import worker_count
 from pipeline.embedded import SharedEmbedded
 from pipeline.fair_share import FairDispatcher
-from pipeline.job_worker import JobWorker, WorkerSettings
+from pipeline.job_worker import JobWorker, WorkerSettings, stop_workers
 from pipeline.leftovers import process_temp_folder
 from pipeline.schedules.loader import WebhookLimits
 from pipeline.schedules.service import run_schedules
@@ -113,13 +113,7 @@ async def _serve(config: UpConfig, stopping: asyncio.Event,
             tg.create_task(run_schedules(store, owner, stopping, jobs_dir=config.jobs_dir,
                                          tick=config.tick, webhooks=limits), name="schedules")
             await stopping.wait()
-            log.warning("stopping: no new jobs; the OCR calls in flight finish (up to %g s), "
-                        "then running jobs go back to the queue", config.grace)
-            for worker in workers:
-                worker.stop()
-            _, late = await asyncio.wait(tasks, timeout=config.grace)
-            for task in late:
-                task.cancel()
+            await stop_workers(workers, tasks, config.grace)
     finally:
         await asyncio.to_thread(pool.close)
         await embedded.aclose()
