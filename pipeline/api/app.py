@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 """A job is a few kB of JSON; a body above 1 MiB answers 413 before it is read whole."""
 PUBLIC_PATHS = frozenset({"/v1/health", "/v1/openapi.json", "/"})
-PUBLIC_PREFIXES = ("/static/",)  # the dashboard's files (pipeline.api.dashboard)
+PUBLIC_PREFIXES = ("/static/",)  # the dashboard's files (pipeline.dashboard)
 DOCUMENT_STATUSES = ("pending", "done", "failed")
 
 QUEUE = web.AppKey("queue", JobQueue)

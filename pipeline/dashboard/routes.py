@@ -1,5 +1,5 @@
 """The dashboard of `ocrpipe up`: `GET /` serves a page (package data in
-`pipeline/api/static/`, no CDN) that polls the job API with the token the user types in,
+`pipeline/dashboard/static/`, no CDN) that polls the job API with the token the user types in,
 and two JSON endpoints it draws from, under the same tokens as the rest of `/v1`:
 
 - `GET /v1/usage?days=N`: ledger calls per enterprise project and UTC day (billed, failed,
@@ -41,8 +41,10 @@ OUTCOMES = ("billed", "failed", "unknown", "saved")
 
 
 def add_dashboard_routes(app: web.Application, store: Store) -> None:
-    """Add `/`, `/static/*`, `/v1/usage` and `/v1/billing`, and the two JSON endpoints'
-    paths and schemas to the OpenAPI document the app serves."""
+    """Add `/`, `/static/*`, `/v1/usage` and `/v1/billing` to the job API app
+    (`pipeline.api.create_app`), and the two JSON endpoints' paths and schemas to the
+    OpenAPI document it serves. Outside `pipeline.api`: billing imports the webhooks,
+    which import the API's views."""
     document = json.loads(app[OPENAPI])
     document["paths"].update(DASHBOARD_PATHS)
     document["components"]["schemas"].update(DASHBOARD_SCHEMAS)
@@ -55,7 +57,7 @@ def add_dashboard_routes(app: web.Application, store: Store) -> None:
 
 
 def _read_static(name: str) -> bytes:
-    return resources.files("pipeline.api").joinpath("static", *name.split("/")).read_bytes()
+    return resources.files("pipeline.dashboard").joinpath("static", *name.split("/")).read_bytes()
 
 
 async def index(request: web.Request) -> web.Response:
@@ -83,8 +85,8 @@ async def usage(request: web.Request) -> web.Response:
         outcome = "unknown" if call.outcome == "pending" else call.outcome
         counts[(call.enterprise_project, day.isoformat(), outcome)] += 1
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for (project, day, outcome), n in counts.items():
-        row = rows.setdefault((project, day), {"enterprise_project": project, "day": day,
+    for (project, date, outcome), n in counts.items():
+        row = rows.setdefault((project, date), {"enterprise_project": project, "day": date,
                                                **dict.fromkeys(OUTCOMES, 0)})
         if outcome in OUTCOMES:
             row[outcome] += n
@@ -163,8 +165,8 @@ DASHBOARD_SCHEMAS: dict[str, Any] = {
                                "unpriced_calls": _INT}}},
             "alerts": {"type": "array", "items": {
                 "type": "object", "required": ["kind", "subject", "at"],
-                "properties": {"kind": _STR, "subject": _STR, "threshold": {"anyOf": [_NUM, {"type": "null"}]},
-                               "at": _STR}}},
+                "properties": {"kind": _STR, "subject": _STR, "at": _STR,
+                               "threshold": {"anyOf": [_NUM, {"type": "null"}]}}}},
         },
     },
 }
