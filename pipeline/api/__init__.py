@@ -7,7 +7,6 @@ from aiohttp import web
 
 from pipeline.api.app import MAX_BODY
 from pipeline.api.app import create_app as create_jobs_app
-from pipeline.api.dashboard import add_dashboard_routes
 from pipeline.api.schedules import add_schedule_routes
 from pipeline.api.submit import WebhookRules
 from pipeline.store import Store
@@ -15,11 +14,9 @@ from pipeline.store import Store
 
 def create_app(store: Store, *, base_dir: Path | None = None, data_root: Path | None = None,
                webhooks: WebhookRules | None = None) -> web.Application:
-    """The job API (`pipeline.api.app.create_app`) with `/v1/schedules` and the dashboard
-    (`/`, `/v1/usage`, `/v1/billing`) added."""
+    """The job API (`pipeline.api.app.create_app`) with `/v1/schedules` added."""
     app = create_jobs_app(store, base_dir=base_dir, data_root=data_root, webhooks=webhooks)
     add_schedule_routes(app, store)
-    add_dashboard_routes(app, store)
     return app
 
 
