@@ -74,11 +74,14 @@ async function showFailed() {
 }
 
 function drawUsage(usage) {
-  const days = [...new Set(usage.rows.map((r) => r.day))].sort();
   const projects = [...new Set(usage.rows.map((r) => r.enterprise_project))].sort();
-  $("usage-empty").hidden = days.length > 0;
+  $("usage-empty").hidden = projects.length > 0;
   if (usageChart) { usageChart.destroy(); usageChart = null; }
-  if (!days.length) return;
+  if (!projects.length) return;
+  const days = []; // every UTC day of the window, so that the x axis spans it
+  for (let t = Date.parse(usage.since + "T00:00:00Z"); t <= Date.now(); t += 86400000) {
+    days.push(new Date(t).toISOString().slice(0, 10));
+  }
   const billed = new Map(usage.rows.map((r) => [r.enterprise_project + "|" + r.day, r.billed]));
   const xs = days.map((d) => Date.parse(d + "T00:00:00Z") / 1000);
   const data = [xs, ...projects.map((p) => days.map((d) => billed.get(p + "|" + d) || 0))];
