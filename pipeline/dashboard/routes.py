@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import func, select
 
 from pipeline.api.app import OPENAPI, ApiError, _int_param, _scope
 from pipeline.api.openapi import _AUTH_ERRORS, _answer, _query
@@ -30,6 +31,7 @@ from pipeline.billing.config import billing_path, load_billing
 from pipeline.billing.status import billing_status
 from pipeline.errors import ConfigError
 from pipeline.store import Store
+from pipeline.store.schema import usage as usage_table
 
 STATIC = {"index.html": "text/html", "dashboard.js": "text/javascript",
           "dashboard.css": "text/css", "vendor/uPlot.iife.js": "text/javascript",
@@ -77,13 +79,18 @@ async def usage(request: web.Request) -> web.Response:
     days = _int_param(request, "days", 30, 1, 366) or 30
     scope = _scope(request)
     first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
+    query = (select(usage_table.c.enterprise_project, usage_table.c.day,
+                    usage_table.c.outcome, func.count())
+             .where(usage_table.c.day >= first.isoformat())
+             .group_by(usage_table.c.enterprise_project, usage_table.c.day,
+                       usage_table.c.outcome))
+    if scope is not None:
+        query = query.where(usage_table.c.enterprise_project == scope)
+    async with request.app[STORE].engine.connect() as conn:
+        found = (await conn.execute(query)).all()
     counts: Counter[tuple[str, str, str]] = Counter()
-    for call in await load_calls(request.app[STORE]):
-        day = call.at.astimezone(dt.UTC).date()
-        if day < first or (scope is not None and call.enterprise_project != scope):
-            continue
-        outcome = "unknown" if call.outcome == "pending" else call.outcome
-        counts[(call.enterprise_project, day.isoformat(), outcome)] += 1
+    for project, day, outcome, n in found:  # the ledger's day: the UTC date of the call
+        counts[(project, day, "unknown" if outcome == "pending" else outcome)] += n
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for (project, date, outcome), n in counts.items():
         row = rows.setdefault((project, date), {"enterprise_project": project, "day": date,
