@@ -29,6 +29,7 @@ from aiohttp import web
 from pipeline.api import create_app
 from pipeline.api.submit import WebhookRules
 from pipeline.context import worker_count
+from pipeline.dashboard import add_dashboard_routes
 from pipeline.embedded import SharedEmbedded
 from pipeline.fair_share import FairDispatcher
 from pipeline.job_worker import JobWorker, WorkerSettings, stop_workers
@@ -83,6 +84,7 @@ async def _serve(config: UpConfig, stopping: asyncio.Event,
     rules = WebhookRules(can_sign=bool(secret), allow_private=config.allow_private_webhooks)
     app = create_app(store, base_dir=config.base_dir, data_root=config.data_root,
                      webhooks=rules)
+    add_dashboard_routes(app, store)  # GET /: the dashboard; /v1/usage, /v1/billing
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
     try:
         await runner.setup()

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 """A job is a few kB of JSON; a body above 1 MiB answers 413 before it is read whole."""
-PUBLIC_PATHS = frozenset({"/v1/health", "/v1/openapi.json"})
+PUBLIC_PATHS = frozenset({"/v1/health", "/v1/openapi.json", "/"})
+PUBLIC_PREFIXES = ("/static/",)  # the dashboard's files (pipeline.dashboard)
 DOCUMENT_STATUSES = ("pending", "done", "failed")
 
 QUEUE = web.AppKey("queue", JobQueue)
@@ -97,7 +98,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in PUBLIC_PATHS:
+    if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

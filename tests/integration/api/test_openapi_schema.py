@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from pipeline.api import create_app
+from pipeline.dashboard import add_dashboard_routes
 from pipeline.store import JobQueue, ScheduleRecord, ScheduleStore, TokenStore, open_store
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -54,7 +55,9 @@ def _serve(db: Path, started: concurrent.futures.Future[LiveApi], stop: threadin
             enterprise_project="finance", name="seen", spec={"name": "seen"}, cron="@daily",
             timezone="Asia/Shanghai", overlap="skip", misfire="run_once", paused=False,
             origin="api", created_at=datetime.now(UTC)))
-        runner = web.AppRunner(create_app(store, base_dir=folder), access_log=None)
+        app = create_app(store, base_dir=folder)
+        add_dashboard_routes(app, store)  # as `ocrpipe up` serves it
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         port = runner.addresses[0][1]
