@@ -304,10 +304,32 @@ def job_from_data(
     """Validate a job given as data (a job file's keys: parsed TOML, or JSON from the API)."""
     if "base_dir" in data:
         raise ConfigError(f"{origin}: base_dir: unknown key")
+    if where := _nul_inside(data):
+        raise ConfigError(f"{origin} has errors:\n  {where}: holds a NUL character (\\x00), "
+                          "which no path, URL or name may contain")
     try:
         return JobSpec.model_validate({**data, "base_dir": base_dir or Path.cwd()})
     except ValidationError as exc:
         raise ConfigError(f"{origin} has errors:\n{describe_errors(exc)}") from None
+
+
+def _nul_inside(value: object, where: str = "") -> str | None:
+    """The key of the first string (or key) holding a NUL character, or None: the file
+    system and the database refuse it, so it is refused here, with its key named."""
+    if isinstance(value, str):
+        return (where or "(top level)") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            if "\x00" in str(key):
+                return inner
+            if found := _nul_inside(item, inner):
+                return found
+    if isinstance(value, list | tuple):
+        for number, item in enumerate(value):
+            if found := _nul_inside(item, f"{where}.{number}" if where else str(number)):
+                return found
+    return None
 
 
 def load_job(path: Path) -> JobSpec:

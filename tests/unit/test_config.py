@@ -1,8 +1,9 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pipeline.config import load_job, parse_job
+from pipeline.config import job_from_data, load_job, parse_job
 from pipeline.errors import ConfigError
 from tests.support.paths import REPO_ROOT
 
@@ -77,3 +78,16 @@ def test_layout_is_on_for_word_and_markdown_unless_off() -> None:
     with pytest.raises(ConfigError) as info:
         parse_job(output('headers = "hide"\n'))
     assert "output.headers" in str(info.value)
+
+
+@pytest.mark.parametrize(("data", "key"), [
+    ({"name": "n", "source": {"url": "in\x00"}, "output": {"url": "out"}}, "source.url"),
+    ({"name": "n", "source": {"url": "in", "include": ["*.png", "a\x00"]},
+      "output": {"url": "out"}}, "source.include.1"),
+    ({"name": "n", "source": {"url": "in"}, "output": {"url": "out"},
+      "ocr": {"language": "\x00"}}, "ocr.language"),
+])
+def test_a_nul_character_is_refused_with_its_key(data: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError, match="NUL character") as caught:
+        job_from_data(data)
+    assert f"  {key}: holds a NUL character" in str(caught.value)
