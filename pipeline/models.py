@@ -5,6 +5,7 @@ All are frozen dataclasses: a stage takes one and returns another, never mutates
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
@@ -70,13 +71,23 @@ class OcrRequest:
         return len(self.image_b64)
 
 
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+"""Control characters, lone surrogates and non-characters: no output format can hold them
+(Word, hOCR and ALTO are XML), and they carry no text."""
+
+
 @dataclass(frozen=True)
 class Block:
-    """One recognised text block (a line, for RapidOCR)."""
+    """One recognised text block (a line, for RapidOCR). Its text never holds control
+    characters (a PDF's text layer or a service may give them): they are dropped here."""
 
     text: str
     box: Quad
     confidence: float
+
+    def __post_init__(self) -> None:
+        if _NOT_TEXT.search(self.text):
+            object.__setattr__(self, "text", _NOT_TEXT.sub("", self.text))
 
 
 @dataclass(frozen=True)

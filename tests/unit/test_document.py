@@ -13,8 +13,9 @@ import pytest
 from pipeline.config import JobSpec, parse_job
 from pipeline.document import process_document
 from pipeline.errors import PageOcrError
-from pipeline.models import OcrRequest, OcrResult, SourceObject
+from pipeline.models import Block, DocumentResult, OcrRequest, OcrResult, PageResult, SourceObject
 from pipeline.testing import FakeRecognizer, job_context, tagged_pdf
+from pipeline.writers import WRITERS, WriteOptions
 from tests.support.outputs import echoed, page_texts, txt_pages
 
 TAGS = [f"book-p{n}" for n in range(1, 7)]
@@ -124,3 +125,14 @@ async def test_an_unchanged_document_is_skipped_and_a_changed_one_sent_again(
         assert await process_document(ctx, changed) == "done"
         assert ctx.ocr.answered == echoed(["new-p1"])
     assert page_texts(tmp_path / "out", "book.pdf") == echoed(["new-p1"])
+
+
+def test_a_block_drops_control_characters_that_no_output_can_hold() -> None:
+    """A text layer or a service may give them; Word, hOCR and ALTO (XML) refuse them."""
+    box = ((0, 0), (9, 0), (9, 9), (0, 9))
+    block = Block("Tab\tkept, \x00NUL\x02 and \x7f gone\ufffe", box, 1.0)
+    assert block.text == "Tab\tkept, NUL and  gone"
+    doc = DocumentResult(SourceObject("a.png", "a.png", 1),
+                         (PageResult(0, OcrResult((block,), 10, 10)),))
+    for fmt in ("docx", "hocr", "alto", "txt"):
+        assert WRITERS[fmt].render(doc, None, WriteOptions())  # writes, no ValueError
