@@ -5,7 +5,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pipeline.api.app import MAX_BODY
+from pipeline.api.http import MAX_BODY
 from pipeline.api.app import create_app as create_jobs_app
 from pipeline.api.schedules import add_schedule_routes
 from pipeline.api.submit import WebhookRules

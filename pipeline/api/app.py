@@ -20,20 +20,29 @@ from aiohttp import web
 from sqlalchemy.exc import OperationalError
 
 from pipeline import __version__
+from pipeline.api.http import (
+    MAX_BODY,
+    TOKEN_KEY,
+    ApiError,
+    choice_param,
+    int_param,
+    problem,
+    read_json,
+    scope_of,
+    token_of,
+)
 from pipeline.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from pipeline.api.metrics import render_metrics
 from pipeline.api.openapi import openapi_document
 from pipeline.api.submit import Forbidden, WebhookRules, job_from_body, stored_spec
 from pipeline.api.views import document_view, job_url, job_view
 from pipeline.errors import ConfigError
-from pipeline.store import JobQueue, JobRecord, StateConflict, Store, TokenInfo, TokenStore
+from pipeline.store import JobQueue, JobRecord, StateConflict, Store, TokenStore
 from pipeline.store.jobs import STATUSES
 from pipeline.store.webhooks import WebhookStore
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024
-"""A job is a few kB of JSON; a body above 1 MiB answers 413 before it is read whole."""
 PUBLIC_PATHS = frozenset({"/v1/health", "/v1/openapi.json", "/"})
 PUBLIC_PREFIXES = ("/static/",)  # the dashboard's files (pipeline.dashboard)
 DOCUMENT_STATUSES = ("pending", "done", "failed")
@@ -45,23 +54,7 @@ DATA_ROOT = web.AppKey("data_root", Path)
 WEBHOOK_RULES = web.AppKey("webhook_rules", WebhookRules)
 OUTBOX = web.AppKey("outbox", WebhookStore)
 OPENAPI = web.AppKey("openapi", bytes)
-TOKEN_KEY: Any = (  # aiohttp >= 3.14 warns on plain string keys, older ones lack RequestKey
-    web.RequestKey("token", TokenInfo) if hasattr(web, "RequestKey") else "ocrpipe.token"
-)
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class ApiError(Exception):
-    """An answer other than 2xx: status, a stable code, a message that says what to fix."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def problem(status: int, code: str, message: str, **headers: str) -> web.Response:
-    return web.json_response({"code": code, "message": message}, status=status, headers=headers)
 
 
 _HTTP_CODES = {
@@ -113,38 +106,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-def _token(request: web.Request) -> TokenInfo:
-    info: TokenInfo = request[TOKEN_KEY]
-    return info
-
-
-def _scope(request: web.Request) -> str | None:
-    """The enterprise project the token is bound to; None for an admin token."""
-    token = _token(request)
-    return None if token.admin else token.enterprise_project
-
-
-def _int_param(request: web.Request, name: str, default: int | None, low: int,
-               high: int) -> int | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, "bad_parameter", f"{name}: give a whole number from {low} to {high}")
-    return int(raw)
-
-
-def _choice_param(request: web.Request, name: str, choices: tuple[str, ...]) -> str | None:
-    raw = request.query.get(name)
-    if raw is not None and raw not in choices:
-        raise ApiError(400, "bad_parameter", f"{name}: one of {', '.join(choices)}")
-    return raw
-
-
 async def _job(request: web.Request) -> JobRecord:
     """The job named in the path, if the token may see it; else 404, as for a missing one."""
     job_id = request.match_info["job_id"]
-    job = await request.app[QUEUE].get(job_id, project=_scope(request))
+    job = await request.app[QUEUE].get(job_id, project=scope_of(request))
     if job is None:
         raise ApiError(404, "job_not_found", f"no job {job_id!r}: GET /v1/jobs lists yours")
     return job
@@ -159,23 +124,13 @@ async def _full_view(request: web.Request, job: JobRecord) -> dict[str, Any]:
     return view
 
 
-async def _read_json(request: web.Request) -> object:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    raw = await request.read()
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-
-
 async def submit_job(request: web.Request) -> web.Response:
-    body = await _read_json(request)
+    body = await read_json(request)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= 200:
         raise ApiError(400, "bad_header", "Idempotency-Key: 1 to 200 characters")
     try:
-        spec = job_from_body(body, _token(request), base_dir=request.app[BASE_DIR],
+        spec = job_from_body(body, token_of(request), base_dir=request.app[BASE_DIR],
                              data_root=request.app.get(DATA_ROOT),
                              webhooks=request.app[WEBHOOK_RULES])
     except ConfigError as exc:
@@ -200,10 +155,10 @@ async def submit_job(request: web.Request) -> web.Response:
 
 
 async def list_jobs(request: web.Request) -> web.Response:
-    status = _choice_param(request, "status", STATUSES)
-    cursor = _int_param(request, "cursor", None, 1, 2**62)
-    limit = _int_param(request, "limit", 50, 1, 200) or 50
-    scope = _scope(request)
+    status = choice_param(request, "status", STATUSES)
+    cursor = int_param(request, "cursor", None, 1, 2**62)
+    limit = int_param(request, "limit", 50, 1, 200) or 50
+    scope = scope_of(request)
     wanted = request.query.get("enterprise_project")
     if scope is not None and wanted is not None and wanted != scope:
         return web.json_response({"jobs": [], "next_cursor": None})
@@ -221,9 +176,9 @@ async def show_job(request: web.Request) -> web.Response:
 
 async def list_documents(request: web.Request) -> web.Response:
     job = await _job(request)
-    status = _choice_param(request, "status", DOCUMENT_STATUSES)
-    cursor = _int_param(request, "cursor", None, 0, 2**62)
-    limit = _int_param(request, "limit", 100, 1, 500) or 100
+    status = choice_param(request, "status", DOCUMENT_STATUSES)
+    cursor = int_param(request, "cursor", None, 0, 2**62)
+    limit = int_param(request, "limit", 100, 1, 500) or 100
     rows = await request.app[QUEUE].documents(job.run_key, status=status, after_id=cursor,
                                               limit=limit)
     next_cursor = str(rows[-1]["id"]) if len(rows) == limit else None
@@ -260,7 +215,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    if not _token(request).admin:
+    if not token_of(request).admin:
         raise ApiError(403, "forbidden", "/metrics shows every project: use an admin token "
                        "(`ocrpipe token create --admin`)")
     text = await render_metrics(request.app[QUEUE])

@@ -14,11 +14,11 @@ from pipeline.config import JobSpec
 REF = "#/components/schemas/{model}"
 
 
-def _ref(name: str) -> dict[str, str]:
+def ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(model=name)}
 
 
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
@@ -33,7 +33,7 @@ def _job_body_schemas() -> dict[str, Any]:
     return {"JobBody": schema, **defs}
 
 
-_TIME = _nullable({"type": "string", "format": "date-time"})
+_TIME = nullable({"type": "string", "format": "date-time"})
 _COUNT = {"type": "integer", "minimum": 0}
 
 _SCHEMAS: dict[str, Any] = {
@@ -66,8 +66,8 @@ _SCHEMAS: dict[str, Any] = {
                       "description": "what the next or current run takes: every listed "
                                      "document, or (after a retry of a done job) only the "
                                      "documents that failed"},
-            "exit_code": _nullable({"type": "integer"}),
-            "error": _nullable({"type": "string"}),
+            "exit_code": nullable({"type": "integer"}),
+            "error": nullable({"type": "string"}),
             "outputs": {"type": "string", "description": "where the outputs are written"},
             "job": {"type": "object", "description": "the job as stored and run"},
             "links": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -76,10 +76,10 @@ _SCHEMAS: dict[str, Any] = {
                                                "listed"],
                 "properties": {
                     **{k: _COUNT for k in ("total", "done", "failed", "pending")},
-                    "listed": {**_nullable(_COUNT),
+                    "listed": {**nullable(_COUNT),
                                "description": "the documents the latest run lists, counted "
                                               "ahead of it (null until counted)"},
-                    "skipped": {**_nullable(_COUNT),
+                    "skipped": {**nullable(_COUNT),
                                 "description": "unchanged since an earlier run, in the latest "
                                                "run (null until a run has ended)"},
                 },
@@ -87,13 +87,13 @@ _SCHEMAS: dict[str, Any] = {
             "pages": {"type": "object", "required": ["done", "per_second", "left",
                                                       "eta_seconds"], "properties": {
                 "done": _COUNT,
-                "per_second": {**_nullable({"type": "number", "minimum": 0}),
+                "per_second": {**nullable({"type": "number", "minimum": 0}),
                                "description": "pages/s of the latest run"},
                 "left": {**_COUNT, "description": "pages not done yet of the documents "
                                                   "opened, plus the documents listed but not "
                                                   "opened yet at the average pages per "
                                                   "document so far (an estimate)"},
-                "eta_seconds": {**_nullable({"type": "number", "minimum": 0}),
+                "eta_seconds": {**nullable({"type": "number", "minimum": 0}),
                                 "description": "while running: `left` at `per_second`; null "
                                                "when no rate is measured yet or the job "
                                                "does not run"},
@@ -112,8 +112,8 @@ _SCHEMAS: dict[str, Any] = {
                             "attempts": {"type": "array", "items": {
                                 "type": "object", "required": ["at", "http_status", "error"],
                                 "properties": {"at": {"type": "string"},
-                                               "http_status": _nullable({"type": "integer"}),
-                                               "error": _nullable({"type": "string"})},
+                                               "http_status": nullable({"type": "integer"}),
+                                               "error": nullable({"type": "string"})},
                             }},
                         },
                     }},
@@ -130,8 +130,8 @@ _SCHEMAS: dict[str, Any] = {
     },
     "JobList": {
         "type": "object", "required": ["jobs", "next_cursor"],
-        "properties": {"jobs": {"type": "array", "items": _ref("Job")},
-                       "next_cursor": _nullable({"type": "string"})},
+        "properties": {"jobs": {"type": "array", "items": ref("Job")},
+                       "next_cursor": nullable({"type": "string"})},
     },
     "Document": {
         "type": "object",
@@ -139,45 +139,45 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "integer"}, "key": {"type": "string"},
             "status": {"enum": ["pending", "done", "failed"]},
-            "pages": _nullable(_COUNT), "error": _nullable({"type": "string"}),
+            "pages": nullable(_COUNT), "error": nullable({"type": "string"}),
             "outputs": {"type": "array", "items": {"type": "string"}},
             "updated_at": {"type": "string", "format": "date-time"},
         },
     },
     "DocumentList": {
         "type": "object", "required": ["documents", "next_cursor"],
-        "properties": {"documents": {"type": "array", "items": _ref("Document")},
-                       "next_cursor": _nullable({"type": "string"})},
+        "properties": {"documents": {"type": "array", "items": ref("Document")},
+                       "next_cursor": nullable({"type": "string"})},
     },
 }
 
 
-def _answer(description: str, schema: str = "Error") -> dict[str, Any]:
+def answer(description: str, schema: str = "Error") -> dict[str, Any]:
     return {"description": description,
-            "content": {"application/json": {"schema": _ref(schema)}}}
+            "content": {"application/json": {"schema": ref(schema)}}}
 
 
-_AUTH_ERRORS = {"401": _answer("no token, or an unknown or revoked one"),
-                "503": _answer("the state database cannot be used now (locked, disk full)")}
-_JOB_ERRORS = {**_AUTH_ERRORS, "404": _answer("no such job (or another project's)")}
+AUTH_ERRORS = {"401": answer("no token, or an unknown or revoked one"),
+                "503": answer("the state database cannot be used now (locked, disk full)")}
+_JOB_ERRORS = {**AUTH_ERRORS, "404": answer("no such job (or another project's)")}
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+def query_param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema,
             "description": description}
 
 
-_CURSOR = _query("cursor", {"type": "string", "pattern": "^[0-9]+$"},
+_CURSOR = query_param("cursor", {"type": "string", "pattern": "^[0-9]+$"},
                  "next_cursor of the previous page")
 
 
 def openapi_document() -> dict[str, Any]:
-    bad_param = {"400": _answer("a query parameter out of range")}
+    bad_param = {"400": answer("a query parameter out of range")}
     paths = {
         "/v1/health": {"get": {
             "summary": "Is the server up", "security": [],
-            "responses": {"200": _answer("up", "Health")},
+            "responses": {"200": answer("up", "Health")},
         }},
         "/v1/openapi.json": {"get": {
             "summary": "This document", "security": [],
@@ -190,7 +190,7 @@ def openapi_document() -> dict[str, Any]:
                        "project and outcome, pages (admin tokens)",
             "responses": {"200": {"description": "text format 0.0.4", "content": {
                 "text/plain": {"schema": {"type": "string"}}}},
-                **_AUTH_ERRORS, "403": _answer("not an admin token")},
+                **AUTH_ERRORS, "403": answer("not an admin token")},
         }},
         "/v1/jobs": {
             "post": {
@@ -200,65 +200,65 @@ def openapi_document() -> dict[str, Any]:
                                 "description": "a retried submit with the same key returns "
                                                "the first job"}],
                 "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": _ref("JobBody")}}},
+                    "application/json": {"schema": ref("JobBody")}}},
                 "responses": {
-                    "201": {**_answer("queued", "Job"),
+                    "201": {**answer("queued", "Job"),
                             "headers": {"Location": {"schema": {"type": "string"}}}},
-                    "200": {**_answer("the job this Idempotency-Key made first", "Job"),
+                    "200": {**answer("the job this Idempotency-Key made first", "Job"),
                             "headers": {"Location": {"schema": {"type": "string"}}}},
-                    "400": _answer("malformed JSON, or a bad key (the message names it)"),
-                    **_AUTH_ERRORS,
-                    "403": _answer("the job names another enterprise project than the "
+                    "400": answer("malformed JSON, or a bad key (the message names it)"),
+                    **AUTH_ERRORS,
+                    "403": answer("the job names another enterprise project than the "
                                    "token's, or a local folder outside `up --data-root`"),
-                    "409": _answer("the Idempotency-Key was used for another job"),
-                    "413": _answer("the body is larger than 1 MiB"),
+                    "409": answer("the Idempotency-Key was used for another job"),
+                    "413": answer("the body is larger than 1 MiB"),
                 },
             },
             "get": {
                 "summary": "List jobs, newest first",
                 "parameters": [
-                    _query("status", {"enum": ["queued", "running", "cancelling", "done",
+                    query_param("status", {"enum": ["queued", "running", "cancelling", "done",
                                                "failed", "cancelled"]}, "only this status"),
-                    _query("enterprise_project", {"type": "string"}, "only this project"),
+                    query_param("enterprise_project", {"type": "string"}, "only this project"),
                     _CURSOR,
-                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200},
+                    query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200},
                            "jobs per page (default 50)"),
                 ],
-                "responses": {"200": _answer("a page of jobs", "JobList"), **bad_param,
-                              **_AUTH_ERRORS},
+                "responses": {"200": answer("a page of jobs", "JobList"), **bad_param,
+                              **AUTH_ERRORS},
             },
         },
         "/v1/jobs/{job_id}": {"get": {
             "summary": "A job: status, counts, calls, timestamps, outputs",
             "parameters": [_JOB_ID],
-            "responses": {"200": _answer("the job", "Job"), **_JOB_ERRORS},
+            "responses": {"200": answer("the job", "Job"), **_JOB_ERRORS},
         }},
         "/v1/jobs/{job_id}/documents": {"get": {
             "summary": "A job's documents with their state and error",
             "parameters": [
                 _JOB_ID,
-                _query("status", {"enum": ["pending", "done", "failed"]}, "only this state"),
+                query_param("status", {"enum": ["pending", "done", "failed"]}, "only this state"),
                 _CURSOR,
-                _query("limit", {"type": "integer", "minimum": 1, "maximum": 500},
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500},
                        "documents per page (default 100)"),
             ],
-            "responses": {"200": _answer("a page of documents", "DocumentList"), **bad_param,
+            "responses": {"200": answer("a page of documents", "DocumentList"), **bad_param,
                           **_JOB_ERRORS},
         }},
         "/v1/jobs/{job_id}/cancel": {"post": {
             "summary": "Cancel: a queued job at once; a running one stops taking pages, the "
                        "calls in flight finish",
             "parameters": [_JOB_ID],
-            "responses": {"200": _answer("cancelled or cancelling", "Job"), **_JOB_ERRORS,
-                          "409": _answer("the job has ended already")},
+            "responses": {"200": answer("cancelled or cancelling", "Job"), **_JOB_ERRORS,
+                          "409": answer("the job has ended already")},
         }},
         "/v1/jobs/{job_id}/retry": {"post": {
             "summary": "Queue an ended job again: a done job for a run of its failed "
                        "documents only (scope: failed); a failed or cancelled one for a whole "
                        "run, which resumes (finished pages are not sent again)",
             "parameters": [_JOB_ID],
-            "responses": {"200": _answer("queued again", "Job"), **_JOB_ERRORS,
-                          "409": _answer("the job has not ended yet, or it is done with no "
+            "responses": {"200": answer("queued again", "Job"), **_JOB_ERRORS,
+                          "409": answer("the job has not ended yet, or it is done with no "
                                          "failed document")},
         }},
     }

@@ -19,16 +19,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from pipeline.api.app import (
-    BASE_DIR,
-    DATA_ROOT,
-    OPENAPI,
-    WEBHOOK_RULES,
-    ApiError,
-    _read_json,
-    _scope,
-    _token,
-)
+from pipeline.api.app import BASE_DIR, DATA_ROOT, OPENAPI, WEBHOOK_RULES
+from pipeline.api.http import ApiError, read_json, scope_of, token_of
 from pipeline.api.schedules_openapi import SCHEDULE_SCHEMAS, schedule_paths
 from pipeline.api.submit import Forbidden, job_from_body
 from pipeline.errors import ConfigError
@@ -66,7 +58,7 @@ def _now() -> datetime:
 async def _schedule(request: web.Request) -> ScheduleRecord:
     """The schedule named in the path, if the token may see it; else 404."""
     name = request.match_info["name"]
-    scope = _scope(request) or request.query.get("enterprise_project")
+    scope = scope_of(request) or request.query.get("enterprise_project")
     found = [s for s in await request.app[SCHEDULES].list_schedules(scope) if s.name == name]
     if not found:
         raise ApiError(404, "schedule_not_found",
@@ -83,9 +75,9 @@ async def _view(request: web.Request, schedule: ScheduleRecord) -> web.Response:
 
 
 async def create_schedule(request: web.Request) -> web.Response:
-    body = await _read_json(request)
+    body = await read_json(request)
     try:
-        spec = job_from_body(body, _token(request), base_dir=request.app[BASE_DIR],
+        spec = job_from_body(body, token_of(request), base_dir=request.app[BASE_DIR],
                              data_root=request.app.get(DATA_ROOT),
                              webhooks=request.app[WEBHOOK_RULES])
         record = schedule_of(spec, "api", _now())
@@ -107,7 +99,7 @@ async def create_schedule(request: web.Request) -> web.Response:
 
 
 async def list_schedules(request: web.Request) -> web.Response:
-    scope = _scope(request)
+    scope = scope_of(request)
     wanted = request.query.get("enterprise_project")
     if scope is not None and wanted is not None and wanted != scope:
         return web.json_response({"schedules": []})
@@ -121,7 +113,7 @@ async def show_schedule(request: web.Request) -> web.Response:
 
 async def patch_schedule(request: web.Request) -> web.Response:
     schedule = await _schedule(request)
-    body = await _read_json(request)
+    body = await read_json(request)
     if not isinstance(body, dict) or set(body) != {"paused"} or not isinstance(
             body["paused"], bool):
         raise ApiError(400, "invalid_patch", 'paused: send {"paused": true} to pause or '

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.api.openapi import _AUTH_ERRORS, _answer, _nullable, _query, _ref
+from pipeline.api.openapi import AUTH_ERRORS, answer, nullable, query_param, ref
 
 _TEXT = {"type": "string"}
-_COUNT = _nullable({"type": "integer", "minimum": 0})
+_COUNT = nullable({"type": "integer", "minimum": 0})
 
 SCHEDULE_SCHEMAS: dict[str, Any] = {
     "Schedule": {
@@ -24,9 +24,9 @@ SCHEDULE_SCHEMAS: dict[str, Any] = {
             "misfire": {"enum": ["run_once", "skip"]},
             "paused": {"type": "boolean"},
             "origin": {"enum": ["api", "file"]},
-            "next_due": {**_nullable({"type": "string", "format": "date-time"}),
+            "next_due": {**nullable({"type": "string", "format": "date-time"}),
                          "description": "in the schedule's zone; null while paused"},
-            "last_run": _nullable(_ref("ScheduleRun")),
+            "last_run": nullable(ref("ScheduleRun")),
             "job": {"type": "object", "description": "the job each due time queues"},
             "links": {"type": "object", "additionalProperties": _TEXT},
         },
@@ -40,11 +40,11 @@ SCHEDULE_SCHEMAS: dict[str, Any] = {
             "outcome": {"enum": ["queued", "skipped", "missed", "run_now"],
                         "description": "skipped: the last run still ran (overlap = skip); "
                                        "missed: no scheduler ran then (misfire = skip)"},
-            "detail": _nullable(_TEXT),
-            "job_id": _nullable(_TEXT),
-            "job_status": _nullable({"enum": ["queued", "running", "cancelling", "done",
+            "detail": nullable(_TEXT),
+            "job_id": nullable(_TEXT),
+            "job_status": nullable({"enum": ["queued", "running", "cancelling", "done",
                                               "failed", "cancelled"]}),
-            "error": _nullable(_TEXT),
+            "error": nullable(_TEXT),
             "documents_done": _COUNT,
             "documents_unchanged": {**_COUNT, "description": "not sent again: unchanged "
                                                              "since an earlier run"},
@@ -53,7 +53,7 @@ SCHEDULE_SCHEMAS: dict[str, Any] = {
     },
     "ScheduleList": {
         "type": "object", "required": ["schedules"],
-        "properties": {"schedules": {"type": "array", "items": _ref("Schedule")}},
+        "properties": {"schedules": {"type": "array", "items": ref("Schedule")}},
     },
     "SchedulePatch": {
         "type": "object", "required": ["paused"], "additionalProperties": False,
@@ -67,10 +67,10 @@ SCHEDULE_SCHEMAS: dict[str, Any] = {
 }
 
 _NAME = {"name": "name", "in": "path", "required": True, "schema": _TEXT}
-_PROJECT = _query("enterprise_project", _TEXT,
+_PROJECT = query_param("enterprise_project", _TEXT,
                   "admin tokens: the project, when two have a schedule of this name")
-_ONE = {**_AUTH_ERRORS, "404": _answer("no such schedule (or another project's)"),
-        "409": _answer("a schedule of several projects: add ?enterprise_project=EP")}
+_ONE = {**AUTH_ERRORS, "404": answer("no such schedule (or another project's)"),
+        "409": answer("a schedule of several projects: add ?enterprise_project=EP")}
 
 
 def schedule_paths() -> dict[str, Any]:
@@ -80,49 +80,49 @@ def schedule_paths() -> dict[str, Any]:
                 "summary": "Make a schedule: a job body with a `schedule` key (and "
                            "`timezone`, `overlap`, `misfire`)",
                 "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": _ref("JobBody")}}},
+                    "application/json": {"schema": ref("JobBody")}}},
                 "responses": {
-                    "201": {**_answer("made", "Schedule"),
+                    "201": {**answer("made", "Schedule"),
                             "headers": {"Location": {"schema": _TEXT}}},
-                    "400": _answer("malformed JSON, no `schedule`, or a bad key (named)"),
-                    **_AUTH_ERRORS,
-                    "403": _answer("another enterprise project than the token's, or a local "
+                    "400": answer("malformed JSON, no `schedule`, or a bad key (named)"),
+                    **AUTH_ERRORS,
+                    "403": answer("another enterprise project than the token's, or a local "
                                    "folder outside `up --data-root`"),
-                    "409": _answer("a schedule of this name exists"),
-                    "413": _answer("the body is larger than 1 MiB"),
+                    "409": answer("a schedule of this name exists"),
+                    "413": answer("the body is larger than 1 MiB"),
                 },
             },
             "get": {
                 "summary": "List schedules: next due time (in their zone), last run's outcome",
-                "parameters": [_query("enterprise_project", _TEXT, "only this project")],
-                "responses": {"200": _answer("the schedules", "ScheduleList"),
-                              **_AUTH_ERRORS},
+                "parameters": [query_param("enterprise_project", _TEXT, "only this project")],
+                "responses": {"200": answer("the schedules", "ScheduleList"),
+                              **AUTH_ERRORS},
             },
         },
         "/v1/schedules/{name}": {
             "get": {"summary": "A schedule", "parameters": [_NAME, _PROJECT],
-                    "responses": {"200": _answer("the schedule", "Schedule"), **_ONE}},
+                    "responses": {"200": answer("the schedule", "Schedule"), **_ONE}},
             "patch": {
                 "summary": "Pause or resume (a resumed schedule counts due times from now)",
                 "parameters": [_NAME, _PROJECT],
                 "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": _ref("SchedulePatch")}}},
-                "responses": {"200": _answer("changed", "Schedule"),
-                              "400": _answer("malformed JSON, or not {\"paused\": bool}"),
-                              "413": _answer("the body is larger than 1 MiB"), **_ONE},
+                    "application/json": {"schema": ref("SchedulePatch")}}},
+                "responses": {"200": answer("changed", "Schedule"),
+                              "400": answer("malformed JSON, or not {\"paused\": bool}"),
+                              "413": answer("the body is larger than 1 MiB"), **_ONE},
             },
             "delete": {
                 "summary": "Remove a schedule made through the API (its jobs stay)",
                 "parameters": [_NAME, _PROJECT],
                 "responses": {"204": {"description": "removed"}, **_ONE,
-                              "409": _answer("from a job file (remove the file), or a "
+                              "409": answer("from a job file (remove the file), or a "
                                              "schedule of several projects")},
             },
         },
         "/v1/schedules/{name}/run": {"post": {
             "summary": "Queue a run now, outside the cron line",
             "parameters": [_NAME, _PROJECT],
-            "responses": {"202": {**_answer("queued", "ScheduleRunQueued"),
+            "responses": {"202": {**answer("queued", "ScheduleRunQueued"),
                                   "headers": {"Location": {"schema": _TEXT}}}, **_ONE},
         }},
     }

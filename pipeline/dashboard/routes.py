@@ -24,8 +24,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from pipeline.api.app import OPENAPI, ApiError, _int_param, _scope
-from pipeline.api.openapi import _AUTH_ERRORS, _answer, _query
+from pipeline.api.app import OPENAPI
+from pipeline.api.http import ApiError, int_param, scope_of
+from pipeline.api.openapi import AUTH_ERRORS, answer, query_param
 from pipeline.billing.calls import load_calls
 from pipeline.billing.config import billing_path, load_billing
 from pipeline.billing.status import billing_status
@@ -76,8 +77,8 @@ async def static_file(request: web.Request) -> web.Response:
 
 
 async def usage(request: web.Request) -> web.Response:
-    days = _int_param(request, "days", 30, 1, 366) or 30
-    scope = _scope(request)
+    days = int_param(request, "days", 30, 1, 366) or 30
+    scope = scope_of(request)
     first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
     query = (select(usage_table.c.enterprise_project, usage_table.c.day,
                     usage_table.c.outcome, func.count())
@@ -115,7 +116,7 @@ async def billing(request: web.Request) -> web.Response:
     except ConfigError as exc:
         raise ApiError(503, "billing_invalid", str(exc)) from None
     status = billing_status(books, await load_calls(store), dt.datetime.now(dt.UTC))
-    scope = _scope(request)
+    scope = scope_of(request)
     if scope is not None:
         status = _for_project(status, scope)
     return web.json_response({"configured": True, "currency": status["currency"],
@@ -181,18 +182,18 @@ DASHBOARD_SCHEMAS: dict[str, Any] = {
 DASHBOARD_PATHS: dict[str, Any] = {
     "/v1/usage": {"get": {
         "summary": "Ledger calls per enterprise project and UTC day (the dashboard's chart)",
-        "parameters": [_query("days", {"type": "integer", "minimum": 1, "maximum": 366},
+        "parameters": [query_param("days", {"type": "integer", "minimum": 1, "maximum": 366},
                               "how many days back, today included (default 30)")],
-        "responses": {"200": _answer("calls per project and day", "Usage"),
-                      "400": _answer("days is not a whole number from 1 to 366"),
-                      **_AUTH_ERRORS},
+        "responses": {"200": answer("calls per project and day", "Usage"),
+                      "400": answer("days is not a whole number from 1 to 366"),
+                      **AUTH_ERRORS},
     }},
     "/v1/billing": {"get": {
         "summary": "Packages (remaining quota, expiry, state), pay-per-use cost, alerts",
-        "responses": {"200": _answer("the billing status (configured: false without a "
+        "responses": {"200": answer("the billing status (configured: false without a "
                                      "billing file)", "Billing"),
-                      **_AUTH_ERRORS,
-                      "503": _answer("the billing file has errors (named), or the state "
+                      **AUTH_ERRORS,
+                      "503": answer("the billing file has errors (named), or the state "
                                      "database cannot be used now")},
     }},
 }
