@@ -13,7 +13,7 @@ from aiohttp import web
 from pipeline.config import parse_job
 from pipeline.runner import run_job
 from pipeline.testing import FakeOcrServer, make_page
-from pipeline.webhooks import sign
+from pipeline.webhook_signature import sign
 from tests.support.billing import budget, package, write_billing
 from tests.support.jobs import image_job
 
