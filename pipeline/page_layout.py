@@ -34,7 +34,8 @@ from pipeline.paragraphs import join_lines, line_height, split_paragraphs
 from pipeline.region_tables import table_rows
 from pipeline.upright import quarter_turns, to_upright, upright_blocks
 
-ParagraphKind = Literal["text", "title", "caption", "header", "footer", "figure", "table"]
+ParagraphKind = Literal[
+    "text", "title", "caption", "header", "footer", "figure", "table", "equation"]
 Box = tuple[float, float, float, float]
 
 IN_REGION = 0.5
@@ -51,7 +52,7 @@ TITLE_CASE_WORDS = (2, 8)
 set in the body's size (bold run-in headings of manuals and books)."""
 
 _KIND: dict[str, ParagraphKind] = {
-    "text": "text", "equation": "text", "title": "title", "figure": "figure",
+    "text": "text", "equation": "equation", "title": "title", "figure": "figure",
     "figure_caption": "caption", "table_caption": "caption", "table": "table",
     "header": "header", "footer": "footer",
 }
