@@ -86,7 +86,7 @@ def test_a_lone_page_keeps_level_one_for_its_largest_title() -> None:
     doc = DocumentResult(SourceObject("memo.png", "/in/memo.png", 1),
                          (page(0, [("A Short Memo", SECTION)]),))
     [layout] = document_layout(doc)
-    assert [(p.kind, p.level) for p in layout.paragraphs][0] == ("title", 1)
+    assert (layout.paragraphs[0].kind, layout.paragraphs[0].level) == ("title", 1)
 
 
 def test_sizes_cluster_and_body_sized_titles_rank_last() -> None:
