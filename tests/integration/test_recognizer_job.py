@@ -13,7 +13,7 @@ import pytest
 from pipeline import document
 from pipeline.config import parse_job
 from pipeline.export import export
-from pipeline.models import Region
+from pipeline.models import OcrRequest, Region
 from pipeline.runner import run_job
 from pipeline.testing import FakeOcrServer, Reply
 from tests.support import recognizer_answer as sample
@@ -38,7 +38,7 @@ def model_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     asked: list[int] = []
     regions = document._regions
 
-    async def counted(ctx: object, request: document.OcrRequest) -> tuple[Region, ...] | None:
+    async def counted(ctx: object, request: OcrRequest) -> tuple[Region, ...] | None:
         asked.append(request.page_index)
         return await regions(ctx, request)  # type: ignore[arg-type]
 
