@@ -10,7 +10,8 @@
 Every OCR block (turned upright, `upright.py`) goes to the smallest layout region that
 holds most of it; blocks outside any region are grouped as `layout.py` does. Each part
 is then read in the order `page_order` gives: text parts split into paragraphs, titles
-become headings (level by their line height against the page's body text), captions,
+become headings (a first level by their line height against the page's body text;
+`heading_levels.py` then judges levels over the whole document), captions,
 headers and footers keep their kind, tables become rows of cells, figures keep their box
 (the Word writer crops them from the page image) and the text found inside them. Without
 regions (layout off, an older JSON result) the same runs on the grouped lines alone, and
