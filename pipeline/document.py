@@ -41,6 +41,7 @@ from pipeline.ocr_choice import request_options
 from pipeline.output_files import write_outputs
 from pipeline.page_worker import prepare_page
 from pipeline.protocol.apis import api
+from pipeline.recognizer_layout import RECOGNIZER, answer_regions, layout_options
 from pipeline.render import DocumentInfo, inspect_document
 from pipeline.reuse import reuse_pages
 from pipeline.saved import record_no_call
@@ -201,6 +202,10 @@ async def _recognize_and_lay_out(
     """The OCR call, and meanwhile (when the job wants it) the page's layout regions."""
     if not ctx.spec.output.wants_layout:
         return await ctx.ocr.recognize(request), None
+    if request.api == RECOGNIZER:  # it answers the layout itself; else the model, after
+        result = await ctx.ocr.recognize(request)
+        found = answer_regions(result)
+        return result, found if found is not None else await _regions(ctx, request)
     layout = asyncio.ensure_future(_regions(ctx, request))
     try:
         result = await ctx.ocr.recognize(request)
@@ -242,5 +247,6 @@ async def _triage(
 
 
 def _options(spec: JobSpec) -> tuple[tuple[str, object], ...]:
-    return request_options(spec.ocr.options, detect_direction=spec.ocr.detect_direction,
-                           language=spec.ocr.language)
+    options = request_options(spec.ocr.options, detect_direction=spec.ocr.detect_direction,
+                              language=spec.ocr.language)
+    return layout_options(spec.ocr.api, options) if spec.output.wants_layout else options

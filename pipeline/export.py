@@ -1,7 +1,9 @@
 """Rebuild outputs from a result's JSON, without calling OCR again.
 
 `ocrpipe export a.pdf.json --format docx` reads the blocks, boxes, confidences and page
-geometry that the JSON writer saved and runs the same writers as `ocrpipe run`. The
+geometry that the JSON writer saved and runs the same writers as `ocrpipe run`; Word,
+Markdown and reflowed text follow the paragraphs the JSON holds (`pipeline.layout_json`),
+so they come out as the run wrote them (a JSON without them has them computed). The
 searchable PDF is built on the original document (`--source`), which must be the file
 the result was made from (its size is checked against the JSON's record).
 """
@@ -12,6 +14,7 @@ import json
 from pathlib import Path
 
 from pipeline.errors import ConfigError, DocumentError
+from pipeline.layout_json import stored_layout
 from pipeline.models import DocumentResult, SourceObject, page_from_dict
 from pipeline.storage.local import write_atomically
 from pipeline.writers import WRITERS, WriteOptions
@@ -24,6 +27,9 @@ def load_result(path: Path, source: Path | None = None) -> DocumentResult:
         recorded = data["source"]
         pages = tuple(page_from_dict(page) for page in data["pages"])
         key, size = str(recorded["key"]), int(recorded.get("size", 0))
+        for page in pages:
+            if page.paragraphs is not None:
+                stored_layout(page)  # malformed paragraphs are found here, not mid-write
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:

@@ -6,6 +6,7 @@ All are frozen dataclasses: a stage takes one and returns another, never mutates
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
@@ -153,6 +154,9 @@ class PageResult:
     regions: tuple[Region, ...] | None = None
     """Layout regions (`[output] layout`); None: not detected (layout off, older results),
     () detected and none found. Writers read `pipeline.paragraphs.page_paragraphs`."""
+    paragraphs: tuple[Mapping[str, object], ...] | None = field(default=None, compare=False)
+    """The page's paragraphs in reading order as a JSON result holds them
+    (`pipeline.layout_json`), read back by `ocrpipe export`; None: computed."""
 
 
 @dataclass(frozen=True)
@@ -247,11 +251,13 @@ def page_from_dict(data: dict[str, object]) -> PageResult:
     raw = data.get("geometry")
     geometry = PageGeometry(**raw) if isinstance(raw, dict) else None
     regions = data.get("regions")
+    paragraphs = data.get("paragraphs")
     return PageResult(
         int(data["index"]),  # type: ignore[call-overload]
         result_from_dict(data),
         geometry,
         None if not isinstance(regions, list) else tuple(_region(r) for r in regions),
+        None if not isinstance(paragraphs, list) else tuple(paragraphs),
     )
 
 

@@ -10,7 +10,8 @@
 Every OCR block (turned upright, `upright.py`) goes to the smallest layout region that
 holds most of it; blocks outside any region are grouped as `layout.py` does. Each part
 is then read in the order `page_order` gives: text parts split into paragraphs, titles
-become headings (level by their line height against the page's body text), captions,
+become headings (a first level by their line height against the page's body text;
+`heading_levels.py` then judges levels over the whole document), captions,
 headers and footers keep their kind, tables become rows of cells, figures keep their box
 (the Word writer crops them from the page image) and the text found inside them. Without
 regions (layout off, an older JSON result) the same runs on the grouped lines alone, and
@@ -34,7 +35,8 @@ from pipeline.paragraphs import join_lines, line_height, split_paragraphs
 from pipeline.region_tables import table_rows
 from pipeline.upright import quarter_turns, to_upright, upright_blocks
 
-ParagraphKind = Literal["text", "title", "caption", "header", "footer", "figure", "table"]
+ParagraphKind = Literal[
+    "text", "title", "caption", "header", "footer", "figure", "table", "equation"]
 Box = tuple[float, float, float, float]
 
 IN_REGION = 0.5
@@ -51,7 +53,7 @@ TITLE_CASE_WORDS = (2, 8)
 set in the body's size (bold run-in headings of manuals and books)."""
 
 _KIND: dict[str, ParagraphKind] = {
-    "text": "text", "equation": "text", "title": "title", "figure": "figure",
+    "text": "text", "equation": "equation", "title": "title", "figure": "figure",
     "figure_caption": "caption", "table_caption": "caption", "table": "table",
     "header": "header", "footer": "footer",
 }

@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import Literal
 
+from pipeline.heading_levels import level_headings
+from pipeline.layout_json import stored_layouts
 from pipeline.models import DocumentResult
 from pipeline.page_layout import PageLayout, Paragraph, page_layout
 
@@ -30,7 +32,12 @@ _PAGE_NUMBER = re.compile(
 
 
 def document_layout(doc: DocumentResult) -> list[PageLayout]:
-    """Every page's paragraphs, running headers and footers marked as such."""
+    """Every page's paragraphs, running headers and footers marked as such, and the
+    titles' levels judged over the whole document (`heading_levels`); or as a JSON
+    result stored them (`layout_json`), so an export rebuilds what the run wrote."""
+    stored = stored_layouts(doc)
+    if stored is not None:
+        return stored
     pages = [page_layout(page) for page in doc.pages]
     seen: Counter[str] = Counter()
     for page in pages:
@@ -51,7 +58,7 @@ def document_layout(doc: DocumentResult) -> list[PageLayout]:
                 paragraph = replace(paragraph, kind=edge, level=0)
             paragraphs.append(paragraph)
         marked.append(replace(page, paragraphs=tuple(paragraphs)))
-    return marked
+    return level_headings(marked, doc.pages)
 
 
 def _masthead_end(page: PageLayout) -> float:

@@ -46,6 +46,7 @@ from pipeline.protocol.names import (
     api_path,
 )
 from pipeline.protocol.signing import sign_request
+from pipeline.recognizer_layout import has_layout
 
 CONTENT_TYPE = "application/json;charset=utf-8"
 USER_AGENT = f"ocrpipe/{__version__}"
@@ -305,10 +306,11 @@ def parse_result(
 
 def _keep_raw(api: OcrApi | None, result: object) -> bool:
     """A structured answer is kept whole; a text answer only when it holds tables
-    (general-table, smart-document-recognizer: `pipeline.answer_tables` reads them)."""
+    (general-table, smart-document-recognizer: `pipeline.answer_tables` reads them) or
+    layout (the recognizer's: `pipeline.recognizer_layout`)."""
     if api is None:
         return False
-    return api.kind == "structured" or has_tables(result)
+    return api.kind == "structured" or has_tables(result) or has_layout(result)
 
 
 def _block_lists(part: Mapping[str, object]) -> list[object]:

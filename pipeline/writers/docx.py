@@ -3,7 +3,8 @@
 The page's paragraphs come from `pipeline.page_layout` (layout regions where the job
 found them, `pipeline.running_heads` for running headers and footers): one Word paragraph
 per paragraph, its lines joined (no line breaks), its font size from the line height;
-titles in Heading styles (level from their text height against the body text), captions
+titles in Heading styles (level from their text height, judged over the whole document:
+`pipeline.heading_levels`), captions
 in the Caption style, figures cropped from the page image (`page_image.py`, when the
 original document is at hand) where they stand in reading order, tables as Word tables,
 running headers and footers in the section's header and footer (or dropped), and a band
