@@ -20,9 +20,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.worker_process import ProcessSettings, worker_process
 from pipeline.job_worker import WorkerSettings
 from pipeline.up import install_signal_handlers
+from pipeline.worker_process import ProcessSettings, worker_process
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,12 @@ from aiohttp import web
 from pipeline.api import create_app
 from pipeline.api.submit import WebhookRules
 from pipeline.dashboard import add_dashboard_routes
-from pipeline.worker_process import ProcessSettings, WorkerProcess, worker_process
 from pipeline.job_worker import WorkerSettings
 from pipeline.schedules.loader import WebhookLimits
 from pipeline.schedules.service import run_schedules
 from pipeline.store import TokenStore
 from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
+from pipeline.worker_process import ProcessSettings, WorkerProcess, worker_process
 
 log = logging.getLogger(__name__)
 
