@@ -22,7 +22,8 @@ async def settle() -> None:
 
 
 async def test_raising_the_limit_lets_waiters_in_in_arrival_order() -> None:
-    bound, entered, go = AdjustableBound(2), [], asyncio.Event()
+    bound, go = AdjustableBound(2), asyncio.Event()
+    entered: list[int] = []
     tasks = [asyncio.create_task(hold(bound, entered, n, go)) for n in range(5)]
     await settle()
     assert entered == [0, 1] and bound.held == 2
@@ -35,7 +36,8 @@ async def test_raising_the_limit_lets_waiters_in_in_arrival_order() -> None:
 
 
 async def test_lowering_the_limit_takes_nothing_back_but_admits_no_one_until_below() -> None:
-    bound, entered = AdjustableBound(3), []
+    bound = AdjustableBound(3)
+    entered: list[int] = []
     gates = [asyncio.Event() for _ in range(4)]
     tasks = [asyncio.create_task(hold(bound, entered, n, gates[n])) for n in range(4)]
     await settle()
@@ -53,7 +55,8 @@ async def test_lowering_the_limit_takes_nothing_back_but_admits_no_one_until_bel
 
 
 async def test_a_cancelled_waiter_leaves_no_slot_taken() -> None:
-    bound, entered, go = AdjustableBound(1), [], asyncio.Event()
+    bound, go = AdjustableBound(1), asyncio.Event()
+    entered: list[int] = []
     first = asyncio.create_task(hold(bound, entered, 0, go))
     waiting = asyncio.create_task(hold(bound, entered, 1, go))
     await settle()
@@ -67,7 +70,8 @@ async def test_a_cancelled_waiter_leaves_no_slot_taken() -> None:
 
 
 async def test_a_waiter_cancelled_right_after_its_grant_gives_the_slot_on() -> None:
-    bound, entered, go = AdjustableBound(1), [], asyncio.Event()
+    bound, go = AdjustableBound(1), asyncio.Event()
+    entered: list[int] = []
     await bound.acquire()
     tasks = [asyncio.create_task(hold(bound, entered, n, go)) for n in (1, 2)]
     await settle()

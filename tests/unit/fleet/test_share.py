@@ -52,7 +52,7 @@ async def test_three_workers_then_one_leaves_the_shares_grow() -> None:
     assert mine.current_qps == pytest.approx(30.0) and mine.slots.limit == 8
 
 
-async def test_a_client_attached_later_starts_at_the_current_share_and_detached_is_left_alone() -> None:
+async def test_a_client_attached_later_starts_at_the_current_share_detached_stays() -> None:
     shares = FleetShares()
     shares.update({"p/job": 1})
     first, second = client(), client(qps=12.0, concurrency=3)
