@@ -13,8 +13,11 @@ figures, from the call times the fake service recorded:
 - configured QPS: what the jobs running at once allow, job qps x min(JOBS, N x K);
   ratio = achieved / configured (1.0: the fleet feeds the service as fast as its jobs
   allow; below: the machine, not the limit, is the bottleneck);
-- workers seen: the live rows of the worker registry while the jobs ran (each process
-  registers and heartbeats: `ocrpipe workers`).
+- workers seen: the most live rows of the worker registry while the jobs ran (each
+  process registers and heartbeats: `ocrpipe workers`);
+- within reach (`--reach-qps`): K jobs per worker at a low qps, all running at once, and
+  the fleet's calls/s while every job sends against the sum of their qps (the limiter's
+  first burst of the last job to start falls in the window: a ratio of 1.01-1.02).
 
 Until workers share one job's pages (issue 17 part A), a job is run by one process: the
 work is several jobs so that N processes have something to share. With part A, run
@@ -49,7 +52,7 @@ from pipeline.store import JobQueue, Store, open_store
 from pipeline.testing import FakeOcrServer, Reply, make_page
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PROJECT_ID = "0" * 32
+PROJECT_ID = "f" * 32
 # a throwaway pair for the loopback fake service, made afresh for every run
 FAKE_AK, FAKE_SK = "AKFLEET" + secrets.token_hex(4).upper(), secrets.token_hex(16)
 OCRPIPE = str(Path(sys.executable).with_name("ocrpipe"))
@@ -76,26 +79,45 @@ class Setting:
 @dataclass(frozen=True)
 class Result:
     setting: Setting
-    calls: int
-    calls_seconds: float
+    times: list[tuple[float, str]]
+    """Each call's arrival at the fake service and its job's project id, in order."""
     wall_seconds: float
     workers_seen: int
 
     @property
+    def calls(self) -> int:
+        return len(self.times)
+
+    @property
     def pages_per_s(self) -> float:
-        return (self.calls - 1) / self.calls_seconds if self.calls_seconds > 0 else 0.0
+        span = self.times[-1][0] - self.times[0][0] if self.times else 0.0
+        return (self.calls - 1) / span if span > 0 else 0.0
 
     @property
     def ratio(self) -> float:
         return self.pages_per_s / self.setting.configured_qps
+
+    def steady_qps(self) -> float | None:
+        """Calls/s while every job was sending (from the last job's first call to the
+        first job's last call); None when there was no such time (jobs ran in turns)."""
+        first: dict[str, float] = {}
+        last: dict[str, float] = {}
+        for at, job in self.times:
+            first.setdefault(job, at)
+            last[job] = at
+        start, end = max(first.values(), default=0.0), min(last.values(), default=0.0)
+        if len(first) < self.setting.jobs or end - start < 2.0:
+            return None
+        return sum(start <= at < end for at, _ in self.times) / (end - start)
 
 
 # --- the fake service, as a process of its own --------------------------------------------
 
 
 async def serve_fake(latency: float, port_file: Path, times_file: Path) -> None:
-    """Serve until SIGTERM, then write the calls' arrival times (`time.monotonic()`,
-    the same clock in every process of this machine) to `times_file`."""
+    """Serve until SIGTERM, then write each call's arrival time (`time.monotonic()`, the
+    same clock in every process of this machine) and project id (one per job) to
+    `times_file`."""
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     fake = FakeOcrServer(project_id=PROJECT_ID, keep_bodies=False,
@@ -104,8 +126,9 @@ async def serve_fake(latency: float, port_file: Path, times_file: Path) -> None:
         port_file.with_suffix(".tmp").write_text(fake.url)
         port_file.with_suffix(".tmp").rename(port_file)  # whole, or not there yet
         await stop.wait()
-        times = [call.received_at for call in fake.calls if call.api is not None]
-    times_file.write_text(json.dumps(times))
+        calls = [(call.received_at, call.project_id) for call in fake.calls
+                 if call.api is not None]
+    times_file.write_text(json.dumps(calls))
 
 
 async def start_fake(latency: float, folder: Path) -> tuple[asyncio.subprocess.Process, str]:
@@ -121,10 +144,11 @@ async def start_fake(latency: float, folder: Path) -> tuple[asyncio.subprocess.P
     raise RuntimeError("the fake OCR service did not start within 30 s")
 
 
-async def stop_fake(process: asyncio.subprocess.Process, folder: Path) -> list[float]:
+async def stop_fake(process: asyncio.subprocess.Process,
+                    folder: Path) -> list[tuple[float, str]]:
     process.send_signal(signal.SIGTERM)
     await process.wait()
-    return sorted(json.loads((folder / "times.json").read_text()))
+    return sorted((t, job) for t, job in json.loads((folder / "times.json").read_text()))
 
 
 # --- one worker count ---------------------------------------------------------------------
@@ -152,9 +176,11 @@ def make_inputs(folder: Path, setting: Setting) -> list[Path]:
     return sources
 
 
-def job_spec(name: str, source: Path, out: Path, url: str, setting: Setting) -> dict[str, Any]:
+def job_spec(name: str, number: int, source: Path, out: Path, url: str,
+             setting: Setting) -> dict[str, Any]:
+    # a project id per job, so that the fake service's record tells the jobs' calls apart
     return {"name": name, "source": {"url": str(source)},
-            "ocr": {"endpoint": url, "project_id": PROJECT_ID, "qps": setting.job_qps,
+            "ocr": {"endpoint": url, "project_id": f"{number:032x}", "qps": setting.job_qps,
                     "concurrency": setting.job_concurrency, "reuse_results": False},
             "output": {"url": str(out), "formats": ["txt"]}}
 
@@ -192,7 +218,7 @@ async def run_setting(setting: Setting, admin: str, folder: Path) -> Result:
         ids = []
         for k, source in enumerate(sources):
             job, _ = await queue.submit(name=f"fleet{k}", enterprise_project="bench", spec=job_spec(
-                f"fleet{k}", source, folder / "out" / f"job{k}", url, setting))
+                f"fleet{k}", k, source, folder / "out" / f"job{k}", url, setting))
             ids.append(job.id)
         env = {**os.environ, "OCRPIPE_DB": db, "HUAWEICLOUD_SDK_AK": FAKE_AK,
                "HUAWEICLOUD_SDK_SK": FAKE_SK}
@@ -205,8 +231,7 @@ async def run_setting(setting: Setting, admin: str, folder: Path) -> Result:
         registry, seen = WorkerRegistry(store), 0
         while not await done_or_why(store, ids, folder):
             now = datetime.now(UTC)
-            live = [row for row in await registry.list_workers()
-                    if row.state(now) == "live" and row.jobs]
+            live = [row for row in await registry.list_workers() if row.state(now) == "live"]
             seen = max(seen, len(live))
             if any(w.returncode is not None for w in workers):
                 raise RuntimeError(f"a worker exited early: see {folder}/worker*.log")
@@ -221,7 +246,7 @@ async def run_setting(setting: Setting, admin: str, folder: Path) -> Result:
         times = await stop_fake(fake, folder)
         await store.close()
         await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return Result(setting, len(times), times[-1] - times[0] if times else 0.0, wall, seen)
+    return Result(setting, times, wall, seen)
 
 
 def report(results: list[Result]) -> str:
@@ -250,17 +275,36 @@ async def main(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory(prefix="ocrpipe-fleet-bench-") as tmp:
             results.append(await run_setting(setting, admin, Path(tmp)))
         print(f"{count} workers: {results[-1].pages_per_s:.1f} pages/s", flush=True)
+    reach = []
+    if args.reach_qps > 0:  # the limit within reach: every job runs at once, at a low qps
+        for count in counts:
+            jobs = count * args.per_worker
+            setting = Setting(workers=count, jobs=jobs, pages=jobs * int(args.reach_qps * 10),
+                              per_worker=args.per_worker, job_qps=args.reach_qps,
+                              job_concurrency=args.job_concurrency, latency=args.latency)
+            with tempfile.TemporaryDirectory(prefix="ocrpipe-fleet-bench-") as tmp:
+                reach.append(await run_setting(setting, admin, Path(tmp)))
     print(f"\n{os.cpu_count()} cores; fake OCR latency {args.latency * 1000:.0f} ms; job qps "
           f"{args.job_qps:g}, concurrency {args.job_concurrency}; --concurrency "
           f"{args.per_worker} jobs per worker")
     print(report(results))
+    if reach:
+        print(f"\nwithin reach: {args.per_worker} jobs per worker at qps {args.reach_qps:g} "
+              "each, all running at once; fleet calls/s while all jobs send")
+        print(f"{'workers':>7} {'jobs':>4} {'configured QPS':>14} {'fleet QPS':>9} {'ratio':>6}")
+        for r in reach:
+            steady = r.steady_qps()
+            shown = f"{steady:>9.1f} {steady / r.setting.configured_qps:>6.3f}" if steady \
+                else f"{'-':>9} {'-':>6}"
+            print(f"{r.setting.workers:>7} {r.setting.jobs:>4} "
+                  f"{r.setting.configured_qps:>14.0f} {shown}")
     if args.json:
         Path(args.json).write_text(json.dumps(
             [{"workers": r.setting.workers, "jobs": r.setting.jobs, "calls": r.calls,
-              "pages_per_s": round(r.pages_per_s, 2),
+              "job_qps": r.setting.job_qps, "pages_per_s": round(r.pages_per_s, 2),
               "configured_qps": r.setting.configured_qps, "ratio": round(r.ratio, 4),
-              "wall_seconds": round(r.wall_seconds, 2), "workers_seen": r.workers_seen}
-             for r in results], indent=2))
+              "steady_qps": r.steady_qps(), "wall_seconds": round(r.wall_seconds, 2),
+              "workers_seen": r.workers_seen} for r in results + reach], indent=2))
 
 
 def parse() -> argparse.Namespace:
@@ -275,6 +319,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--job-qps", type=float, default=60.0)
     parser.add_argument("--job-concurrency", type=int, default=8)
     parser.add_argument("--latency", type=float, default=0.05, help="fake OCR seconds/call")
+    parser.add_argument("--reach-qps", type=float, default=4.0,
+                        help="job qps of the within-reach pass (0: skip it)")
     parser.add_argument("--json", default=None, help="also write the figures here")
     parser.add_argument("--serve-fake", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--times", type=Path, default=None, help=argparse.SUPPRESS)
