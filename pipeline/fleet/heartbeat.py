@@ -1,10 +1,11 @@
 """A process's membership of the fleet: registered at start, a heartbeat every few
 seconds with the jobs it holds, deregistered on a clean stop.
 
-Each heartbeat writes this process's row (pipeline/fleet/registry.py), then reads how
-many other live processes hold each job and hands that to the process's `FleetShares`,
-so shares follow the fleet within one heartbeat. A heartbeat that fails (the database
-restarting) is logged and tried again at the next one; the shares stay as they were.
+Each heartbeat (every few seconds, and at once when the jobs held change) writes this
+process's row (pipeline/fleet/registry.py), then reads how many other live processes
+hold each job and hands that to the process's `FleetShares`, so shares follow the fleet
+within one heartbeat. A heartbeat that fails (the database restarting) is logged and
+tried again at the next one; the shares stay as they were.
 What the process holds comes from `held_jobs`: today's whole-job workers hold the job
 each runs; workers sharing one job (issue 17 part A) hold the jobs they have work of.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 
@@ -21,6 +23,9 @@ from pipeline.fleet.registry import HEARTBEAT_S, WorkerKind, WorkerRegistry
 from pipeline.fleet.share import FleetShares
 
 log = logging.getLogger(__name__)
+
+LOOK_S = 0.5
+"""Seconds between looks at the jobs held, between heartbeats."""
 
 HeldJobs = Callable[[], Iterable[str]]
 """The run keys of the jobs this process holds work of, now."""
@@ -72,10 +77,18 @@ class FleetMember:
         self.shares.update(await self.registry.live_holders(besides=self.id))
 
     async def _beat_forever(self) -> None:
+        """A heartbeat every `every` seconds, and sooner (within `LOOK_S`) when the jobs
+        held change, so that the fleet counts a claimed job at once."""
+        written, due = set(self.held_jobs()), time.monotonic() + self.every
         while True:
-            await asyncio.sleep(self.every)
+            await asyncio.sleep(min(LOOK_S, self.every))
+            held = set(self.held_jobs())
+            if held == written and time.monotonic() < due:
+                continue
             try:
                 await self.beat()
+                written = held
             except Exception as error:
                 log.warning("worker %s: heartbeat failed (%s: %s); trying again in %g s",
                             self.id, error.__class__.__name__, error, self.every)
+            due = time.monotonic() + self.every

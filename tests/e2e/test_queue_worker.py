@@ -56,10 +56,12 @@ async def test_two_workers_run_the_queue_and_survive_a_kill(
             await wait_until(running_on_both, "both workers to run a job")
             await wait_until(lambda: billed_any(store), "a page billed")
             # both are in the worker registry, each holding the job it runs
-            registered = {row.pid: row for row in await WorkerRegistry(store).list_workers()}
-            assert set(registered) == {first.pid, second.pid}
-            assert all(row.kind == "worker" and len(row.jobs) == 1
-                       for row in registered.values())
+            async def both_registered_holding_a_job() -> bool:
+                rows = await WorkerRegistry(store).list_workers()
+                return {row.pid for row in rows if row.kind == "worker" and
+                        len(row.jobs) == 1} == {first.pid, second.pid}
+
+            await wait_until(both_registered_holding_a_job, "both workers registered")
             first.kill()  # kill -9 midway: its job waits for its lease, then resumes
             assert await first.wait() == -signal.SIGKILL
 

@@ -94,3 +94,19 @@ async def test_three_members_share_a_job_and_shares_follow_who_leaves_or_dies(
     finally:
         await members[0].__aexit__(None, None, None)
         await members[2].__aexit__(None, None, None)
+
+
+async def test_a_change_in_the_jobs_held_is_written_before_the_next_heartbeat_is_due(
+    stores: list[Store],
+) -> None:
+    held: set[str] = set()
+    registry = WorkerRegistry(stores[0])
+    async with FleetMember(registry, "up", 2, lambda: held, every=3600) as member:
+        held.add("p/claimed")  # a job worker claims a job
+        for _ in range(40):
+            await asyncio.sleep(0.1)
+            rows = await registry.list_workers()
+            if rows[0].jobs == ("p/claimed",):
+                break
+        assert [(row.id, row.jobs) for row in rows] == [(member.id, ("p/claimed",))]
+    assert await registry.list_workers() == []  # deregistered on the way out
