@@ -43,10 +43,12 @@ class FleetMember:
         self.every = every
         self.id: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._written: set[str] = set()
 
     async def __aenter__(self) -> FleetMember:
+        self._written = set(self.held_jobs())
         self.id = await self.registry.register(self.kind, self.concurrency,
-                                               jobs=self.held_jobs())
+                                               jobs=self._written)
         log.info("registered as worker %s (%s)", self.id, self.kind)
         self.shares.update(await self.registry.live_holders(besides=self.id))
         self._task = asyncio.create_task(self._beat_forever(), name=f"heartbeat {self.id}")
@@ -79,7 +81,7 @@ class FleetMember:
     async def _beat_forever(self) -> None:
         """A heartbeat every `every` seconds, and sooner (within `LOOK_S`) when the jobs
         held change, so that the fleet counts a claimed job at once."""
-        written, due = set(self.held_jobs()), time.monotonic() + self.every
+        written, due = self._written, time.monotonic() + self.every
         while True:
             await asyncio.sleep(min(LOOK_S, self.every))
             held = set(self.held_jobs())

@@ -16,7 +16,7 @@ from pipeline.fleet.registry import WorkerRegistry
 from pipeline.fleet.share import FleetShares
 from pipeline.store import Store, open_store
 
-LEASE = 0.6
+LEASE = 2.0
 
 
 @pytest.fixture
