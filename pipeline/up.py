@@ -32,7 +32,8 @@ from pipeline.job_worker import WorkerSettings
 from pipeline.schedules.loader import WebhookLimits
 from pipeline.schedules.service import run_schedules
 from pipeline.store import TokenStore
-from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
+from pipeline.webhook_signature import SECRET_ENV
+from pipeline.webhooks import WebhookPolicy, WebhookSender
 from pipeline.worker_process import ProcessSettings, WorkerProcess, worker_process
 
 log = logging.getLogger(__name__)

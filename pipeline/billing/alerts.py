@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pipeline.billing.config import Billing
 from pipeline.billing.deduction import Alert, Books
 from pipeline.store import Store
-from pipeline.webhooks import SECRET_ENV, SIGNATURE_HEADER, sign
+from pipeline.webhook_signature import SECRET_ENV, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
 
