@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python -m benchmarks.rasterizers
 	$(BIN)/python -m benchmarks.throughput $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.service_soak $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.fleet $(BENCH_ARGS)  # PostgreSQL on 127.0.0.1 ($$OCRPIPE_BENCH_PG)
 	$(BIN)/ocrpipe bench fake --fake-quota 150 --concurrency 4,32 --qps 10,20,50,100,200,400 \
 		--seconds 3 --out bench-results
 

@@ -364,6 +364,9 @@ def _add_job_commands() -> None:
     from pipeline.cli_worker import worker_command  # `worker`
 
     main.add_command(worker_command)
+    from pipeline.cli_workers import workers_command  # `workers`
+
+    main.add_command(workers_command)
 
 
 _add_job_commands()

@@ -47,6 +47,8 @@ class JobWorker:
         self.queue, self.name, self.settings, self.base_dir = queue, name, settings, base_dir
         self._stopping = asyncio.Event()
         self._run_stop: asyncio.Event | None = None
+        self.job: JobRecord | None = None
+        """The job it runs now (the worker registry shows it: pipeline/fleet/)."""
 
     def stop(self) -> None:
         """Take no new job; the running one stops taking pages and goes back to the queue."""
@@ -72,6 +74,7 @@ class JobWorker:
         where = f"job={job.name} id={job.id} project={job.enterprise_project}"
         log.info("%s claimed by %s (run %d)", where, self.name, job.attempts)
         run_stop = self._run_stop = asyncio.Event()
+        self.job = job
         if self._stopping.is_set():
             run_stop.set()
         cancelled = asyncio.Event()
@@ -105,7 +108,7 @@ class JobWorker:
             await self._finish(job, "done", int(exit_code_of(summary)), error, summary)
         finally:
             keeper.cancel()
-            self._run_stop = None
+            self._run_stop = self.job = None
 
     async def _run(self, job: JobRecord, run_stop: asyncio.Event) -> RunSummary:
         spec = job_from_data(job.spec, origin=f"job {job.id}", base_dir=self.base_dir)

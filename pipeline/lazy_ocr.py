@@ -23,6 +23,7 @@ from pipeline.models import OcrRequest, OcrResult
 from pipeline.ocr.client import OcrClient
 from pipeline.ocr.credentials import load_credentials
 from pipeline.ocr.policy import LimitedClient
+from pipeline.ocr.shares import current_share_keeper
 from pipeline.ocr.token import load_iam_password, token_provider_for
 
 
@@ -89,4 +90,8 @@ class LazyOcr:
                     on_attempt=self._ledger, stopping=self._stopping,
                     gate=(lambda: fair.turn(project, job)) if fair is not None else None,
                 )
+                keeper = current_share_keeper()  # a fleet member: its share of qps, concurrency
+                if keeper is not None:
+                    keeper.attach(job, self._client, spec.ocr.qps, spec.ocr.concurrency)
+                    self._stack.callback(keeper.detach, job, self._client)
             return self._client

@@ -7,27 +7,22 @@ it renews while the job runs, as `up`'s own workers do. Stop (SIGINT/SIGTERM): n
 job, the calls in flight finish (up to `grace` seconds), running jobs go back to the
 queue. `kill -9`: its jobs are taken again once their leases run out, and resume.
 
-A job is still run by one process: its pages are not yet shared among workers (issue
-17: document and page-range leases, LISTEN/NOTIFY wake-ups, fleet-wide QPS).
+Each process is in the worker registry while it runs (`ocrpipe workers`, GET
+/v1/workers; pipeline/fleet/). A job is still run by one process: its pages are not yet
+shared among workers (issue 17 part A); when they are, the job's qps and concurrency are
+divided among the processes holding its work (pipeline/fleet/share.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.context import worker_count
-from pipeline.embedded import SharedEmbedded
-from pipeline.fair_share import FairDispatcher
-from pipeline.job_worker import JobWorker, WorkerSettings, stop_workers
-from pipeline.leftovers import process_temp_folder
-from pipeline.shared_pool import SharedPool
-from pipeline.store import JobQueue, open_store
+from pipeline.job_worker import WorkerSettings
 from pipeline.up import install_signal_handlers
+from pipeline.worker_process import ProcessSettings, worker_process
 
 log = logging.getLogger(__name__)
 
@@ -44,28 +39,16 @@ class QueueWorkerConfig:
 
 async def serve_queue(config: QueueWorkerConfig, stopping: asyncio.Event) -> None:
     """Run queued jobs until `stopping` is set, then stop in order."""
-    with process_temp_folder():
-        store = await open_store()
-        embedded = SharedEmbedded(config.embedded_workers)
-        embedded.use()
-        FairDispatcher(embedded.fair_capacity).use()
-        pool = SharedPool(worker_count())
-        pool.use()
-        try:
-            owner = f"{socket.gethostname()}:{os.getpid()}"
-            queue = JobQueue(store)
-            workers = [JobWorker(queue, f"{owner}:w{n}", config.worker, config.base_dir)
-                       for n in range(1, config.concurrency + 1)]
-            log.info("ocrpipe worker %s: running queued jobs, %d at a time", owner,
-                     len(workers))
-            async with asyncio.TaskGroup() as tg:
-                tasks = [tg.create_task(w.run(), name=w.name) for w in workers]
-                await stopping.wait()
-                await stop_workers(workers, tasks, config.grace)
-        finally:
-            await asyncio.to_thread(pool.close)
-            await embedded.aclose()
-            await store.close()
+    settings = ProcessSettings(kind="worker", workers=config.concurrency, worker=config.worker,
+                               base_dir=config.base_dir,
+                               embedded_workers=config.embedded_workers)
+    async with worker_process(settings) as process:
+        log.info("ocrpipe worker %s: running queued jobs, %d at a time", process.owner,
+                 len(process.workers))
+        async with asyncio.TaskGroup() as tg:
+            tasks = process.start(tg)
+            await stopping.wait()
+            await process.stop(tasks, config.grace)
     log.info("ocrpipe worker: stopped")
 
 

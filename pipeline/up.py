@@ -19,7 +19,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,18 +27,14 @@ from aiohttp import web
 
 from pipeline.api import create_app
 from pipeline.api.submit import WebhookRules
-from pipeline.context import worker_count
 from pipeline.dashboard import add_dashboard_routes
-from pipeline.embedded import SharedEmbedded
-from pipeline.fair_share import FairDispatcher
-from pipeline.job_worker import JobWorker, WorkerSettings, stop_workers
-from pipeline.leftovers import process_temp_folder
+from pipeline.job_worker import WorkerSettings
 from pipeline.schedules.loader import WebhookLimits
 from pipeline.schedules.service import run_schedules
-from pipeline.shared_pool import SharedPool
-from pipeline.store import JobQueue, TokenStore, open_store
+from pipeline.store import TokenStore
 from pipeline.webhook_signature import SECRET_ENV
 from pipeline.webhooks import WebhookPolicy, WebhookSender
+from pipeline.worker_process import ProcessSettings, WorkerProcess, worker_process
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +63,17 @@ class UpConfig:
 async def serve_up(config: UpConfig, stopping: asyncio.Event,
                    on_ready: Callable[[str], None] | None = None) -> None:
     """Serve until `stopping` is set, then stop in order (see the module docstring)."""
-    # the jobs run side by side in this process: one temporary folder for all of them
-    with process_temp_folder():
-        await _serve(config, stopping, on_ready)
+    settings = ProcessSettings(kind="up", workers=config.workers, worker=config.worker,
+                               base_dir=config.base_dir,
+                               embedded_workers=config.embedded_workers)
+    async with worker_process(settings) as process:
+        await _serve(config, process, stopping, on_ready)
+    log.info("ocrpipe up: stopped")
 
 
-async def _serve(config: UpConfig, stopping: asyncio.Event,
+async def _serve(config: UpConfig, process: WorkerProcess, stopping: asyncio.Event,
                  on_ready: Callable[[str], None] | None) -> None:
-    store = await open_store()
-    embedded = SharedEmbedded(config.embedded_workers)
-    embedded.use()  # every job with endpoint = "embedded" shares one service
-    FairDispatcher(embedded.fair_capacity).use()  # ... and takes turns there, fairly
-    pool = SharedPool(worker_count())
-    pool.use()  # one warm worker pool (render, encode) for every job run
+    store = process.store
     secret = os.environ.get(SECRET_ENV)
     rules = WebhookRules(can_sign=bool(secret), allow_private=config.allow_private_webhooks)
     app = create_app(store, base_dir=config.base_dir, data_root=config.data_root,
@@ -93,11 +86,8 @@ async def _serve(config: UpConfig, stopping: asyncio.Event,
         await site.start()
         host, port = runner.addresses[0][:2]
         url = f"http://{host}:{port}"
-        owner = f"{socket.gethostname()}:{os.getpid()}"
-        queue = JobQueue(store)
-        workers = [JobWorker(queue, f"{owner}:w{n}", config.worker, config.base_dir)
-                   for n in range(1, config.workers + 1)]
-        log.info("ocrpipe up: job API at %s, %d workers", url, len(workers))
+        owner = process.owner
+        log.info("ocrpipe up: job API at %s, %d workers", url, len(process.workers))
         log.info("local folders of jobs: %s", f"inside {config.data_root} (relative paths "
                  "start there)" if config.data_root is not None else
                  f"anywhere (relative paths start in {config.base_dir})")
@@ -111,18 +101,14 @@ async def _serve(config: UpConfig, stopping: asyncio.Event,
                 sender = WebhookSender(store, secret, allow_private=config.allow_private_webhooks,
                                        policy=config.webhooks)
                 tg.create_task(sender.run(stopping), name="webhooks")
-            tasks = [tg.create_task(w.run(), name=w.name) for w in workers]
+            tasks = process.start(tg)
             limits = WebhookLimits(rules.can_sign, rules.allow_private)
             tg.create_task(run_schedules(store, owner, stopping, jobs_dir=config.jobs_dir,
                                          tick=config.tick, webhooks=limits), name="schedules")
             await stopping.wait()
-            await stop_workers(workers, tasks, config.grace)
+            await process.stop(tasks, config.grace)
     finally:
-        await asyncio.to_thread(pool.close)
-        await embedded.aclose()
         await runner.cleanup()
-        await store.close()
-    log.info("ocrpipe up: stopped")
 
 
 def install_signal_handlers(stopping: asyncio.Event, task: asyncio.Task[None]) -> None:

@@ -1,5 +1,5 @@
 """The job API of `ocrpipe up`: submit, list, watch, cancel and retry jobs over HTTP, and
-the schedules that make jobs at their due times."""
+the schedules that make jobs at their due times, and the fleet's worker processes."""
 
 from pathlib import Path
 
@@ -9,14 +9,17 @@ from pipeline.api.app import create_app as create_jobs_app
 from pipeline.api.http import MAX_BODY
 from pipeline.api.schedules import add_schedule_routes
 from pipeline.api.submit import WebhookRules
+from pipeline.api.workers import add_worker_routes
 from pipeline.store import Store
 
 
 def create_app(store: Store, *, base_dir: Path | None = None, data_root: Path | None = None,
                webhooks: WebhookRules | None = None) -> web.Application:
-    """The job API (`pipeline.api.app.create_app`) with `/v1/schedules` added."""
+    """The job API (`pipeline.api.app.create_app`) with `/v1/schedules` and
+    `/v1/workers` added."""
     app = create_jobs_app(store, base_dir=base_dir, data_root=data_root, webhooks=webhooks)
     add_schedule_routes(app, store)
+    add_worker_routes(app, store)
     return app
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pipeline.billing.deduction import Call
 from pipeline.protocol import apis
 from pipeline.store import Store
+from pipeline.store.engine import lock_schema
 from pipeline.store.schema import usage
 
 billing_metadata = MetaData()
@@ -43,7 +44,12 @@ def call_region(region: str | None, endpoint: str) -> str | None:
 
 
 async def ensure_tables(conn: AsyncConnection) -> None:
-    await conn.run_sync(lambda sync: run_regions.create(sync, checkfirst=True))
+    present = await conn.run_sync(lambda sync: inspect(sync).has_table(run_regions.name))
+    if not present:
+        # two runs starting at once on a fresh PostgreSQL database would both try to make
+        # it ("relation already exists", the job failed): they take turns
+        await lock_schema(conn)
+        await conn.run_sync(lambda sync: run_regions.create(sync, checkfirst=True))
 
 
 async def record_run_region(store: Store, run_id: int, region: str | None) -> None:

@@ -46,6 +46,7 @@ from pipeline.errors import (
     RetryableOcrError,
 )
 from pipeline.models import AttemptOutcome, OcrRequest, OcrResult
+from pipeline.ocr.bound import AdjustableBound
 from pipeline.ocr.client import Answer
 from pipeline.ocr.errors_map import ConnectFailed, EndpointUnreachable
 from pipeline.protocol.codes import RETRY_ONCE_CODES, THROTTLE_CODES
@@ -188,6 +189,13 @@ class AdaptiveRate:
         changed, self.rate = lowered != self.rate, lowered
         return changed
 
+    def rescale(self, ceiling: float) -> None:
+        """A new ceiling (a fleet-wide share changed): the rate keeps its fraction of it,
+        so a throttled process stays throttled in proportion."""
+        fraction = self.rate / self.ceiling
+        self.ceiling = ceiling
+        self.rate = min(ceiling, max(self.floor, ceiling * fraction))
+
     def succeeded(self) -> bool:
         if self.rate >= self.ceiling:
             return False
@@ -258,7 +266,7 @@ class LimitedClient:
         self.retry = retry
         self.limiter = AdjustableLimiter(capacity, capacity / qps)
         self.adaptive = AdaptiveRate(qps, aimd) if aimd is not None else None
-        self.semaphore = asyncio.Semaphore(concurrency)
+        self.slots = AdjustableBound(concurrency)
         self._hook = on_attempt
         self._sleep = sleep
         self._clock = clock
@@ -277,7 +285,7 @@ class LimitedClient:
             attempt += 1
             ticket = 0
             try:
-                async with self.semaphore:
+                async with self.slots:
                     await self.limiter.acquire()
                     self._not_if_stopping(request)
                     async with self._gate():
@@ -327,6 +335,17 @@ class LimitedClient:
                 "OCR service throttling (%s): rate lowered to %.3g calls/s (configured %.3g)",
                 error.code or error.status, self.adaptive.rate, self.adaptive.ceiling,
             )
+
+    def set_share(self, qps: float, concurrency: int) -> None:
+        """This process's part of the job's fleet-wide qps and concurrency
+        (pipeline/fleet/share.py); AIMD goes on within it."""
+        if qps <= 0 or concurrency < 1:
+            raise ValueError("a share needs qps > 0 and concurrency >= 1")
+        if self.adaptive is not None:
+            self.adaptive.rescale(qps)
+            qps = self.adaptive.rate
+        self.limiter.set_rate(qps)
+        self.slots.set_limit(concurrency)
 
     @property
     def current_qps(self) -> float:

@@ -167,3 +167,17 @@ webhook_attempts = Table(
     Column("http_status", Integer),
     Column("error", Text),
 )
+
+workers = Table(
+    "workers",
+    metadata,
+    # one row per `ocrpipe up` / `ocrpipe worker` process while it runs (pipeline/fleet/)
+    Column("id", String(100), primary_key=True),  # "host:pid:random"
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("kind", String(10), nullable=False),  # up | worker | run
+    Column("concurrency", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("jobs", Text, nullable=False),  # the run keys it holds work of, a JSON list
+)

@@ -1,7 +1,9 @@
 """`ocrpipe worker` (issue 17, job granularity): two worker processes on one PostgreSQL
 database run the jobs in the queue, each job once; one is killed with SIGKILL midway and
 its job, once its lease runs out, is resumed by the other without sending again the
-pages it had finished; SIGTERM stops the survivor with exit 0."""
+pages it had finished; SIGTERM stops the survivor with exit 0. Both are in the worker
+registry while they run; the survivor's clean stop deletes its row, the killed one's
+stays and shows as lost."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ import asyncio
 import signal
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import and_, select
 
+from pipeline.fleet.registry import WorkerRegistry
 from pipeline.store import JobQueue, Store, open_store
 from pipeline.store.schema import usage
 from pipeline.testing import FakeOcrServer, Reply
@@ -51,6 +55,13 @@ async def test_two_workers_run_the_queue_and_survive_a_kill(
 
             await wait_until(running_on_both, "both workers to run a job")
             await wait_until(lambda: billed_any(store), "a page billed")
+            # both are in the worker registry, each holding the job it runs
+            async def both_registered_holding_a_job() -> bool:
+                rows = await WorkerRegistry(store).list_workers()
+                return {row.pid for row in rows if row.kind == "worker" and
+                        len(row.jobs) == 1} == {first.pid, second.pid}
+
+            await wait_until(both_registered_holding_a_job, "both workers registered")
             first.kill()  # kill -9 midway: its job waits for its lease, then resumes
             assert await first.wait() == -signal.SIGKILL
 
@@ -61,6 +72,12 @@ async def test_two_workers_run_the_queue_and_survive_a_kill(
             await wait_until(all_done, "every job done")
             second.send_signal(signal.SIGTERM)
             assert await second.wait() == 0
+            # the clean stop deregistered; the killed one's row stays, lost past a lease
+            await asyncio.sleep(1.0)
+            short = WorkerRegistry(store, lease=0.5)
+            left = await short.list_workers()
+            assert [row.pid for row in left] == [first.pid]
+            assert left[0].state(datetime.now(UTC), short.lease) == "lost"
         finally:
             for proc in (first, second):
                 if proc.returncode is None:

@@ -207,6 +207,13 @@ async def test_sigterm_puts_a_running_job_back_in_the_queue(tmp_path: Path) -> N
             return server.call_count >= 2
 
         await wait_until(started, "the first calls")
+
+        async def registered() -> bool:  # up is in the worker registry, holding the job
+            with sqlite3.connect(tmp_path / "state.db") as conn:
+                rows = conn.execute("SELECT kind, jobs FROM workers").fetchall()
+            return rows == [("up", '["finance/long"]')]
+
+        await wait_until(registered, "up's row in the worker registry")
         assert up.proc is not None
         up.proc.send_signal(signal.SIGTERM)
         assert await up.proc.wait() == 0
@@ -214,6 +221,7 @@ async def test_sigterm_puts_a_running_job_back_in_the_queue(tmp_path: Path) -> N
     with sqlite3.connect(tmp_path / "state.db") as conn:
         status, owner = conn.execute("SELECT status, lease_owner FROM jobs WHERE id = ?",
                                      (view["id"],)).fetchone()
+        assert conn.execute("SELECT count(*) FROM workers").fetchone() == (0,)  # deregistered
         outcomes = {o for (o,) in conn.execute("SELECT outcome FROM usage")}
     assert (status, owner) == ("queued", None)
     assert outcomes == {"billed"}  # no call was left with its outcome unknown
