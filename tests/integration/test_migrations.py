@@ -17,6 +17,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import alembic.command
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -37,7 +38,7 @@ from pipeline.billing.calls import load_calls, record_run_region
 from pipeline.cli import main
 from pipeline.errors import ConfigError
 from pipeline.models import SourceObject, UsageRecord
-from pipeline.store import migrate, open_store
+from pipeline.store import open_store
 from pipeline.store.engine import database_url, make_engine
 from pipeline.store.migrate import current, head, upgrade
 from pipeline.store.migrations.versions import r0001_baseline as baseline
@@ -157,7 +158,7 @@ async def test_an_open_at_the_newest_revision_runs_no_migration(
     def refused(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("Alembic's upgrade ran on a database already at head")
 
-    monkeypatch.setattr(migrate.command, "upgrade", refused)
+    monkeypatch.setattr(alembic.command, "upgrade", refused)
     store = await open_store(store_url)
     await store.close()
 

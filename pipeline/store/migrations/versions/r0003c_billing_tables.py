@@ -79,10 +79,10 @@ def upgrade() -> None:
             table.create(bind)
     if bind.dialect.name != "postgresql":
         return
-    for table, column in WIDENED:
-        op.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE BIGINT')
+    for name, column in WIDENED:
+        op.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{column}" TYPE BIGINT')
         sequence = bind.execute(sa.text("SELECT pg_get_serial_sequence(:t, :c)"),
-                                {"t": f'"{table}"', "c": column}).scalar()
+                                {"t": f'"{name}"', "c": column}).scalar()
         if sequence is not None:
             op.execute(f"ALTER SEQUENCE {sequence} AS BIGINT")
 
