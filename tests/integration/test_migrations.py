@@ -241,3 +241,14 @@ def test_a_postgres_url_that_cannot_connect_says_so_without_the_password() -> No
     result = CliRunner().invoke(main, ["db", "upgrade", "--state", url])
     assert result.exit_code == 2
     assert "s3cret-pw" not in result.output and "pg_isready -h 127.0.0.1" in result.output
+
+
+def test_the_migrations_have_one_head() -> None:
+    """Revisions added side by side off one parent must be chained (or merged) before
+    release: with two heads `open_store` would not know which schema is the newest."""
+    from alembic.script import ScriptDirectory
+
+    from pipeline.store.migrate import MIGRATIONS
+
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert len(scripts.get_heads()) == 1, scripts.get_heads()
