@@ -123,13 +123,14 @@ async def postgres_sizes(url: str) -> tuple[Sizes, float]:
             rows = await conn.fetchval(f"SELECT count(*) FROM {table}")
             size = await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", table)
             found[table] = (int(rows), int(size))
-        mean = await conn.fetchval("SELECT avg(octet_length(result)) FROM pages")
+        # as stored: TOAST compresses a long result (pglz)
+        mean = await conn.fetchval("SELECT avg(pg_column_size(result)) FROM pages")
     finally:
         await conn.close()
     return found, float(mean or 0)
 
 
-def report(label: str, pages: int, sizes: Sizes, result_bytes: float) -> str:
+def report(label: str, pages: int, sizes: Sizes, result_bytes: float, raw: float) -> str:
     lines = [f"{label}, {pages} one-page documents:",
              f"  {'table':<12} {'rows':>7} {'rows/page':>9} {'B/page':>8} {'GiB/month':>10}"]
     total = 0
@@ -140,8 +141,8 @@ def report(label: str, pages: int, sizes: Sizes, result_bytes: float) -> str:
     lines.append(f"  {'all':<12} {'':>7} {'':>9} {total / pages:>8.0f} "
                  f"{total / pages * MONTH / 2**30:>10.1f}")
     share = result_bytes * pages / total if total else 0.0
-    lines.append(f"  pages.result: {result_bytes:.0f} B/page on average, "
-                 f"{share:.0%} of all the bytes above")
+    lines.append(f"  pages.result: {raw:.0f} B of JSON per page, {result_bytes:.0f} B as "
+                 f"stored, {share:.0%} of all the bytes above")
     return "\n".join(lines)
 
 
@@ -157,13 +158,15 @@ async def main() -> None:
         state = Path(tmp) / "sqlite-state" / "state.db"
         state.parent.mkdir()
         await run_job(args.pages, Path(tmp) / "sqlite", str(state), reply)
-        print(report("SQLite", args.pages, *sqlite_sizes(state)))
+        found, raw = sqlite_sizes(state)
+        print(report("SQLite", args.pages, found, raw, raw))
         name = "ocrpipe_sizing_" + os.urandom(4).hex()
         await _admin(admin, f'CREATE DATABASE "{name}"')
         try:
             url = make_url(admin).set(database=name).render_as_string(hide_password=False)
             await run_job(args.pages, Path(tmp) / "postgres", url, reply)
-            print(report("PostgreSQL", args.pages, *await postgres_sizes(url)))
+            found, stored = await postgres_sizes(url)
+            print(report("PostgreSQL", args.pages, found, stored, raw))
         finally:
             await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
