@@ -33,6 +33,7 @@ from pipeline.models import PageResult, SourceObject, UsageRecord, page_from_dic
 from pipeline.store import statements as sql
 from pipeline.store.engine import DEFAULT_DB, connect_error, database_url, make_engine
 from pipeline.store.group_commit import GroupCommit
+from pipeline.store.revision import at_head
 from pipeline.store.schema import documents, pages, runs, usage
 
 __all__ = ["DEFAULT_DB", "AttemptEnd", "DocumentState", "Store", "database_url", "open_store"]
@@ -67,12 +68,13 @@ async def open_store(url: str | None = None) -> Store:
     """Open the store named by `url`, else $OCRPIPE_DB, first bringing its schema to the
     newest revision (made from nothing, an older file upgraded in place, or, already
     there, one small read: pipeline/store/migrate.py)."""
-    from pipeline.store.migrate import to_head  # Alembic: loaded when a store is opened
-
     address = database_url(url or os.environ.get("OCRPIPE_DB"))
     engine = make_engine(address)
     try:
-        await to_head(engine)
+        if not await at_head(engine):
+            from pipeline.store.migrate import to_head  # Alembic: loaded only when needed
+
+            await to_head(engine)
     except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
         raise connect_error(address, exc) from None

@@ -6,9 +6,9 @@ The first, the baseline, is idempotent, so that an SQLite state file made before
 migrations existed is upgraded in place and stamped; after it, each revision runs once.
 The whole upgrade is one transaction under the schema lock (`lock_schema`: an advisory
 lock on PostgreSQL, SQLite's write lock taken up front), so two processes opening a
-fresh database at once take turns and the second finds the tables made. A database
-already at the newest revision costs one small read (`alembic_version`), not Alembic's
-start-up: the newest revision is looked up once per process.
+fresh database at once take turns and the second finds the tables made. `open_store`
+comes here only when its cheap check (pipeline/store/revision.py: one read of
+`alembic_version`, Alembic not imported) finds the database behind.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from pipeline.store.engine import database_url, make_engine
 from pipeline.store.migrate import current, head, upgrade
 from pipeline.store.migrations.versions import r0001_baseline as baseline
 from pipeline.store.migrations.versions import r0002_schedules as schedules_revision
+from pipeline.store.revision import HEAD
 from pipeline.store.schema import metadata
 
 
@@ -252,3 +253,5 @@ def test_the_migrations_have_one_head() -> None:
 
     scripts = ScriptDirectory(str(MIGRATIONS))
     assert len(scripts.get_heads()) == 1, scripts.get_heads()
+    # and open_store's cheap check knows it (pipeline/store/revision.py)
+    assert scripts.get_current_head() == HEAD
