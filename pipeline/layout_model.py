@@ -18,12 +18,12 @@ import io
 import logging
 from functools import cache
 from importlib.resources import files
-from typing import Any
-
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from pipeline.models import Region, RegionKind
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,17 @@ def detect_regions_b64(image_b64: str) -> tuple[Region, ...]:
 
 def detect_regions(data: bytes) -> tuple[Region, ...]:
     """The layout regions of an encoded page image (JPEG/PNG), in its pixels."""
+    import numpy as np  # numpy and Pillow load in the worker that runs the model, not
+    from PIL import Image  # in the main process that only imports this module
+
     with Image.open(io.BytesIO(data)) as image:
         rgb = np.asarray(image.convert("RGB"))[:, :, ::-1]  # the library reads BGR
     return regions_of(rgb)
 
 
 def regions_of(bgr: np.ndarray) -> tuple[Region, ...]:
+    import numpy as np
+
     output = _engine()(np.ascontiguousarray(bgr))
     regions = []
     for box, name, score in zip(

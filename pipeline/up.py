@@ -38,7 +38,8 @@ from pipeline.schedules.loader import WebhookLimits
 from pipeline.schedules.service import run_schedules
 from pipeline.shared_pool import SharedPool
 from pipeline.store import JobQueue, TokenStore, open_store
-from pipeline.webhooks import SECRET_ENV, WebhookPolicy, WebhookSender
+from pipeline.webhook_signature import SECRET_ENV
+from pipeline.webhooks import WebhookPolicy, WebhookSender
 
 log = logging.getLogger(__name__)
 

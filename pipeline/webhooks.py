@@ -1,19 +1,15 @@
 """Webhooks of `ocrpipe up`: when a job with `[notify] webhook` ends, POST its final JSON
 there, signed, retried with backoff for up to a day, every attempt recorded.
 
-The signature is `X-Ocrpipe-Signature: sha256=<hex>`, HMAC-SHA256 over the body with the
-secret in $OCRPIPE_WEBHOOK_SECRET; a receiver recomputes it over the raw body and compares
-in constant time. A URL whose host is (or resolves to) a loopback, private or link-local
-address is refused unless `up --allow-private-webhooks` (the SSRF guard of the service's
-`url` input, `pipeline.protocol.addresses`). Deliveries live in the state store (an outbox,
-`pipeline.store.webhooks`), so a restart loses none.
+Each body is signed (`webhook_signature.py`). A URL whose host is (or resolves to) a
+loopback, private or link-local address is refused unless `up --allow-private-webhooks`
+(the SSRF guard of the service's `url` input, `pipeline.protocol.addresses`). Deliveries
+live in the state store (an outbox, `pipeline.store.webhooks`), so a restart loses none.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import random
@@ -29,16 +25,9 @@ from pipeline.api.views import job_view
 from pipeline.protocol.addresses import PublicOnlyResolver, RefusedAddress, refused_host
 from pipeline.store import JobQueue, Store
 from pipeline.store.webhooks import Delivery, WebhookStore
+from pipeline.webhook_signature import SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
-
-SECRET_ENV = "OCRPIPE_WEBHOOK_SECRET"
-SIGNATURE_HEADER = "X-Ocrpipe-Signature"
-
-
-def sign(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
 
 @dataclass(frozen=True)
 class WebhookPolicy:

@@ -24,7 +24,7 @@ from pipeline.billing.config import Billing
 from pipeline.billing.deduction import Alert, Books
 from pipeline.store import Store
 from pipeline.store.billing_tables import billing_alerts
-from pipeline.webhooks import SECRET_ENV, SIGNATURE_HEADER, sign
+from pipeline.webhook_signature import SECRET_ENV, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
 

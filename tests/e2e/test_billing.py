@@ -16,6 +16,7 @@ import pytest
 from pipeline.service.authfile import AuthConfig, hash_password
 from pipeline.service.server import ServiceConfig
 from pipeline.testing import make_page
+from tests.support.billing import billing_toml, budget, package, price
 from tests.support.cli_run import Finished, environment, finish, ocrpipe_run
 from tests.support.dropproxy import DropProxy
 from tests.support.service import (
@@ -27,33 +28,12 @@ from tests.support.service import (
     ServiceThread,
 )
 
-BILLING = """\
-currency = "CNY"
-[[package]]
-id = "a-bound"
-api = "general-text"
-region = "cn-north-4"
-calls = 2
-effective = 2020-01-01
-expires = 2099-12-31
-created = 2019-12-01
-enterprise_project = "proj-a"
-[[package]]
-id = "shared"
-api = "general-text"
-region = "cn-north-4"
-calls = 3
-effective = 2020-01-01
-expires = 2099-12-31
-created = 2019-12-01
-[[price]]
-api = "general-text"
-region = "cn-north-4"
-tiers = [{ per_call = 0.0025 }]
-[[budget]]
-enterprise_project = "proj-b"
-month_calls = 2
-"""
+BILLING = billing_toml(
+    package("a-bound", 2, project="proj-a"),
+    package("shared", 3, effective="2020-01-01"),
+    price(0.0025),
+    budget("proj-b", month_calls=2),
+)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 
 from pipeline.testing import FakeOcrServer, Reply
 from tests.e2e.test_up import Up, call, create_token, environment, job
+from tests.support.billing import billing_toml, package
 from tests.support.jobs import FAKE_AK, FAKE_SK
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,21 +27,10 @@ pytestmark = [
                        "chromium package (apt-get install -y chromium) to test the dashboard"),
 ]
 
-BILLING = """
-currency = "CNY"
-timezone = "UTC"
-
-[[package]]
-id = "finance-pack"
-api = "general-text"
-region = "cn-north-4"
-calls = 10
-effective = 2020-01-01
-expires = 2099-12-31
-created = 2020-01-01
-enterprise_project = "finance"
-alert_remaining_percent = [50]
-"""
+BILLING = billing_toml(
+    package("finance-pack", 10, project="finance", alert_percent=[50], created="2020-01-01"),
+    timezone="UTC",
+)
 
 
 async def test_dashboard_shows_a_job_reach_100_percent(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from pipeline.api import create_app
 from pipeline.api.submit import WebhookRules
 from pipeline.store import JobQueue, Store, TokenStore, open_store
 from pipeline.store.webhooks import WebhookStore
-from pipeline.webhooks import SIGNATURE_HEADER, WebhookPolicy, WebhookSender
+from pipeline.webhook_signature import SIGNATURE_HEADER
+from pipeline.webhooks import WebhookPolicy, WebhookSender
 
 SECRET = "webhook-secret-for-tests"
 FAST = WebhookPolicy(first_delay=0.05, max_delay=0.1, poll=0.05, timeout=5)

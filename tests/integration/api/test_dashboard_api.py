@@ -16,32 +16,13 @@ from pipeline.api import create_app
 from pipeline.dashboard import add_dashboard_routes
 from pipeline.store import Store, TokenStore, open_store
 from pipeline.store.schema import usage
+from tests.support.billing import billing_toml, package
 
-BILLING = """
-currency = "CNY"
-timezone = "UTC"
-
-[[package]]
-id = "fin-pack"
-api = "general-text"
-region = "cn-north-4"
-calls = 10
-effective = 2020-01-01
-expires = 2099-12-31
-created = 2020-01-01
-enterprise_project = "finance"
-alert_remaining_percent = [50]
-
-[[package]]
-id = "legal-pack"
-api = "general-text"
-region = "cn-north-4"
-calls = 100
-effective = 2020-01-01
-expires = 2099-12-31
-created = 2020-01-01
-enterprise_project = "legal"
-"""
+BILLING = billing_toml(
+    package("fin-pack", 10, project="finance", alert_percent=[50], created="2020-01-01"),
+    package("legal-pack", 100, project="legal", created="2020-01-01"),
+    timezone="UTC",
+)
 
 
 class Board:

@@ -13,7 +13,8 @@ from aiohttp import web
 from pipeline.config import parse_job
 from pipeline.runner import run_job
 from pipeline.testing import FakeOcrServer, make_page
-from pipeline.webhooks import sign
+from pipeline.webhook_signature import sign
+from tests.support.billing import budget, package, write_billing
 from tests.support.jobs import image_job
 
 SECRET = "alert-secret-for-tests"
@@ -42,21 +43,8 @@ async def test_alerts_once_per_crossing_signed(
     receiver: tuple[str, list[tuple[bytes, str]]], caplog: pytest.LogCaptureFixture,
 ) -> None:
     url, got = receiver
-    (tmp_path / "billing.toml").write_text(f"""\
-alert_webhook = "{url}"
-[[package]]
-id = "p"
-api = "general-text"
-region = "cn-north-4"
-calls = 4
-effective = 2020-01-01
-expires = 2099-12-31
-created = 2019-12-01
-alert_remaining_percent = [50]
-[[budget]]
-enterprise_project = "default"
-month_calls = 100
-""")
+    write_billing(tmp_path, package("p", 4, alert_percent=[50]),
+                  budget("default", month_calls=100), alert_webhook=url)
     monkeypatch.delenv("OCRPIPE_BILLING", raising=False)
     monkeypatch.setenv("OCRPIPE_WEBHOOK_SECRET", SECRET)
     spec = parse_job(image_job(tmp_path, server, monkeypatch, name="alerts", documents=2))

@@ -16,36 +16,15 @@ from pipeline.cli import main
 from pipeline.config import parse_job
 from pipeline.runner import run_job
 from pipeline.testing import FakeOcrServer, Reply, make_page
+from tests.support.billing import billing_toml, free_quota, package, price
 from tests.support.jobs import image_job
 
-BILLING = """\
-currency = "CNY"
-[[free_quota]]
-api = "general-text"
-calls_per_month = 1
-[[package]]
-id = "a-only"
-api = "general-text"
-region = "cn-north-4"
-calls = 2
-effective = 2020-01-01
-expires = 2099-12-31
-created = 2019-12-01
-enterprise_project = "proj-a"
-alert_remaining_percent = [50]
-[[package]]
-id = "shared"
-api = "general-text"
-region = "cn-north-4"
-calls = 2
-effective = 2019-01-01
-expires = 2099-12-31
-created = 2018-12-01
-[[price]]
-api = "general-text"
-region = "cn-north-4"
-tiers = [{ per_call = 0.01 }]
-"""
+BILLING = billing_toml(
+    free_quota(1),
+    package("a-only", 2, project="proj-a", alert_percent=[50]),
+    package("shared", 2, effective="2019-01-01", created="2018-12-01"),
+    price(0.01),
+)
 
 
 async def status(fmt: str) -> tuple[int, str]:
