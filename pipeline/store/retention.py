@@ -94,18 +94,24 @@ async def _count(conn: AsyncConnection, query: Select[Any]) -> int:
                .scalar_one())
 
 
-async def _batches(store: Store, ids: Select[Any], remove: Any, batch: int) -> int:
-    """Delete the rows `ids` selects, `batch` at a time: `remove(conn, ids)` deletes one
-    batch. Returns the rows removed."""
-    removed = 0
+async def _batches(store: Store, ids: Select[Any], key: Any, remove: Any, batch: int) -> int:
+    """Delete the rows `ids` selects (their `key` column), `batch` at a time, in key
+    order: `remove(conn, keys)` deletes one batch. Each batch starts after the last key
+    of the one before, through the key's index, so it neither walks again over the rows
+    just deleted (dead until vacuumed) nor over the rows kept. Returns the rows removed."""
+    removed, last = 0, None
     while True:
+        query = ids.order_by(key).limit(batch)
+        if last is not None:
+            query = query.where(key > last)
         async with store.engine.begin() as conn:
-            chunk = [row[0] for row in await conn.execute(ids.limit(batch))]
+            chunk = [row[0] for row in await conn.execute(query)]
             if chunk:
                 await remove(conn, chunk)
         removed += len(chunk)
         if len(chunk) < batch:
             return removed
+        last = chunk[-1]
 
 
 async def prune(store: Store, cutoff: datetime, *, documents_too: bool = False,
@@ -151,15 +157,15 @@ async def prune(store: Store, cutoff: datetime, *, documents_too: bool = False,
         await conn.execute(delete(run_regions).where(run_regions.c.run_id.in_(run_ids)))
         await conn.execute(delete(runs).where(runs.c.id.in_(run_ids)))
 
-    usage_rows = await _batches(store, old_usage, drop_usage, batch)
+    usage_rows = await _batches(store, old_usage, usage.c.id, drop_usage, batch)
     async with store.engine.connect() as conn:
         page_rows = await _count(conn, old_pages)
     # pages by document: the documents whose pages go, a batch of documents at a time
     with_pages = old_docs.where(documents.c.id.in_(select(pages.c.document_id)))
-    await _batches(store, with_pages, drop_pages, batch)
-    document_rows = (await _batches(store, old_docs, drop_documents, batch)
+    await _batches(store, with_pages, documents.c.id, drop_pages, batch)
+    document_rows = (await _batches(store, old_docs, documents.c.id, drop_documents, batch)
                      if documents_too else 0)
-    run_rows = await _batches(store, select(runs.c.id).where(_old_runs(cutoff)), drop_runs,
-                              batch)
+    run_rows = await _batches(store, select(runs.c.id).where(_old_runs(cutoff)), runs.c.id,
+                              drop_runs, batch)
     return Pruned(cutoff, usage_rows, removed_deductions, page_rows, document_rows, run_rows,
                   kept_unsettled, kept_running, dry_run=False)
