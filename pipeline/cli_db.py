@@ -74,7 +74,7 @@ RETENTION_ENV = "OCRPIPE_RETENTION_MONTHS"
 def prune_command(state: str | None, before: str | None, keep_months: int | None,
                   documents_too: bool, dry_run: bool) -> None:
     """Remove old settled ledger rows and finished pages' results from the state
-    database (pipeline/store/retention.py says what is kept and why). The billing
+    database (the README's "Sizing and retention" says what is kept and why). The billing
     file, when there is one, moves the cutoff back so the books come out the same."""
     from pipeline.prune import cutoff_of, run_prune
 
