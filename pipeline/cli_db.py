@@ -54,3 +54,41 @@ def current_command(state: str | None) -> None:
     except OcrpipeError as exc:
         _fail(exc)
     click.echo(f"{now.database}: revision {now.after or 'none'} (newest: {head()})")
+
+
+RETENTION_ENV = "OCRPIPE_RETENTION_MONTHS"
+
+
+@db_command.command("prune")
+@click.option("--state", default=None, envvar="OCRPIPE_DB", show_envvar=True, help=STATE_HELP)
+@click.option("--before", "before", default=None, metavar="DATE",
+              help="Remove rows from before this day (YYYY-MM-DD; moved back to its "
+                   "month's start).")
+@click.option("--keep-months", type=click.IntRange(min=0), default=None,
+              envvar=RETENTION_ENV, show_envvar=True,
+              help="Keep this month and the N months before it; remove older rows.")
+@click.option("--documents", "documents_too", is_flag=True,
+              help="Also remove finished documents' rows: a later run of their job then "
+                   "processes (and is billed for) them again as new.")
+@click.option("--dry-run", is_flag=True, help="Count what would go; remove nothing.")
+def prune_command(state: str | None, before: str | None, keep_months: int | None,
+                  documents_too: bool, dry_run: bool) -> None:
+    """Remove old settled ledger rows and finished pages' results from the state
+    database (the README's "Sizing and retention" says what is kept and why). The billing
+    file, when there is one, moves the cutoff back so the books come out the same."""
+    from pipeline.prune import cutoff_of, run_prune
+
+    try:
+        cutoff = cutoff_of(before, keep_months)
+        done, note = asyncio.run(run_prune(state, cutoff, documents_too=documents_too,
+                                           dry_run=dry_run))
+    except OcrpipeError as exc:
+        _fail(exc)
+    if note:
+        click.echo(f"cutoff moved back: {note}")
+    verb = "would remove" if done.dry_run else "removed"
+    click.echo(f"rows from before {done.cutoff:%Y-%m-%d %H:%M %Z}: {verb} {done.usage} ledger, "
+               f"{done.deductions} deductions, {done.pages} pages, {done.documents} documents, "
+               f"{done.runs} runs")
+    click.echo(f"kept: {done.kept_unsettled} ledger rows still pending or unknown (reconcile "
+               f"may settle them), {done.kept_running} of running jobs")

@@ -18,50 +18,22 @@ import os
 from typing import Any
 
 import aiohttp
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    select,
-    update,
-)
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select, update
 
 from pipeline.billing.config import Billing
 from pipeline.billing.deduction import Alert, Books
 from pipeline.store import Store
+from pipeline.store.billing_tables import billing_alerts
 from pipeline.webhook_signature import SECRET_ENV, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
 
-alerts_metadata = MetaData()
-
-billing_alerts = Table(
-    "billing_alerts",
-    alerts_metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(40), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("threshold", Float, nullable=False),
-    Column("at", String(40), nullable=False),  # ISO time of the call that crossed
-    Column("raised_at", DateTime(timezone=True), nullable=False),
-    Column("notified_at", DateTime(timezone=True)),  # NULL: webhook not (yet) delivered
-    UniqueConstraint("kind", "subject", "threshold", "at", name="uq_billing_alerts"),
-)
+__all__ = ["alert_json", "billing_alerts", "raise_alerts"]
 
 
 def alert_json(alert: Alert) -> dict[str, Any]:
     return {"kind": alert.kind, "subject": alert.subject, "threshold": alert.threshold,
             "at": alert.at.isoformat()}
-
-
-async def _ensure(conn: AsyncConnection) -> None:
-    await conn.run_sync(lambda sync: billing_alerts.create(sync, checkfirst=True))
 
 
 async def raise_alerts(store: Store, billing: Billing, books: Books) -> list[dict[str, Any]]:
@@ -70,7 +42,6 @@ async def raise_alerts(store: Store, billing: Billing, books: Books) -> list[dic
     now = dt.datetime.now(dt.UTC)
     fresh: list[dict[str, Any]] = []
     async with store.engine.begin() as conn:
-        await _ensure(conn)
         known = {(r.kind, r.subject, r.threshold, r.at) for r in await conn.execute(
             select(billing_alerts.c.kind, billing_alerts.c.subject, billing_alerts.c.threshold,
                    billing_alerts.c.at))}

@@ -1,11 +1,11 @@
 """The ledger as billing reads it: each usage row as a `Call`, with its region.
 
 The hot `usage` table has no region column; a run's calls all go to one endpoint, so
-the region is kept once per run in `run_regions` (its own small table, made on first
-use). A call's region is the job's `[ocr] region`, else the region whose OCR host the
-endpoint names, else unknown (the embedded service, a private endpoint): then any
-region's package or price of the call's API pays, as the issue asks for the embedded
-endpoint ("the package's region").
+the region is kept once per run in `run_regions` (its own small table, made by the
+migrations with the others: pipeline/store/billing_tables.py). A call's region is the
+job's `[ocr] region`, else the region whose OCR host the endpoint names, else unknown
+(the embedded service, a private endpoint): then any region's package or price of the
+call's API pays, as the issue asks for the embedded endpoint ("the package's region").
 """
 
 from __future__ import annotations
@@ -13,23 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select
 
 from pipeline.billing.deduction import Call
 from pipeline.protocol import apis
 from pipeline.store import Store
-from pipeline.store.engine import lock_schema
+from pipeline.store.billing_tables import run_regions
 from pipeline.store.schema import usage
 
-billing_metadata = MetaData()
-
-run_regions = Table(
-    "run_regions",
-    billing_metadata,
-    Column("run_id", Integer, primary_key=True),  # runs.id (another MetaData: no FK)
-    Column("region", String(64)),  # NULL: not known (embedded or private endpoint)
-)
+__all__ = ["aware", "call_region", "load_calls", "record_run_region", "run_regions"]
 
 
 def call_region(region: str | None, endpoint: str) -> str | None:
@@ -43,18 +35,8 @@ def call_region(region: str | None, endpoint: str) -> str | None:
     return None
 
 
-async def ensure_tables(conn: AsyncConnection) -> None:
-    present = await conn.run_sync(lambda sync: inspect(sync).has_table(run_regions.name))
-    if not present:
-        # two runs starting at once on a fresh PostgreSQL database would both try to make
-        # it ("relation already exists", the job failed): they take turns
-        await lock_schema(conn)
-        await conn.run_sync(lambda sync: run_regions.create(sync, checkfirst=True))
-
-
 async def record_run_region(store: Store, run_id: int, region: str | None) -> None:
     async with store.engine.begin() as conn:
-        await ensure_tables(conn)
         await conn.execute(run_regions.insert().values(run_id=run_id, region=region))
 
 
@@ -66,8 +48,7 @@ async def load_calls(store: Store) -> list[Call]:
         .select_from(usage.outerjoin(run_regions, run_regions.c.run_id == usage.c.run_id))
         .order_by(usage.c.started_at, usage.c.id)
     )
-    async with store.engine.begin() as conn:
-        await ensure_tables(conn)
+    async with store.engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [Call(r.id, aware(r.started_at), r.enterprise_project, r.api, r.region, r.outcome)
             for r in rows]

@@ -9,23 +9,13 @@ table, which every OCR attempt writes, so billing adds nothing to that hot path.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, insert
+from sqlalchemy import delete, insert
 
 from pipeline.billing.deduction import Books
 from pipeline.store import Store
+from pipeline.store.billing_tables import deductions
 
-deductions_metadata = MetaData()
-
-deductions = Table(
-    "deductions",
-    deductions_metadata,
-    Column("usage_id", Integer, primary_key=True),  # usage.id
-    Column("paid_by", String(20), nullable=False),  # free_quota | package | pay_per_use | possible
-    Column("package", String(200)),
-    Column("cost", Float),  # pay-per-use (or possible) cost; NULL: no price declared
-    Column("month", String(7), nullable=False),
-    Column("region", String(64)),
-)
+__all__ = ["deductions", "record_deductions"]
 
 
 async def record_deductions(store: Store, books: Books) -> None:
@@ -33,7 +23,6 @@ async def record_deductions(store: Store, books: Books) -> None:
              "cost": c.cost, "month": c.month, "region": c.region}
             for c in books.charges if c.call_id > 0]
     async with store.engine.begin() as conn:
-        await conn.run_sync(lambda sync: deductions.create(sync, checkfirst=True))
         await conn.execute(delete(deductions))
         if rows:
             await conn.execute(insert(deductions), rows)

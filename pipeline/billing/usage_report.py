@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from pipeline.billing.calls import aware, ensure_tables, run_regions
+from pipeline.billing.calls import aware, run_regions
 from pipeline.billing.config import Billing
 from pipeline.billing.deduction import Call, deduct
 from pipeline.billing.lifecycle import package_state
@@ -51,8 +51,7 @@ async def load_rows(store: Store) -> list[Row]:
         .select_from(usage.outerjoin(run_regions, run_regions.c.run_id == usage.c.run_id))
         .order_by(usage.c.started_at, usage.c.id)
     )
-    async with store.engine.begin() as conn:
-        await ensure_tables(conn)
+    async with store.engine.connect() as conn:
         found = (await conn.execute(query)).all()
     return [Row(Call(r.id, aware(r.started_at), r.enterprise_project, r.api, r.region,
                      r.outcome), (r.job, r.doc_key, r.page_index)) for r in found]

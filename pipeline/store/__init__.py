@@ -1,6 +1,7 @@
 """State: runs, documents, finished pages, the usage ledger, and the job queue with its API
 tokens (SQLite by default)."""
 
+from pipeline.store import billing_tables  # noqa: F401  (its tables join the metadata)
 from pipeline.store.db import AttemptEnd, DocumentState, Store, database_url, open_store
 from pipeline.store.job_reads import JobProgress
 from pipeline.store.jobs import JobQueue, JobRecord, JobStatus, StateConflict, run_key

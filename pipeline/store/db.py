@@ -17,16 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Integer,
     String,
     and_,
     delete,
     func,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -34,15 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pipeline.models import PageResult, SourceObject, UsageRecord, page_from_dict, page_to_dict
 from pipeline.store import statements as sql
-from pipeline.store.engine import (
-    DEFAULT_DB,
-    connect_error,
-    database_url,
-    lock_schema,
-    make_engine,
-)
+from pipeline.store.engine import DEFAULT_DB, connect_error, database_url, make_engine
 from pipeline.store.group_commit import GroupCommit
-from pipeline.store.schema import documents, metadata, pages, runs, usage
+from pipeline.store.revision import at_head
+from pipeline.store.schema import documents, pages, runs, usage
 
 __all__ = ["DEFAULT_DB", "AttemptEnd", "DocumentState", "Store", "database_url", "open_store"]
 
@@ -73,34 +65,23 @@ class AttemptEnd:
 
 
 async def open_store(url: str | None = None) -> Store:
-    """Open (and create if needed) the store named by `url`, else $OCRPIPE_DB."""
+    """Open the store named by `url`, else $OCRPIPE_DB, first bringing its schema to the
+    newest revision (made from nothing, an older file upgraded in place, or, already
+    there, one small read: pipeline/store/migrate.py)."""
     address = database_url(url or os.environ.get("OCRPIPE_DB"))
     engine = make_engine(address)
     try:
-        async with engine.begin() as conn:
-            await lock_schema(conn)
-            await conn.run_sync(metadata.create_all)
-            await conn.run_sync(_add_missing_columns)
+        if not await at_head(engine):
+            from pipeline.store.migrate import to_head  # Alembic: loaded only when needed
+
+            await to_head(engine)
     except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
         raise connect_error(address, exc) from None
+    except BaseException:
+        await engine.dispose()
+        raise
     return Store(engine)
-
-
-_ADDED_COLUMNS = (("documents", "fingerprint", "VARCHAR(200)"),
-                  ("jobs", "run_scope", "VARCHAR(20)"), ("jobs", "documents_listed", "INTEGER"))
-"""Columns added after the first release, as (table, column, SQL type): a state database
-made by an earlier version gets them on open (plain ALTER TABLE ... ADD COLUMN, which
-SQLite and PostgreSQL both run; NULL in the old rows). `ocrpipe db upgrade` does the same
-through the migrations' idempotent baseline (pipeline/store/migrations/) and records the
-revision; this stays so that a store opened without it keeps working."""
-
-
-def _add_missing_columns(conn: Connection) -> None:
-    tables = inspect(conn)
-    for table, column, sql_type in _ADDED_COLUMNS:
-        if column not in {c["name"] for c in tables.get_columns(table)}:
-            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
 
 class Store:

@@ -95,9 +95,14 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 async def lock_schema(conn: AsyncConnection) -> None:
-    """On PostgreSQL, hold a transaction-scoped advisory lock so that processes starting
-    together make (or upgrade) the tables one after the other; nothing on SQLite, whose
-    write transaction already is exclusive."""
+    """Make processes starting together make (or upgrade) the tables one after the
+    other. On PostgreSQL a transaction-scoped advisory lock; on SQLite the write lock,
+    taken up front (BEGIN IMMEDIATE): Python's sqlite3 opens no transaction before DDL,
+    so two first opens would otherwise both run CREATE TABLE. Call it first thing in
+    the transaction."""
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
     await take_turn(conn, SCHEMA_LOCK)
 
 

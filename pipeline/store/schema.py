@@ -10,6 +10,7 @@ is sent, completed after; a crash leaves it 'pending', which the next run turns 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -26,10 +27,15 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""The id of a table that grows with the pages (runs, documents, the ledger): 64-bit on
+PostgreSQL (100 M pages a month pass 2^31 ledger rows within two years), INTEGER on
+SQLite, where only that spelling is the rowid that autoincrements (and is 64-bit)."""
+
 runs = Table(
     "runs",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("job", String(200), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
@@ -40,7 +46,7 @@ runs = Table(
 documents = Table(
     "documents",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
     Column("job", String(200), nullable=False),
     Column("key", Text, nullable=False),
     Column("change_token", String(200)),
@@ -56,7 +62,8 @@ documents = Table(
 pages = Table(
     "pages",
     metadata,
-    Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("document_id", ROW_ID, ForeignKey("documents.id", ondelete="CASCADE"),
+           primary_key=True),
     Column("page_index", Integer, primary_key=True),
     Column("change_token", String(200)),
     Column("result", Text, nullable=False),  # OcrResult as JSON
@@ -67,8 +74,8 @@ pages = Table(
 usage = Table(
     "usage",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", ForeignKey("runs.id")),
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    Column("run_id", ROW_ID, ForeignKey("runs.id")),
     Column("job", String(200), nullable=False),
     Column("doc_key", Text, nullable=False),
     Column("page_index", Integer, nullable=False),

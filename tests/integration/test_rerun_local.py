@@ -106,8 +106,9 @@ async def test_a_state_database_without_the_fingerprint_column_is_upgraded(
     folder = Folder(tmp_path)
     await folder.run()
     db = tmp_path / "state.db"
-    with sqlite3.connect(db) as conn:  # as an earlier version left it
+    with sqlite3.connect(db) as conn:  # as an earlier version left it: no revision either
         conn.execute("ALTER TABLE documents DROP COLUMN fingerprint")
+        conn.execute("DROP TABLE alembic_version")
     store = await open_store(str(db))
     await store.close()
     with sqlite3.connect(db) as conn:

@@ -16,6 +16,10 @@ from sqlalchemy import Connection
 from pipeline.store.engine import database_url, lock_schema, make_engine
 from pipeline.store.schema import metadata
 
+# every table the code uses is on `metadata` once the store package is imported
+# (schedules, billing tables): autogenerate compares against all of them
+import pipeline.store  # noqa: F401  isort: skip
+
 
 def _run(connection: Connection) -> None:
     context.configure(

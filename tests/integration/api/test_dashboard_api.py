@@ -13,7 +13,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from pipeline.api import create_app
-from pipeline.billing.calls import ensure_tables
 from pipeline.dashboard import add_dashboard_routes
 from pipeline.store import Store, TokenStore, open_store
 from pipeline.store.schema import usage
@@ -48,7 +47,6 @@ class Board:
                  "started_at": at, "day": at.date().isoformat()}
                 for n, outcome in enumerate(outcomes)]
         async with self.store.engine.begin() as conn:
-            await ensure_tables(conn)
             await conn.execute(usage.insert(), rows)
 
 
