@@ -1,8 +1,7 @@
 """The worker registry: the `workers` table (pipeline/fleet/registry.py).
 
-Idempotent like the revisions before it: `open_store` creates the table too, so a
-database opened by this release before `ocrpipe db upgrade` already has it and is only
-stamped. Written out here, not taken from pipeline/store/schema.py, so later changes go
+Idempotent like the revisions before it (a table that exists is left as it is). Written
+out here, not taken from pipeline/store/schema.py, so later changes go
 in later revisions.
 
 Revision ID: 0003b
