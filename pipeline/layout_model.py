@@ -18,12 +18,14 @@ import io
 import logging
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PIL import Image
 
 from pipeline.models import Region, RegionKind
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +85,16 @@ def detect_regions_b64(image_b64: str) -> tuple[Region, ...]:
 
 def detect_regions(data: bytes) -> tuple[Region, ...]:
     """The layout regions of an encoded page image (JPEG/PNG), in its pixels."""
+    import numpy as np  # here: every run imports this module, few jobs want layout
+
     with Image.open(io.BytesIO(data)) as image:
         rgb = np.asarray(image.convert("RGB"))[:, :, ::-1]  # the library reads BGR
     return regions_of(rgb)
 
 
 def regions_of(bgr: np.ndarray) -> tuple[Region, ...]:
+    import numpy as np
+
     output = _engine()(np.ascontiguousarray(bgr))
     regions = []
     for box, name, score in zip(
