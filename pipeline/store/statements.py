@@ -25,6 +25,9 @@ SELECT_DOCUMENT = select(documents).where(
 )
 """A document's row by job and key (read once per document of a run)."""
 
+ANY_DOCUMENT = select(documents.c.id).where(documents.c.job == bindparam("p_job")).limit(1)
+"""Whether a job has any document row (asked once per run: `new_jobs.py`)."""
+
 INSERT_ATTEMPT = insert(usage).returning(usage.c.id, sort_by_parameter_order=True)
 """Executed with dicts of every column but `id` (new attempt rows); returns their ids."""
 
@@ -63,6 +66,18 @@ FINISH_DOCUMENT = (
         updated_at=bindparam("p_updated_at"),
     )
 )
+
+
+NOTE_PAGE_COUNT = (
+    update(documents)
+    .where(documents.c.id == bindparam("p_id"))
+    .values(page_count=bindparam("p_page_count"))
+)
+
+
+async def _note_page_counts(conn: AsyncConnection, rows: list[Row]) -> list[None]:
+    await conn.execute(NOTE_PAGE_COUNT, rows)
+    return [None] * len(rows)
 
 
 async def _start_attempts(conn: AsyncConnection, rows: list[Row]) -> list[int]:
@@ -105,3 +120,4 @@ INSERT_DOCUMENTS: Batch[Row, int] = Batch("insert documents", _insert_documents)
 FINISH_ATTEMPTS: Batch[Row, None] = Batch("finish attempts", _finish_attempts)
 SAVE_PAGES: Batch[tuple[list[Row], Row], None] = Batch("save pages", _save_pages)
 FINISH_DOCUMENTS: Batch[Row, None] = Batch("finish documents", _finish_documents)
+NOTE_PAGE_COUNTS: Batch[Row, None] = Batch("note page counts", _note_page_counts)
