@@ -10,6 +10,9 @@ process tree from /proc. The figures (`Figures`):
 - achieved QPS: calls the service received, less the limiter's initial burst, over the
   time from the first call to the last as the service saw them (`Call.received_at`;
   start-up and shutdown of ocrpipe excluded); divided by the configured QPS it should be 1.0;
+- steady QPS: calls per second as a user watching the service would read it, over the
+  run's middle (`steady_window`: its first and last second left out, where the bucket's
+  burst and the last documents' tail are);
 - CPU seconds per page: user + system time of ocrpipe and its worker processes
   (`RUSAGE_CHILDREN` of this process, which only ever has that one child) over pages;
 - peak RSS: `VmHWM` (the kernel's high-water mark) of the ocrpipe process, of its
@@ -194,6 +197,8 @@ class Figures:
     configured_qps: float
     achieved_qps: float
     qps_ratio: float
+    steady_qps: float
+    steady_qps_ratio: float
     cpu_seconds: float
     cpu_per_page: float
     parent_cpu_per_page: float
@@ -207,6 +212,18 @@ class Figures:
     workers: int
     tree_peak_rss_mib: float
     exit_code: int
+
+
+def steady_window(arrivals: Sequence[float], edge: float = 1.0) -> float:
+    """Calls per second between `edge` seconds after the first arrival and `edge` before
+    the last (the whole span when that leaves under a second)."""
+    if len(arrivals) < 2:
+        return 0.0
+    start, end = arrivals[0] + edge, arrivals[-1] - edge
+    if end - start < 1.0:
+        start, end = arrivals[0], arrivals[-1]
+    inside = sum(1 for t in arrivals if start <= t < end)
+    return inside / (end - start) if end > start else 0.0
 
 
 def limiter_burst(qps: float) -> int:
@@ -291,11 +308,13 @@ async def run_scenario(
     span = (service.calls[-1].received_at - service.calls[0].received_at) if calls else 0.0
     burst = limiter_burst(scenario.qps)
     achieved = (calls - burst) / span if span > 0 and calls > burst else 0.0
+    steady = steady_window([call.received_at for call in service.calls])
     mib = 1 / 1024
     return Figures(
         scenario=scenario.name, kind=scenario.kind, pages=scenario.pages, calls=calls,
         configured_qps=scenario.qps, achieved_qps=round(achieved, 3),
         qps_ratio=round(achieved / scenario.qps, 4),
+        steady_qps=round(steady, 3), steady_qps_ratio=round(steady / scenario.qps, 4),
         cpu_seconds=round(cpu, 3), cpu_per_page=round(cpu / scenario.pages, 5),
         parent_cpu_per_page=round((cpu - sum(memory.worker_cpu.values())) / scenario.pages, 5),
         wall_seconds=round(wall, 2), calls_seconds=round(span, 2),
@@ -320,6 +339,7 @@ async def _read_all(process: asyncio.subprocess.Process) -> str:
 COLUMNS = (
     ("scenario", "scenario", "{}"), ("pages", "pages", "{}"), ("calls", "calls", "{}"),
     ("QPS achieved/configured", "qps_ratio", "{:.3f}"), ("achieved QPS", "achieved_qps", "{:.2f}"),
+    ("steady QPS ratio", "steady_qps_ratio", "{:.3f}"),
     ("CPU s/page", "cpu_per_page", "{:.4f}"),
     ("of which ocrpipe", "parent_cpu_per_page", "{:.4f}"), ("in flight", "max_in_flight", "{}"),
     ("RSS ocrpipe MiB", "parent_peak_rss_mib", "{:.1f}"),

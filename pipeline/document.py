@@ -46,7 +46,7 @@ from pipeline.render import DocumentInfo, inspect_document
 from pipeline.reuse import reuse_pages
 from pipeline.saved import record_no_call
 from pipeline.store import DocumentState
-from pipeline.triage import NoCall, blank_light, triage_page
+from pipeline.triage import NoCall, triage_page
 from pipeline.writers import document_formats, output_key
 
 log = logging.getLogger(__name__)
@@ -234,15 +234,15 @@ async def _triage(
     """The page's result without an OCR call (a trusted text layer, a blank page), or the
     page ready to send: a light image prepared here, anything else in a worker process."""
     ocr = ctx.spec.ocr
-    prepared = await light_pages.prepare_here(path, doc_key, index, ctx.page_settings)
+    prepared = await light_pages.prepare_here(
+        path, doc_key, index, ctx.page_settings, blank_pages=ocr.skip_blank_pages
+    )
     if prepared is None:
         return await ctx.in_worker(
             triage_page, path, doc_key, index, ctx.page_settings,
             text_pages=ocr.skip_text_pages and api(ocr.api).kind == "text",
             blank_pages=ocr.skip_blank_pages, prepare=prepare_page,
         )
-    if ocr.skip_blank_pages:
-        return await asyncio.to_thread(blank_light, index, *prepared) or prepared
     return prepared
 
 

@@ -7,6 +7,10 @@ it would to Huawei Cloud (the import-linter contracts in pyproject.toml keep it 
 A long-running process (`ocrpipe up`) shares one embedded service between all its jobs:
 `SharedEmbedded.use()` makes `ocr_endpoint` hand out that service (started at the first
 job that wants it) to every run started in the current context, instead of a new one each.
+
+The service's modules are imported only where a service is started: a run that sends to
+a remote endpoint comes here too, and importing them cost it a tenth of a second or more
+of CPU at every start (issue 15).
 """
 
 from __future__ import annotations
@@ -16,15 +20,14 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from pipeline.config import JobSpec
 from pipeline.errors import ConfigError
 from pipeline.ocr.credentials import Credentials, load_credentials
-from pipeline.service.apierror import SetupError
-from pipeline.service.app import ServiceLimits
-from pipeline.service.engine import available_cores
-from pipeline.service.limits import MAX_CONNECTIONS
-from pipeline.service.server import ServiceConfig, running_service
+
+if TYPE_CHECKING:
+    from pipeline.service.server import ServiceConfig
 
 
 @asynccontextmanager
@@ -51,6 +54,9 @@ async def embedded_service(
 ) -> AsyncIterator[tuple[str, Credentials]]:
     """A fresh embedded service on loopback and the key pair it accepts (a job's, or
     `ocrpipe bench embedded`)."""
+    from pipeline.service.apierror import SetupError
+    from pipeline.service.server import running_service
+
     creds, config = _service_config(workers, engine)
     try:
         async with running_service(config) as url:
@@ -63,6 +69,10 @@ def _service_config(
     workers: int | None, engine: str = "rapidocr"
 ) -> tuple[Credentials, ServiceConfig]:
     """A loopback service on a free port that accepts one freshly generated key pair."""
+    from pipeline.service.app import ServiceLimits
+    from pipeline.service.limits import MAX_CONNECTIONS
+    from pipeline.service.server import ServiceConfig
+
     creds = Credentials(ak=secrets.token_hex(10).upper(), sk=secrets.token_hex(20))
     # Its clients are this process's jobs, on loopback: no cap per address below the total.
     config = ServiceConfig(
@@ -90,6 +100,9 @@ class SharedEmbedded:
         _shared.set(self)
 
     async def endpoint(self) -> tuple[str, Credentials]:
+        from pipeline.service.apierror import SetupError
+        from pipeline.service.server import running_service
+
         async with self._lock:
             if self._endpoint is None:
                 creds, config = _service_config(self.workers, self.engine)
@@ -106,6 +119,8 @@ class SharedEmbedded:
         """OCR calls the jobs may have at the service at once: two per engine process, so
         that every engine has its next page waiting while the turns stay fair (and the
         service's own queue is not overrun into 429s)."""
+        from pipeline.service.engine import available_cores
+
         return 2 * (self.workers or available_cores())
 
     async def aclose(self) -> None:

@@ -31,7 +31,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
@@ -112,6 +111,8 @@ def unexplained_ink(page: pdfium.PdfPage, layer: TextLayer,
     their ink does not count."""
     if not images:
         return 0.0
+    import numpy as np  # here: every run imports this module; few pages get this far
+
     scale = INK_DPI / 72
 
     def pixels(rect: Rect, pad: float = 0.0) -> tuple[slice, slice]:

@@ -7,7 +7,7 @@
 `triage_page` runs in a worker process in place of `page_worker.prepare_and_encode`:
 it returns a `NoCall` (the page's result, made without OCR, and why) or the page's
 geometry and Base64, exactly as `prepare_and_encode` does. A light image prepared in
-the main process (`light_pages.py`) gets the blank check from `blank_light`.
+the main process (`light_pages.py`) gets the blank check from `blank_check`.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def blank(index: int, geometry: PageGeometry) -> NoCall:
     return NoCall(PageResult(index, empty, geometry), "blank")
 
 
-def blank_light(index: int, geometry: PageGeometry, image_b64: str) -> NoCall | None:
-    """The blank check of a page prepared in the main process (`light_pages.py`)."""
-    return blank(index, geometry) if is_blank_encoded(base64.b64decode(image_b64)) else None
+def blank_check(index: int, geometry: PageGeometry, data: bytes) -> NoCall | None:
+    """The blank check of a page prepared in the main process (`light_pages.py`), on the
+    bytes to send."""
+    return blank(index, geometry) if is_blank_encoded(data) else None

@@ -9,6 +9,7 @@ pages in flight at the same time share one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from pipeline.models import PageResult, SourceObject, UsageRecord, page_from_dic
 from pipeline.store import statements as sql
 from pipeline.store.engine import DEFAULT_DB, connect_error, database_url, make_engine
 from pipeline.store.group_commit import GroupCommit
+from pipeline.store.new_jobs import NewJobs
 from pipeline.store.revision import at_head
 from pipeline.store.schema import documents, pages, runs, usage
 
@@ -88,6 +90,8 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.writes = GroupCommit(engine)
+        self._new_jobs = NewJobs()  # a job's first run reads no document rows: new_jobs.py
+        self._asking = asyncio.Lock()
         self._fresh: set[int] = set()
         """Documents this store inserted and that have no saved page yet, so no saved
         pages to read (held only while a document is in progress: bounded by the
@@ -101,6 +105,7 @@ class Store:
 
     async def start_run(self, job: str) -> int:
         """Record a new run; attempts left 'pending' by earlier runs become 'unknown'."""
+        self._new_jobs.forget(job)
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(usage)
@@ -128,6 +133,10 @@ class Store:
     # documents ----------------------------------------------------------------------------
 
     async def document(self, job: str, key: str) -> DocumentState | None:
+        if not self._new_jobs.asked(job):
+            await self._ask_if_new(job)
+        if self._new_jobs.absent(job, key):
+            return None
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(sql.SELECT_DOCUMENT, {"p_job": job, "p_key": key})
@@ -148,6 +157,7 @@ class Store:
         the caller found no row for it (`document`) under the job's lease, so it is
         inserted with the other new documents of the group, without looking first (if a
         row is there after all, the unique key refuses it and the row is looked up)."""
+        self._new_jobs.inserted(job, obj.key)  # before it can be seen: new_jobs.py
         if new:
             try:
                 doc_id = await self.writes.run_batched(sql.INSERT_DOCUMENTS, dict(
@@ -186,11 +196,21 @@ class Store:
 
         return await self.writes.run(write)
 
+    async def _ask_if_new(self, job: str) -> None:
+        """Whether the job has any document row, asked once (the first `document` call of
+        each document waits for it, so no row of this store's is inserted before)."""
+        async with self._asking:
+            if self._new_jobs.asked(job):
+                return
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(sql.ANY_DOCUMENT, {"p_job": job})).first()
+            self._new_jobs.found(job, empty=row is None)
+
     async def note_page_count(self, doc_id: int, page_count: int) -> None:
         """The page count of a document being recognised (the job's ETA counts on it)."""
-        await self.writes.run(lambda conn: conn.execute(
-            update(documents).where(documents.c.id == doc_id).values(page_count=page_count)
-        ))
+        await self.writes.run_batched(
+            sql.NOTE_PAGE_COUNTS, {"p_id": doc_id, "p_page_count": page_count}
+        )
 
     async def remember_fingerprint(self, doc_id: int, fingerprint: str | None) -> None:
         """The source's new fingerprint, its content (change token) being the same."""

@@ -25,8 +25,16 @@ SELECT_DOCUMENT = select(documents).where(
 )
 """A document's row by job and key (read once per document of a run)."""
 
+ANY_DOCUMENT = select(documents.c.id).where(documents.c.job == bindparam("p_job")).limit(1)
+"""Whether a job has any document row (asked once per run: `new_jobs.py`)."""
+
 INSERT_ATTEMPT = insert(usage).returning(usage.c.id, sort_by_parameter_order=True)
 """Executed with dicts of every column but `id` (new attempt rows); returns their ids."""
+
+ATTEMPT_KEY = ("run_id", "job", "doc_key", "page_index", "attempt")
+INSERT_ATTEMPTS = insert(usage).returning(usage.c.id, *(usage.c[n] for n in ATTEMPT_KEY))
+"""The same, its rows told apart by their values rather than their order: see
+`_inserted_ids`."""
 
 FINISH_ATTEMPT = (
     update(usage)
@@ -49,6 +57,11 @@ DELETE_PAGE = delete(pages).where(
 INSERT_DOCUMENT = insert(documents).returning(documents.c.id, sort_by_parameter_order=True)
 """Executed with dicts of every column but `id` (documents new to the job); their ids."""
 
+DOCUMENT_KEY = ("job", "key")
+INSERT_DOCUMENTS_BY_KEY = insert(documents).returning(
+    documents.c.id, *(documents.c[n] for n in DOCUMENT_KEY)
+)
+
 INSERT_PAGE = insert(pages)
 """Executed with a dict of every column of `pages`."""
 
@@ -65,14 +78,42 @@ FINISH_DOCUMENT = (
 )
 
 
+NOTE_PAGE_COUNT = (
+    update(documents)
+    .where(documents.c.id == bindparam("p_id"))
+    .values(page_count=bindparam("p_page_count"))
+)
+
+
+async def _note_page_counts(conn: AsyncConnection, rows: list[Row]) -> list[None]:
+    await conn.execute(NOTE_PAGE_COUNT, rows)
+    return [None] * len(rows)
+
+
+async def _inserted_ids(
+    conn: AsyncConnection, rows: list[Row], key: tuple[str, ...], by_key: Any, ordered: Any
+) -> list[int]:
+    """The new ids of `rows`, in order. RETURNING in the order of the parameters
+    (`ordered`) makes SQLAlchemy send one INSERT per row to SQLite, which cannot promise
+    that order (measured: two round trips through aiosqlite's thread per page, issue 15);
+    `by_key` inserts them all in one statement and returns each row's `key` columns with
+    its id, which tell the rows apart exactly. Rows that `key` does not tell apart (never
+    seen) go in one at a time."""
+    keys = [tuple(row[n] for n in key) for row in rows]
+    if len(set(keys)) < len(keys):
+        return [int(r.id) for r in await conn.execute(ordered, rows)]
+    result = await conn.execute(by_key, rows)
+    ids = {tuple(getattr(r, n) for n in key): int(r.id) for r in result}
+    return [ids[k] for k in keys]
+
+
 async def _start_attempts(conn: AsyncConnection, rows: list[Row]) -> list[int]:
-    result = await conn.execute(INSERT_ATTEMPT, rows)
-    return [int(row.id) for row in result]
+    return await _inserted_ids(conn, rows, ATTEMPT_KEY, INSERT_ATTEMPTS, INSERT_ATTEMPT)
 
 
 async def _insert_documents(conn: AsyncConnection, rows: list[Row]) -> list[int]:
-    result = await conn.execute(INSERT_DOCUMENT, rows)
-    return [int(row.id) for row in result]
+    return await _inserted_ids(conn, rows, DOCUMENT_KEY, INSERT_DOCUMENTS_BY_KEY,
+                               INSERT_DOCUMENT)
 
 
 async def _finish_attempts(conn: AsyncConnection, rows: list[Row]) -> list[None]:
@@ -105,3 +146,4 @@ INSERT_DOCUMENTS: Batch[Row, int] = Batch("insert documents", _insert_documents)
 FINISH_ATTEMPTS: Batch[Row, None] = Batch("finish attempts", _finish_attempts)
 SAVE_PAGES: Batch[tuple[list[Row], Row], None] = Batch("save pages", _save_pages)
 FINISH_DOCUMENTS: Batch[Row, None] = Batch("finish documents", _finish_documents)
+NOTE_PAGE_COUNTS: Batch[Row, None] = Batch("note page counts", _note_page_counts)

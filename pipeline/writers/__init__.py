@@ -6,28 +6,34 @@ half-visible and a big searchable PDF is never held in memory); `Writer.render` 
 the bytes instead, for small documents and tests. `source_path` is a local copy of the
 original document (the searchable PDF is built on it; the other formats ignore it, and it
 may be None for them), `options` the job's output settings.
+
+The writers built on python-docx, lxml and pikepdf are imported at their first use
+(`_loaded`): those libraries took a good part of a second of CPU to import at every
+start of `ocrpipe run`, for jobs that only write TXT and JSON (issue 15).
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pipeline.models import DocumentResult
-from pipeline.writers.alto import write_alto
-from pipeline.writers.docx import write_docx
-from pipeline.writers.hocr import write_hocr
 from pipeline.writers.jsonfile import write_json
 from pipeline.writers.markdown import write_markdown
 from pipeline.writers.options import WriteOptions
-from pipeline.writers.pdf import write_pdf
 from pipeline.writers.txt import write_txt
 
 __all__ = ["WRITERS", "WriteOptions", "Writer", "document_formats", "output_key"]
 
 Write = Callable[[DocumentResult, str | None, WriteOptions, BinaryIO], None]
+
+
+def _loaded(fmt: str) -> Any:
+    """`write_<fmt>` of the module `pipeline.writers.<fmt>`, imported at its first use."""
+    return getattr(importlib.import_module(f"pipeline.writers.{fmt}"), f"write_{fmt}")
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,15 @@ WRITERS: dict[str, Writer] = {
     "docx": Writer(
         ".docx",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        write_docx,
+        lambda doc, path, opts, out: _loaded("docx")(doc, path, opts, out),
     ),
-    "pdf": Writer(".pdf", "application/pdf", write_pdf, needs_source=True),
+    "pdf": Writer(".pdf", "application/pdf",
+                  lambda doc, path, opts, out: _loaded("pdf")(doc, path, opts, out),
+                  needs_source=True),
     "hocr": Writer(".hocr", "application/xhtml+xml",
-                   lambda doc, _path, _opts, out: write_hocr(doc, out)),
+                   lambda doc, _path, _opts, out: _loaded("hocr")(doc, out)),
     "alto": Writer(".alto.xml", "application/xml",
-                   lambda doc, _path, _opts, out: write_alto(doc, out)),
+                   lambda doc, _path, _opts, out: _loaded("alto")(doc, out)),
     "md": Writer(".md", "text/markdown; charset=utf-8",
                  lambda doc, _path, opts, out: write_markdown(doc, opts, out)),
 }

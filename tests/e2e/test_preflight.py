@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import embedded as embedded_module
 from pipeline.config import parse_job
 from pipeline.errors import ConfigError
 from pipeline.runner import run_job
+from pipeline.service import server as service_server
 from pipeline.testing import FakeOcrServer
 from tests.support.cli_run import environment, job_text, ocrpipe_run
 from tests.support.inputs import text_page
@@ -104,7 +104,8 @@ async def test_the_embedded_engine_is_not_started_when_nothing_is_to_be_sent(
         started.append(config)
         raise AssertionError("the embedded OCR service was started")
 
-    monkeypatch.setattr(embedded_module, "running_service", no_engine)
+    # embedded.py imports it from there when it starts a service
+    monkeypatch.setattr(service_server, "running_service", no_engine)
     embedded = text.replace(f'endpoint = "{server.url}"', 'endpoint = "embedded"')
     assert embedded != text
     again = await run_job(parse_job(embedded))

@@ -71,7 +71,7 @@ async def test_a_small_png_is_inspected_and_prepared_here(tmp_path: Path) -> Non
     path = saved(tmp_path / "p.png", page("L"))
     assert await inspect_here(str(path)) == DocumentInfo("image", 1)
     prepared = await prepare_here(str(path), "p.png", 0, DEFAULT_SETTINGS)
-    assert prepared is not None
+    assert isinstance(prepared, tuple)
     geometry, text = prepared
     assert base64.b64decode(text) == path.read_bytes()
     assert (geometry.image_width, geometry.image_height) == (400, 300)
