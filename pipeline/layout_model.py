@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.models import Region, RegionKind
+from pipeline.table_rules import find_rules
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,13 @@ def detect_regions_b64(image_b64: str) -> tuple[Region, ...]:
 
 
 def detect_regions(data: bytes) -> tuple[Region, ...]:
-    """The layout regions of an encoded page image (JPEG/PNG), in its pixels."""
+    """The layout regions of an encoded page image (JPEG/PNG), in its pixels, and the
+    ruled lines of its tables (`table_rules.py`)."""
     with Image.open(io.BytesIO(data)) as image:
         rgb = np.asarray(image.convert("RGB"))[:, :, ::-1]  # the library reads BGR
-    return regions_of(rgb)
+        gray = np.asarray(image.convert("L"))
+    regions = regions_of(rgb)
+    return regions + find_rules(gray, regions)
 
 
 def regions_of(bgr: np.ndarray) -> tuple[Region, ...]:

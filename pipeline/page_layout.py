@@ -22,7 +22,7 @@ are table regions whose cells are the answer's, spanning cells kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Literal
 
@@ -31,7 +31,7 @@ from pipeline.layout import Line, group_lines, group_paragraphs
 from pipeline.models import Block, OcrResult, PageResult, Region
 from pipeline.page_order import read_bands
 from pipeline.paragraphs import join_lines, line_height, split_paragraphs
-from pipeline.region_tables import table_rows
+from pipeline.region_tables import read_table
 from pipeline.upright import quarter_turns, to_upright, upright_blocks
 
 ParagraphKind = Literal["text", "title", "caption", "header", "footer", "figure", "table"]
@@ -73,6 +73,8 @@ class Paragraph:
     """Tables: the cells, row by row."""
     merges: tuple[tuple[int, int, int, int], ...] = ()
     """Tables: cells spanning others, as (row, column, rows, columns)."""
+    widths: tuple[float, ...] = ()
+    """Tables: each column's width in pixels, where known."""
     band: int = 0
     column: int = 0
     columns: int = 1
@@ -104,8 +106,11 @@ def page_layout(page: PageResult) -> PageLayout:
         result.width, result.height)
     tables = [t for t in tables_of(result) if t.box is not None]
     answered = [Region("table", _as_ints(t.box)) for t in tables if t.box is not None]
-    found = [r for r in page.regions or () if not (answered and r.kind == "table")]
+    found = [r for r in page.regions or ()
+             if r.kind != "rule" and not (answered and r.kind == "table")]
     regions = _upright_regions(answered + found, turn, result)  # the answer's tables win
+    rules = [r.box for r in _upright_regions(
+        [r for r in page.regions or () if r.kind == "rule"], turn, result)]
     parts = _parts(upright_blocks(result), regions)
     for part, table in zip(parts, tables, strict=False):  # the answer's tables come first
         part.table = table
@@ -116,12 +121,9 @@ def page_layout(page: PageResult) -> PageLayout:
     for number, band in enumerate(bands):
         for column, members in enumerate(band):
             for part in members:
-                for paragraph in _paragraphs(part, body):
-                    paragraphs.append(Paragraph(
-                        paragraph.kind, paragraph.text, paragraph.box, paragraph.lines,
-                        paragraph.line_height, paragraph.level, paragraph.rows,
-                        paragraph.merges, number, column, len(band),
-                    ))
+                for paragraph in _paragraphs(part, body, rules):
+                    paragraphs.append(replace(
+                        paragraph, band=number, column=column, columns=len(band)))
     return PageLayout(page.index, width, height, tuple(paragraphs))
 
 
@@ -258,7 +260,29 @@ def _mostly_text(part: _Part, lines: Sequence[Line]) -> bool:
     return len(lines) >= FIGURE_TEXT_LINES and covered >= FIGURE_TEXT_SHARE * _area(part.box)
 
 
-def _paragraphs(part: _Part, body: float) -> list[Paragraph]:
+def _region_table(part: _Part, body: float, rules: Sequence[Box]) -> list[Paragraph]:
+    """A table region read by `region_tables` with the rules inside it; blocks the ruled
+    grid leaves out (a sidebar under the region's box) are paragraphs of their own,
+    before the table."""
+    near = 0.05 * max(part.box[2] - part.box[0], part.box[3] - part.box[1])
+    inside = [r for r in rules if _share_inside(r, (part.box[0] - near, part.box[1] - near,
+                                                    part.box[2] + near, part.box[3] + near)) > 0.9]
+    grid = read_table(part.blocks, inside)
+    found: list[Paragraph] = []
+    for group in group_paragraphs(group_lines(grid.outside)):
+        blocks = [b for line in group for b in line.blocks]
+        found += _paragraphs(_Part("text", _union([block_box(b) for b in blocks]), blocks), body)
+    if grid.rows:
+        left_out = {id(b) for b in grid.outside}
+        held = [b for b in part.blocks if id(b) not in left_out]
+        lines = group_lines(held)
+        found.append(Paragraph("table", "\n".join(line.text for line in lines),
+                               grid.box or part.box, tuple(lines), body, rows=grid.rows,
+                               widths=grid.widths))
+    return found
+
+
+def _paragraphs(part: _Part, body: float, rules: Sequence[Box] = ()) -> list[Paragraph]:
     lines = group_lines(part.blocks)
     if part.kind == "figure" and _mostly_text(part, lines):
         part = _Part("table", part.box, part.blocks)  # a ruled table the model took for a picture
@@ -270,10 +294,7 @@ def _paragraphs(part: _Part, body: float) -> list[Paragraph]:
                            for c in part.table.cells if c.row_span > 1 or c.column_span > 1)
             return [Paragraph("table", text, part.box, tuple(lines), body, rows=grid,
                               merges=merges)]
-        if not part.blocks:
-            return []
-        return [Paragraph("table", text, part.box, tuple(lines), body,
-                          rows=table_rows(part.blocks))]
+        return _region_table(part, body, rules)
     if part.kind == "figure":
         text = "\n".join(line.text for line in lines)
         return [Paragraph("figure", text, part.box, tuple(lines))]

@@ -1,26 +1,58 @@
-"""A table region's OCR boxes as rows and columns of cells.
+"""A table region's OCR boxes as rows and columns of cells, its ruled lines first.
 
-Rows are bands of blocks whose vertical extents overlap (half the smaller height);
-columns are bands of the x axis that no block crosses the gaps of: every block's
-horizontal extent is projected onto the axis, overlapping extents merge, and each
-merged stretch is a column. A block that spans several columns (a heading over two)
-sits in the first one it covers. Cells hold their blocks' text, left to right.
+Where the table is drawn with rules (`table_rules.py`), they say where it is and where
+its columns part:
+
+- the ruled grid: the horizontal rules sharing one left and right end (the most of them,
+  at least two) span the table; blocks of the region outside that span (a sidebar the
+  layout model's box overhangs) are not cells, and go back to the page as text;
+- vertical rules crossing a third of the grid or more part its columns; a block that
+  runs across one (a row read as one OCR box) is cut there, its characters shared out
+  by their advance (wide CJK characters count two);
+- no two blocks with a horizontal rule between them share a row.
+
+Without rules, rows are bands of blocks whose vertical extents overlap (half the smaller
+height) and columns are bands of the x axis that no block crosses the gaps of: every
+block's horizontal extent is projected onto the axis, overlapping extents merge, and
+each merged stretch is a column. A block that spans several columns (a heading over two)
+sits in the first one it covers. Cells hold their blocks' text, left to right. Column
+widths (for the Word table) run from one column's start to the next one's.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 
 from pipeline.models import Block
 
 MIN_GAP = 4.0
 """Pixels of empty x axis between two columns, at least."""
+SAME_END = 0.03
+"""Rules whose ends lie within this share of the region's width of each other's align."""
+CROSSING = 1 / 3
+"""A vertical rule parts columns when it crosses this share of the grid's height."""
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table read from its region: cells row by row (every row as long), each column's
+    width in pixels, and the blocks that lay in the region but outside the table."""
+
+    rows: tuple[tuple[str, ...], ...]
+    widths: tuple[float, ...] = ()
+    box: Box | None = None
+    """The table's own box, where rules narrowed it (else None: the region's)."""
+    outside: tuple[Block, ...] = field(default=())
 
 
 @dataclass(frozen=True)
 class _Cellbox:
-    block: Block
+    text: str
     left: float
     top: float
     right: float
@@ -30,17 +62,20 @@ class _Cellbox:
 def _cellbox(block: Block) -> _Cellbox:
     xs = [x for x, _ in block.box]
     ys = [y for _, y in block.box]
-    return _Cellbox(block, min(xs), min(ys), max(xs), max(ys))
+    return _Cellbox(block.text.strip(), min(xs), min(ys), max(xs), max(ys))
 
 
-def row_bands(boxes: Sequence[_Cellbox]) -> list[list[_Cellbox]]:
+def row_bands(boxes: Sequence[_Cellbox], rules: Sequence[float] = ()) -> list[list[_Cellbox]]:
+    """Blocks in rows; `rules` are the y of horizontal rules no row runs across."""
     rows: list[list[_Cellbox]] = []
     for box in sorted(boxes, key=lambda b: (b.top + b.bottom) / 2):
         if rows:
             top = min(b.top for b in rows[-1])
             bottom = max(b.bottom for b in rows[-1])
             shared = min(bottom, box.bottom) - max(top, box.top)
-            if shared > 0.5 * min(bottom - top, box.bottom - box.top):
+            middle = (box.top + box.bottom) / 2
+            ruled = any((top + bottom) / 2 < y < middle for y in rules)
+            if shared > 0.5 * min(bottom - top, box.bottom - box.top) and not ruled:
                 rows[-1].append(box)
                 continue
         rows.append([box])
@@ -65,15 +100,146 @@ def column_bands(boxes: Sequence[_Cellbox], spanning: float = 0.6) -> list[tuple
 
 def table_rows(blocks: Sequence[Block]) -> tuple[tuple[str, ...], ...]:
     """The table's cells, row by row; every row has as many cells as there are columns."""
-    boxes = [_cellbox(b) for b in blocks if b.text.strip()]
-    columns = column_bands(boxes)
+    return read_table(blocks).rows
+
+
+def read_table(blocks: Sequence[Block], rules: Sequence[Box] = ()) -> Grid:
+    """The table in a region's blocks, with the ruled lines found in the region (boxes,
+    left, top, right, bottom, in the blocks' pixels)."""
+    texts = [b for b in blocks if b.text.strip()]
+    across = [r for r in rules if r[2] - r[0] >= r[3] - r[1]]
+    down = [r for r in rules if r[3] - r[1] > r[2] - r[0]]
+    span = _grid_span(across, [_cellbox(b) for b in texts])
+    inside, outside = list(texts), []
+    if span is not None:
+        inside = [b for b in texts if _within(_cellbox(b), span)]
+        outside = [b for b in texts if not _within(_cellbox(b), span)]
+    boxes = [_cellbox(b) for b in inside]
+    if not boxes:
+        return Grid((), (), None, tuple(outside))
+    top, bottom = min(b.top for b in boxes), max(b.bottom for b in boxes)
+    left = span[0] if span else min(b.left for b in boxes)
+    right = span[1] if span else max(b.right for b in boxes)
+    parts = _column_rules(down, left, right, top, bottom)
+    if parts:
+        boxes = [piece for box in boxes for piece in _cut(box, parts)]
+        edges = [left, *parts, right]
+        columns = list(pairwise(edges))
+        used = {_column_at(box, columns) for box in boxes}
+        columns = [c for n, c in enumerate(columns) if n in used]  # no empty columns
+        where = _column_at
+    else:
+        columns, where = column_bands(boxes), _column_of
+    ruled = [r for r in across if _spans(r, (left, right))]
     rows = []
-    for band in row_bands(boxes):
+    for band in row_bands(boxes, [(r[1] + r[3]) / 2 for r in ruled]):
         cells: list[list[str]] = [[] for _ in columns]
         for box in sorted(band, key=lambda b: b.left):
-            cells[_column_of(box, columns)].append(box.block.text.strip())
+            cells[where(box, columns)].append(box.text)
         rows.append(tuple(" ".join(c) for c in cells))
-    return tuple(rows)
+    grid = (left, min([top, *(r[1] for r in ruled)]), right, bottom) if span else None
+    return Grid(tuple(rows), _widths(columns, left, right, bool(parts)), grid, tuple(outside))
+
+
+def _grid_span(across: Sequence[Box], boxes: Sequence[_Cellbox]) -> tuple[float, float] | None:
+    """The left and right ends shared by most horizontal rules (two at least; the
+    longest such group where several are as large)."""
+    if len(across) < 2 or not boxes:
+        return None
+    width = max(b.right for b in boxes) - min(b.left for b in boxes)
+    tolerance = max(SAME_END * width, 6.0)
+    best: list[Box] = []
+    for rule in across:
+        group = [r for r in across
+                 if abs(r[0] - rule[0]) <= tolerance and abs(r[2] - rule[2]) <= tolerance]
+        if len(group) > len(best) or (len(group) == len(best) and best
+                                      and rule[2] - rule[0] > best[0][2] - best[0][0]):
+            best = group
+    if len(best) < 2:
+        return None
+    return min(r[0] for r in best), max(r[2] for r in best)
+
+
+def _within(box: _Cellbox, span: tuple[float, float]) -> bool:
+    """Most of the block lies between the grid's ends."""
+    shared = min(box.right, span[1]) - max(box.left, span[0])
+    return shared >= 0.5 * max(box.right - box.left, 1.0)
+
+
+def _spans(rule: Box, span: tuple[float, float]) -> bool:
+    return min(rule[2], span[1]) - max(rule[0], span[0]) >= 0.5 * (span[1] - span[0])
+
+
+def _column_rules(down: Sequence[Box], left: float, right: float, top: float,
+                  bottom: float) -> list[float]:
+    """x of the vertical rules that part the grid's columns (not its outer frame)."""
+    height = max(bottom - top, 1.0)
+    margin = max(0.01 * (right - left), 4.0)
+    xs = sorted((r[0] + r[2]) / 2 for r in down
+                if min(r[3], bottom) - max(r[1], top) >= CROSSING * height
+                and left + margin < (r[0] + r[2]) / 2 < right - margin)
+    merged: list[float] = []
+    for x in xs:
+        if merged and x - merged[-1] < 2 * margin:
+            continue
+        merged.append(x)
+    return merged
+
+
+def _advance(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _cut(box: _Cellbox, parts: Sequence[float]) -> list[_Cellbox]:
+    """The block cut at the column rules it runs across; its characters are shared out
+    along the box by their advance, and a cut falls between words where one is near."""
+    text = box.text
+    advances = [_advance(c) for c in text]
+    total, width = sum(advances), box.right - box.left
+    unit = width / max(total, 1)  # a narrow character's advance
+    inner = [x for x in parts if box.left + unit < x < box.right - unit]
+    if not inner or len(text) < 2:
+        return [box]
+    ends, run = [], 0
+    for advance in advances:
+        run += advance
+        ends.append(box.left + width * run / total)  # x where each character ends
+    pieces, start, x0 = [], 0, box.left
+    for x in inner:
+        cut = next((i + 1 for i, end in enumerate(ends) if end >= x), len(text))
+        spaces = [i for i in range(start, len(text)) if text[i] == " "]
+        near = min(spaces, key=lambda i: abs(i - cut), default=None)
+        if near is not None and abs(near - cut) <= 2:
+            cut = near
+        if start < cut < len(text):
+            piece = text[start:cut].strip()
+            if piece:
+                pieces.append(_Cellbox(piece, x0, box.top, x, box.bottom))
+            start, x0 = cut, x
+    rest = text[start:].strip()
+    if rest:
+        pieces.append(_Cellbox(rest, x0, box.top, box.right, box.bottom))
+    return pieces or [box]
+
+
+def _widths(columns: Sequence[tuple[float, float]], left: float, right: float,
+            ruled: bool) -> tuple[float, ...]:
+    """Each column's width: rules give their own; bands run from their start to the
+    next one's (the gap goes to the column before it)."""
+    if not columns:
+        return ()
+    if ruled:
+        return tuple(b - a for a, b in columns)
+    starts = [left, *(c[0] for c in columns[1:])]
+    ends = [*(c[0] for c in columns[1:]), max(right, columns[-1][1])]
+    return tuple(max(b - a, 1.0) for a, b in zip(starts, ends, strict=True))
+
+
+def _column_at(box: _Cellbox, columns: Sequence[tuple[float, float]]) -> int:
+    """The ruled column holding the box's centre (the nearest one)."""
+    middle = (box.left + box.right) / 2
+    return min(range(len(columns)), key=lambda n: 0 if columns[n][0] <= middle <= columns[n][1]
+               else min(abs(middle - columns[n][0]), abs(middle - columns[n][1])))
 
 
 def _column_of(box: _Cellbox, columns: Sequence[tuple[float, float]]) -> int:
