@@ -35,6 +35,10 @@ SAME_END = 0.03
 CROSSING = 1 / 3
 """A vertical rule parts columns when it crosses this share of the grid's height."""
 
+NEAR_SPACE = 0.25
+"""A cut moves to the space nearest it within this share of the block's characters (the
+box spans the gap between the columns, the text has one space for it)."""
+
 Box = tuple[float, float, float, float]
 
 
@@ -192,7 +196,7 @@ def _advance(char: str) -> int:
 
 def _cut(box: _Cellbox, parts: Sequence[float]) -> list[_Cellbox]:
     """The block cut at the column rules it runs across; its characters are shared out
-    along the box by their advance, and a cut falls between words where one is near."""
+    along the box by their advance, and a cut moves to the nearest space between words."""
     text = box.text
     advances = [_advance(c) for c in text]
     total, width = sum(advances), box.right - box.left
@@ -209,7 +213,7 @@ def _cut(box: _Cellbox, parts: Sequence[float]) -> list[_Cellbox]:
         cut = next((i + 1 for i, end in enumerate(ends) if end >= x), len(text))
         spaces = [i for i in range(start, len(text)) if text[i] == " "]
         near = min(spaces, key=lambda i: abs(i - cut), default=None)
-        if near is not None and abs(near - cut) <= 2:
+        if near is not None and abs(near - cut) <= max(3, NEAR_SPACE * len(text)):
             cut = near
         if start < cut < len(text):
             piece = text[start:cut].strip()

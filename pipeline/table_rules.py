@@ -116,6 +116,13 @@ def _distinct(boxes: Iterable[tuple[int, int, int, int]]) -> list[tuple[int, int
 
 
 def _same(a: Sequence[int], b: Sequence[int]) -> bool:
-    inside = (min(a[2], b[2]) - max(a[0], b[0]) >= 0.9 * (a[2] - a[0])
-              and min(a[3], b[3]) - max(a[1], b[1]) >= 0)
-    return inside
+    """Two finds of one rule: lying the same way, touching, and the shorter one mostly
+    along the other."""
+    across = a[2] - a[0] >= a[3] - a[1]
+    if across != (b[2] - b[0] >= b[3] - b[1]):
+        return False
+    long_axis, thin_axis = (0, 1) if across else (1, 0)
+    shared = (min(a[long_axis + 2], b[long_axis + 2]) - max(a[long_axis], b[long_axis]))
+    shorter = min(a[long_axis + 2] - a[long_axis], b[long_axis + 2] - b[long_axis])
+    touching = min(a[thin_axis + 2], b[thin_axis + 2]) - max(a[thin_axis], b[thin_axis]) >= 0
+    return touching and shared >= 0.9 * shorter
