@@ -8,13 +8,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.models import Block, OcrResult, PageResult, Region
 from pipeline.page_layout import page_layout
-from pipeline.region_tables import read_table
+from pipeline.region_tables import Box, read_table
 from pipeline.table_rules import find_rules
 
 FONT = ImageFont.load_default(size=28)
 
 
-def block(text: str, left: float, top: float, right: float, bottom: float) -> Block:
+def block(text: str, left: int, top: int, right: int, bottom: int) -> Block:
     return Block(text, ((left, top), (right, top), (right, bottom), (left, bottom)), 0.9)
 
 
@@ -51,9 +51,9 @@ def test_rules_of_a_drawn_grid_are_found_and_its_text_is_not_a_rule() -> None:
     assert find_rules(np.asarray(image), [Region("text", (100, 160, 1000, 440))]) == ()
 
 
-def rule_boxes(image: Image.Image, region: tuple[int, int, int, int]) -> list[tuple[float, ...]]:
-    return [tuple(float(v) for v in r.box)
-            for r in find_rules(np.asarray(image), [Region("table", region)])]
+def rule_boxes(image: Image.Image, region: tuple[int, int, int, int]) -> list[Box]:
+    found = find_rules(np.asarray(image), [Region("table", region)])
+    return [(float(a), float(b), float(c), float(d)) for a, b, c, d in (r.box for r in found)]
 
 
 def test_a_row_read_as_one_box_is_cut_at_the_column_rules() -> None:
