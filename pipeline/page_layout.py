@@ -27,10 +27,11 @@ from statistics import median
 from typing import Literal
 
 from pipeline.answer_tables import Table, tables_of
+from pipeline.chart_labels import chart_groups, is_margin_text
 from pipeline.layout import Line, group_lines, group_paragraphs
 from pipeline.models import Block, OcrResult, PageResult, Region
-from pipeline.page_order import read_bands
-from pipeline.paragraphs import join_lines, line_height, split_paragraphs
+from pipeline.page_order import read_bands, strips
+from pipeline.paragraphs import BULLETS, join_lines, line_height, split_paragraphs
 from pipeline.region_tables import read_table
 from pipeline.upright import quarter_turns, to_upright, upright_blocks
 
@@ -97,6 +98,8 @@ class _Part:
     blocks: list[Block]
     table: Table | None = None
     """The OCR answer's own table, for a table region that came from it."""
+    loose: bool = False
+    """Made of blocks outside every region."""
 
 
 def page_layout(page: PageResult) -> PageLayout:
@@ -115,6 +118,7 @@ def page_layout(page: PageResult) -> PageLayout:
     for part, table in zip(parts, tables, strict=False):  # the answer's tables come first
         part.table = table
     body = _body_height(parts)
+    parts = _charts_and_margins(parts, width, body)
     # Without regions the parts are already in `layout.py`'s reading order, the TXT's.
     bands = read_bands(parts, lambda p: p.box, height) if regions else [[parts]]
     paragraphs: list[Paragraph] = []
@@ -124,7 +128,36 @@ def page_layout(page: PageResult) -> PageLayout:
                 for paragraph in _paragraphs(part, body, rules):
                     paragraphs.append(replace(
                         paragraph, band=number, column=column, columns=len(band)))
-    return PageLayout(page.index, width, height, tuple(paragraphs))
+    return PageLayout(page.index, width, height, tuple(_labels_beside(paragraphs, body)))
+
+
+LABEL_CHARS = 12
+"""A label read beside its text (a name, a term) is one line this long at most."""
+
+
+def _labels_beside(paragraphs: list[Paragraph], body: float) -> list[Paragraph]:
+    """A short one-line paragraph with a paragraph beside it whose first line is on the
+    same line (a name and the details set beside it, a term and its definition) is one
+    paragraph with it, the label first."""
+    result = list(paragraphs)
+    for label in [p for p in paragraphs if p.kind == "text" and len(p.lines) == 1
+                  and len(p.text) <= LABEL_CHARS]:
+        for number, other in enumerate(result):
+            if other is label or other.kind != "text" or not other.lines:
+                continue
+            first = other.lines[0]
+            shared = min(first.bottom, label.box[3]) - max(first.top, label.box[1])
+            gap = other.box[0] - label.box[2]
+            if 0 <= gap <= 3 * body and shared >= 0.5 * min(
+                    first.bottom - first.top, label.box[3] - label.box[1]):
+                merged = replace(other, text=join_lines([label.text, other.text]),
+                                 box=_union([label.box, other.box]),
+                                 lines=label.lines + other.lines)
+                at = result.index(label)
+                result[min(at, number)] = merged  # where the first of them was read
+                del result[max(at, number)]
+                break
+    return result
 
 
 def _as_ints(box: Box) -> tuple[int, int, int, int]:
@@ -186,8 +219,52 @@ def _parts(blocks: Sequence[Block], regions: Sequence[Region]) -> list[_Part]:
     for column in _by_column(loose, regions):
         for group in group_paragraphs(group_lines(column)):
             found = [b for line in group for b in line.blocks]
-            parts.append(_Part("text", _union([block_box(b) for b in found]), found))
+            parts.append(_Part("text", _union([block_box(b) for b in found]), found, loose=True))
     return parts
+
+
+def _charts_and_margins(parts: list[_Part], width: float, body: float) -> list[_Part]:
+    """Loose labels of a chart the model missed as one figure; vertical text in the
+    page's margin as page furniture (`chart_labels.py`)."""
+    loose = [p for p in parts if p.loose]
+    pieces = [(p.box, " ".join(b.text for b in p.blocks)) for p in loose]
+    taken: set[int] = set()
+    charts = []
+    for group in chart_groups(pieces, body):
+        members = [loose[i] for i in group]
+        taken |= {id(m) for m in members}
+        charts.append(_Part("figure", _union([m.box for m in members]),
+                            [b for m in members for b in m.blocks], loose=True))
+    kept = [p for p in parts if id(p) not in taken] + charts
+    for bullet in [p for p in kept if p.loose and _lone_bullet(p)]:
+        item = _item_of(bullet, kept, body)
+        if item is not None:
+            item.blocks.append(bullet.blocks[0])
+            kept.remove(bullet)
+    for part in kept:
+        if part.kind in ("text", "title") and is_margin_text(
+                [block_box(b) for b in part.blocks], [b.text for b in part.blocks], width):
+            part.kind = "header"
+    return kept
+
+
+def _lone_bullet(part: _Part) -> bool:
+    return len(part.blocks) == 1 and len(text := part.blocks[0].text.strip()) == 1 and (
+        text in BULLETS)
+
+
+def _item_of(bullet: _Part, parts: Sequence[_Part], body: float) -> _Part | None:
+    """The text part whose first line the bullet stands just left of (its list item,
+    which the layout model boxed without it)."""
+    _, top, right, bottom = bullet.box
+    for part in parts:
+        if part is bullet or part.kind != "text" or not part.blocks:
+            continue
+        first = min(part.blocks, key=lambda b: block_box(b)[1])
+        x0, y0, _, y1 = block_box(first)
+        if 0 <= x0 - right <= 3 * body and min(y1, bottom) - max(y0, top) > 0:
+            return part
+    return None
 
 
 def _by_column(loose: Sequence[Block], regions: Sequence[Region]) -> list[list[Block]]:
@@ -269,9 +346,12 @@ def _region_table(part: _Part, body: float, rules: Sequence[Box]) -> list[Paragr
                                                     part.box[2] + near, part.box[3] + near)) > 0.9]
     grid = read_table(part.blocks, inside)
     found: list[Paragraph] = []
-    for group in group_paragraphs(group_lines(grid.outside)):
-        blocks = [b for line in group for b in line.blocks]
-        found += _paragraphs(_Part("text", _union([block_box(b) for b in blocks]), blocks), body)
+    for row in strips(list(grid.outside), block_box, 1):  # a sidebar: names, details
+        for column in strips(row, block_box, 0):
+            for group in group_paragraphs(group_lines(column)):
+                blocks = [b for line in group for b in line.blocks]
+                found += _paragraphs(
+                    _Part("text", _union([block_box(b) for b in blocks]), blocks), body)
     if grid.rows:
         left_out = {id(b) for b in grid.outside}
         held = [b for b in part.blocks if id(b) not in left_out]
@@ -284,7 +364,7 @@ def _region_table(part: _Part, body: float, rules: Sequence[Box]) -> list[Paragr
 
 def _paragraphs(part: _Part, body: float, rules: Sequence[Box] = ()) -> list[Paragraph]:
     lines = group_lines(part.blocks)
-    if part.kind == "figure" and _mostly_text(part, lines):
+    if part.kind == "figure" and not part.loose and _mostly_text(part, lines):
         part = _Part("table", part.box, part.blocks)  # a ruled table the model took for a picture
     if part.kind == "table":
         text = "\n".join(line.text for line in lines)

@@ -44,6 +44,12 @@ def _split(items: list[T], box: Callable[[T], Box], axis: int) -> list[list[T]]:
     return groups
 
 
+def strips(items: list[T], box: Callable[[T], Box], axis: int) -> list[list[T]]:
+    """Groups of items separated by an empty strip: across the page (axis 1, top to
+    bottom) or down it (axis 0, left to right)."""
+    return _split(items, box, axis)
+
+
 def read_flat(items: list[T], box: Callable[[T], Box], depth: int = 0) -> list[T]:
     """Items in reading order: top to bottom, columns left to right."""
     if len(items) < 2 or depth > 20:
