@@ -225,7 +225,8 @@ def _parts(blocks: Sequence[Block], regions: Sequence[Region]) -> list[_Part]:
 
 def _charts_and_margins(parts: list[_Part], width: float, body: float) -> list[_Part]:
     """Loose labels of a chart the model missed as one figure; vertical text in the
-    page's margin as page furniture (`chart_labels.py`)."""
+    page's margin (`chart_labels.py`) and a title on the line of the page header (a
+    paper's running title) as page furniture."""
     loose = [p for p in parts if p.loose]
     pieces = [(p.box, " ".join(b.text for b in p.blocks)) for p in loose]
     taken: set[int] = set()
@@ -241,11 +242,21 @@ def _charts_and_margins(parts: list[_Part], width: float, body: float) -> list[_
         if item is not None:
             item.blocks.append(bullet.blocks[0])
             kept.remove(bullet)
+    heads = [p.box for p in kept if p.kind == "header"]
     for part in kept:
         if part.kind in ("text", "title") and is_margin_text(
                 [block_box(b) for b in part.blocks], [b.text for b in part.blocks], width):
             part.kind = "header"
+        elif part.kind in ("text", "title") and any(
+                _same_line(part.box, head) and part.box[3] - part.box[1] < 2 * (head[3] - head[1])
+                for head in heads):
+            part.kind = "header"  # a running title set on the page header's line
     return kept
+
+
+def _same_line(a: Box, b: Box) -> bool:
+    shared = min(a[3], b[3]) - max(a[1], b[1])
+    return shared >= 0.5 * min(a[3] - a[1], b[3] - b[1])
 
 
 def _lone_bullet(part: _Part) -> bool:

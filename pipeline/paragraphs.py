@@ -7,7 +7,7 @@
 A new paragraph starts where the vertical gap between two lines is clearly wider than
 the usual leading, where the line height changes, where a line is indented after a
 line that was not (a first-line indent), where the line before ended short with the end
-of a sentence (any short line between lines of Chinese or Japanese text: it is set
+of a sentence (any short line between lines mostly of Chinese or Japanese: it is set
 justified, so only a paragraph's last line ends short), where centred lines meet
 left-aligned ones, or where a line opens with a list bullet (or, after an item that
 opened with one, with the same bracket: 【...】 items of Chinese reports). Heights are
@@ -40,7 +40,7 @@ MAX_INDENT = 4.0
 SHORT_LINE = 3.0
 """A line ending this many line heights before the right edge is short."""
 HEIGHT_CHANGE = 0.3
-"""Lines differing in height by this share of the smaller belong to different paragraphs."""
+"""Lines differing in height by this share belong to different paragraphs."""
 CJK_SHORT = 2.0
 """A line of CJK text ending this many line heights before the right edge is short."""
 BULLETS = "\u2022\u00b7\u25aa\u25a0\u25cf\u25c6\u25c7\u25cb\u25a1\u25ba\u25b6\u27a2\u2713-\u2013*"
@@ -94,8 +94,7 @@ def _starts_paragraph(
         return True
     if usual is None and gap > LONE_GAP * height:
         return True
-    smaller = min(line_height(previous), line_height(line))
-    if (abs(line_height(previous) - line_height(line)) > HEIGHT_CHANGE * smaller
+    if (abs(line_height(previous) - line_height(line)) > HEIGHT_CHANGE * height
             and _mostly_cjk(previous.text) == _mostly_cjk(line.text)):
         return True
     if _opens_item(line.text, first):
@@ -108,8 +107,7 @@ def _starts_paragraph(
     if _centred(previous, edges, height) != _centred(line, edges, height):
         return True
     ending = previous.text.rstrip()
-    following = line.text.lstrip()
-    if (ending and following and is_cjk(ending[-1]) and is_cjk(following[0])
+    if (_mostly_cjk(previous.text) and _mostly_cjk(line.text)
             and edges.right - line_right(previous) > CJK_SHORT * height):
         return True
     short = edges.right - line_right(previous) > SHORT_LINE * height
