@@ -118,7 +118,7 @@ def page_layout(page: PageResult) -> PageLayout:
     for part, table in zip(parts, tables, strict=False):  # the answer's tables come first
         part.table = table
     body = _body_height(parts)
-    parts = _charts_and_margins(parts, width, body)
+    parts = _with_column_heads(_charts_and_margins(parts, width, body), body)
     # Without regions the parts are already in `layout.py`'s reading order, the TXT's.
     bands = read_bands(parts, lambda p: p.box, height) if regions else [[parts]]
     paragraphs: list[Paragraph] = []
@@ -252,6 +252,31 @@ def _charts_and_margins(parts: list[_Part], width: float, body: float) -> list[_
                 for head in heads):
             part.kind = "header"  # a running title set on the page header's line
     return kept
+
+
+HEAD_GAP = 2.0
+"""A table's heading row stands at most this many line heights above its region."""
+
+
+def _with_column_heads(parts: list[_Part], body: float) -> list[_Part]:
+    """A table's column headings that the model's table region left out (set above the
+    table's top rule, boxed as a header or a title): one line of two or more pieces just
+    above the table and within its width joins it, as its first row."""
+    for table in [p for p in parts if p.table is None and (p.kind == "table" or (
+            p.kind == "figure" and not p.loose and _mostly_text(p, group_lines(p.blocks))))]:
+        left, top, right, _ = table.box
+        heads = [p for p in parts if p is not table and p.kind in ("header", "title", "text")
+                 and p.box[3] - p.box[1] < 2 * body
+                 and top - HEAD_GAP * body <= p.box[3] <= top + 0.5 * body
+                 and p.box[0] >= left - body and p.box[2] <= right + body]
+        pieces = [b for p in heads for b in p.blocks]
+        if len(pieces) < 2 or len(group_lines(pieces)) != 1:
+            continue
+        for head in heads:
+            parts.remove(head)
+        table.blocks = [*pieces, *table.blocks]
+        table.box = (left, min(p.box[1] for p in heads), right, table.box[3])
+    return parts
 
 
 def _same_line(a: Box, b: Box) -> bool:

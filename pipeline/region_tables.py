@@ -15,8 +15,10 @@ Without rules, rows are bands of blocks whose vertical extents overlap (half the
 height) and columns are bands of the x axis that no block crosses the gaps of: every
 block's horizontal extent is projected onto the axis, overlapping extents merge, and
 each merged stretch is a column. A block that spans several columns (a heading over two)
-sits in the first one it covers. Cells hold their blocks' text, left to right. Column
-widths (for the Word table) run from one column's start to the next one's.
+sits in the first one it covers; a heading row whose boxes each run over several of the
+columns below (the OCR read the headings as one box) is cut between those columns.
+Cells hold their blocks' text, left to right. Column widths (for the Word table) run
+from one column's start to the next one's.
 """
 
 from __future__ import annotations
@@ -86,16 +88,22 @@ def row_bands(boxes: Sequence[_Cellbox], rules: Sequence[float] = ()) -> list[li
     return rows
 
 
-def column_bands(boxes: Sequence[_Cellbox], spanning: float = 0.6) -> list[tuple[float, float]]:
+def column_bands(boxes: Sequence[_Cellbox], spanning: float = 0.6,
+                 walls: Sequence[float] = ()) -> list[tuple[float, float]]:
     """x stretches, left to right. Blocks wider than `spanning` of the table (titles,
-    notes across the table) are left out of the projection so they do not merge all."""
+    notes across the table) are left out of the projection so they do not merge all,
+    and so are blocks across a wall (the x of a column rule: a heading over a gutter);
+    no stretch runs across a wall."""
     if not boxes:
         return []
     left, right = min(b.left for b in boxes), max(b.right for b in boxes)
-    narrow = [b for b in boxes if b.right - b.left < spanning * (right - left)] or list(boxes)
+    narrow = [b for b in boxes if b.right - b.left < spanning * (right - left)
+              and not any(b.left + MIN_GAP < w < b.right - MIN_GAP for w in walls)] or list(boxes)
     bands: list[list[float]] = []
     for box in sorted(narrow, key=lambda b: b.left):
-        if bands and box.left < bands[-1][1] + MIN_GAP:
+        walled = bands and any(bands[-1][1] - MIN_GAP <= w < (box.left + box.right) / 2
+                               for w in walls)
+        if bands and box.left < bands[-1][1] + MIN_GAP and not walled:
             bands[-1][1] = max(bands[-1][1], box.right)
         else:
             bands.append([box.left, box.right])
@@ -124,16 +132,10 @@ def read_table(blocks: Sequence[Block], rules: Sequence[Box] = ()) -> Grid:
     top, bottom = min(b.top for b in boxes), max(b.bottom for b in boxes)
     left = span[0] if span else min(b.left for b in boxes)
     right = span[1] if span else max(b.right for b in boxes)
-    parts = _column_rules(down, left, right, top, bottom)
-    if parts:
-        boxes = [piece for box in boxes for piece in _cut(box, parts)]
-        edges = [left, *parts, right]
-        columns = list(pairwise(edges))
-        used = {_column_at(box, columns) for box in boxes}
-        columns = [c for n, c in enumerate(columns) if n in used]  # no empty columns
-        where = _column_at
-    else:
-        columns, where = column_bands(boxes), _column_of
+    walls = _column_rules(down, left, right, top, bottom)
+    boxes = [piece for box in boxes for piece in _cut(box, _walls_beside(box, walls, down))]
+    columns, boxes = _columns_under_heads(boxes, walls)
+    where = _column_at if walls else _column_of
     ruled = [r for r in across if _spans(r, (left, right))]
     rows = []
     for band in row_bands(boxes, [(r[1] + r[3]) / 2 for r in ruled]):
@@ -142,7 +144,25 @@ def read_table(blocks: Sequence[Block], rules: Sequence[Box] = ()) -> Grid:
             cells[where(box, columns)].append(box.text)
         rows.append(tuple(" ".join(c) for c in cells))
     grid = (left, min([top, *(r[1] for r in ruled)]), right, bottom) if span else None
-    return Grid(tuple(rows), _widths(columns, left, right, bool(parts)), grid, tuple(outside))
+    return Grid(tuple(rows), _widths(columns, left, right, walls), grid, tuple(outside))
+
+
+def _columns_under_heads(boxes: list[_Cellbox], walls: Sequence[float] = ()) -> tuple[
+        list[tuple[float, float]], list[_Cellbox]]:
+    """Column bands (none across a wall), and the blocks; where a heading row's boxes
+    each run over several columns of the rows below ("Number Debits Credits Balance"
+    read as one box), the columns are those of the rows below, and the heading boxes are
+    cut between them."""
+    columns = column_bands(boxes, walls=walls)
+    rows = row_bands(boxes)
+    if len(rows) < 3 or len(rows[0]) < 2:
+        return columns, boxes
+    below = column_bands([b for row in rows[1:] for b in row], walls=walls)
+    if len(below) > len(columns):
+        columns = below
+    cuts = [(a[1] + b[0]) / 2 for a, b in pairwise(columns)]
+    heads = {id(b) for b in rows[0]}
+    return columns, [p for b in boxes for p in (_cut(b, cuts) if id(b) in heads else [b])]
 
 
 def _grid_span(across: Sequence[Box], boxes: Sequence[_Cellbox]) -> tuple[float, float] | None:
@@ -176,18 +196,36 @@ def _spans(rule: Box, span: tuple[float, float]) -> bool:
 
 def _column_rules(down: Sequence[Box], left: float, right: float, top: float,
                   bottom: float) -> list[float]:
-    """x of the vertical rules that part the grid's columns (not its outer frame)."""
+    """x of the vertical rules that part the grid's columns (not its outer frame): the
+    rules at one x (a gutter broken by headings is several) cross a third of it."""
     height = max(bottom - top, 1.0)
     margin = max(0.01 * (right - left), 4.0)
-    xs = sorted((r[0] + r[2]) / 2 for r in down
-                if min(r[3], bottom) - max(r[1], top) >= CROSSING * height
-                and left + margin < (r[0] + r[2]) / 2 < right - margin)
-    merged: list[float] = []
-    for x in xs:
-        if merged and x - merged[-1] < 2 * margin:
+    groups: list[list[Box]] = []
+    for rule in sorted(down, key=lambda r: (r[0] + r[2]) / 2):
+        x = (rule[0] + rule[2]) / 2
+        if not left + margin < x < right - margin:
             continue
-        merged.append(x)
-    return merged
+        if groups and x - (groups[-1][0][0] + groups[-1][0][2]) / 2 < 2 * margin:
+            groups[-1].append(rule)
+        else:
+            groups.append([rule])
+    return [(g[0][0] + g[0][2]) / 2 for g in groups
+            if sum(max(min(r[3], bottom) - max(r[1], top), 0.0) for r in g) >= CROSSING * height]
+
+
+def _walls_beside(box: _Cellbox, walls: Sequence[float], down: Sequence[Box]) -> list[float]:
+    """The walls that have a rule beside the box (a white gutter is broken where a
+    heading runs across it: such a line is not cut)."""
+    middle = (box.top + box.bottom) / 2
+    return [w for w in walls if any(r[0] - 4 <= w <= r[2] + 4 and r[1] <= middle <= r[3]
+                                    for r in down)]
+
+
+def _column_at(box: _Cellbox, columns: Sequence[tuple[float, float]]) -> int:
+    """The column holding the box's centre (the nearest one): columns parted by rules."""
+    middle = (box.left + box.right) / 2
+    return min(range(len(columns)), key=lambda n: 0.0 if columns[n][0] <= middle <= columns[n][1]
+               else min(abs(middle - columns[n][0]), abs(middle - columns[n][1])))
 
 
 def _advance(char: str) -> int:
@@ -227,23 +265,17 @@ def _cut(box: _Cellbox, parts: Sequence[float]) -> list[_Cellbox]:
 
 
 def _widths(columns: Sequence[tuple[float, float]], left: float, right: float,
-            ruled: bool) -> tuple[float, ...]:
-    """Each column's width: rules give their own; bands run from their start to the
-    next one's (the gap goes to the column before it)."""
+            walls: Sequence[float]) -> tuple[float, ...]:
+    """Each column's width: from the rule before it (else from its start) to the rule
+    after it (else to the next column's start)."""
     if not columns:
         return ()
-    if ruled:
-        return tuple(b - a for a, b in columns)
-    starts = [left, *(c[0] for c in columns[1:])]
-    ends = [*(c[0] for c in columns[1:]), max(right, columns[-1][1])]
-    return tuple(max(b - a, 1.0) for a, b in zip(starts, ends, strict=True))
-
-
-def _column_at(box: _Cellbox, columns: Sequence[tuple[float, float]]) -> int:
-    """The ruled column holding the box's centre (the nearest one)."""
-    middle = (box.left + box.right) / 2
-    return min(range(len(columns)), key=lambda n: 0 if columns[n][0] <= middle <= columns[n][1]
-               else min(abs(middle - columns[n][0]), abs(middle - columns[n][1])))
+    edges = [left]
+    for before, after in pairwise(columns):
+        between = [w for w in walls if before[1] - MIN_GAP <= w <= after[0] + MIN_GAP]
+        edges.append(between[0] if between else after[0])
+    edges.append(max(right, columns[-1][1]))
+    return tuple(max(b - a, 1.0) for a, b in pairwise(edges))
 
 
 def _column_of(box: _Cellbox, columns: Sequence[tuple[float, float]]) -> int:

@@ -13,8 +13,11 @@ and opened with a long thin kernel, once across and once down, so only straight 
 ink longer than any character stroke are left; a short closing first joins the dashes of
 a dashed rule. A run is kept when it is thin and stands alone: the pixels just above and
 below a horizontal rule (left and right of a vertical one) are mostly blank, which a text
-baseline of serif letters is not. Each rule becomes a `Region` of kind "rule", a box one
-rule thick, in the page image's pixels like the other regions.
+baseline of serif letters is not. A table set without vertical rules parts its columns
+with white space: a strip down the region that (almost) no line of text crosses, with
+text on both sides, counts as a column rule too (so a row the OCR read as one box,
+"ADIR  Area of dominant influence", is still cut in two). Each rule becomes a `Region`
+of kind "rule", a box one rule thick, in the page image's pixels like the other regions.
 """
 
 from __future__ import annotations
@@ -41,6 +44,13 @@ DASH_GAP = 4
 """Pixels between the dashes of a dashed rule, at most."""
 BESIDE_INK = 0.35
 """A rule's neighbouring rows (columns) of pixels have at most this share of ink."""
+MIN_LINES = 4
+GUTTER_LINES = 0.15
+"""A white gutter between columns is crossed by at most this share of the lines..."""
+SIDES_LINES = 0.5
+"""...has text on its left and on its right in at least this share of them..."""
+GUTTER_SHARE = 0.015
+"""...and is at least this share of the region's width wide."""
 
 
 def find_rules(gray: np.ndarray, regions: Iterable[Region]) -> tuple[Region, ...]:
@@ -58,7 +68,9 @@ def find_rules(gray: np.ndarray, regions: Iterable[Region]) -> tuple[Region, ...
         if x1 - x0 < MIN_PIXELS or y1 - y0 < MIN_PIXELS:
             continue
         ink = _ink(gray[y0:y1, x0:x1])
-        for left, top, right, bottom in _rules(ink, thickest):
+        rules = _rules(ink, thickest)
+        inner = (region.box[0] - x0, region.box[1] - y0, region.box[2] - x0, region.box[3] - y0)
+        for left, top, right, bottom in rules + _gutters(ink, rules, inner):
             found.add((left + x0, top + y0, right + x0, bottom + y0))
     return tuple(Region("rule", box) for box in sorted(_distinct(found)))
 
@@ -89,6 +101,66 @@ def _rules(ink: np.ndarray, thickest: int) -> list[tuple[int, int, int, int]]:
             if _alone(ink, box, horizontal):
                 rules.append(box)
     return rules
+
+
+def _gutters(ink: np.ndarray, rules: Sequence[tuple[int, int, int, int]],
+             inner: tuple[int, int, int, int]) -> list[tuple[int, int, int, int]]:
+    """Columns parted by white space alone: a strip down the region, inside its text,
+    that at most `GUTTER_LINES` of its lines of text cross (a section heading may), with
+    text on both sides in most lines; a one-pixel rule down its middle, broken where a
+    line crosses it (that line is not cut there)."""
+    left, top, right, bottom = (max(v, 0) for v in inner)
+    text = ink[top:bottom, left:right].copy()
+    for x0, y0, x1, y1 in rules:  # the rules are no text
+        text[max(y0 - top, 0):max(y1 - top, 0), max(x0 - left, 0):max(x1 - left, 0)] = 0
+    rows = text.any(axis=1)
+    lines = []
+    start = None
+    for y, inked in enumerate([*np.asarray(rows, dtype=bool).tolist(), False]):
+        if inked and start is None:
+            start = y
+        elif not inked and start is not None:
+            lines.append((start, y))
+            start = None
+    if len(lines) < MIN_LINES:
+        return []
+    occupied = np.array([text[a:b].any(axis=0) for a, b in lines])  # lines x columns
+    crossed = occupied.sum(axis=0)
+    blank = crossed <= GUTTER_LINES * len(lines)
+    least = max(MIN_PIXELS // 2, round(GUTTER_SHARE * (right - left)))
+    gutters = []
+    x = 0
+    while x < len(blank):
+        if not blank[x]:
+            x += 1
+            continue
+        end = x
+        while end < len(blank) and blank[end]:
+            end += 1
+        beside = occupied[:, :x].any(axis=1).sum(), occupied[:, end:].any(axis=1).sum()
+        ruled = any(x0 - left <= end and x1 - left >= x for x0, _, x1, _ in rules
+                    if x1 - x0 < 10)  # a drawn rule stands there already
+        if end - x >= least and min(beside) >= SIDES_LINES * len(lines) and not ruled:
+            middle = left + (x + end) // 2
+            across: list[bool] = np.asarray(occupied[:, x:end].any(axis=1), dtype=bool).tolist()
+            for first, last in _runs([not a for a in across]):  # not over a heading
+                upper = (lines[first - 1][1] + lines[first][0]) // 2 if first else lines[0][0]
+                lower = ((lines[last][1] + lines[last + 1][0]) // 2 if last + 1 < len(lines)
+                         else lines[-1][1])
+                gutters.append((middle, top + upper, middle + 1, top + lower))
+        x = end
+    return gutters
+
+
+def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
+    """(first, last) index of each run of true flags."""
+    runs: list[tuple[int, int]] = []
+    for index, flag in enumerate(flags):
+        if flag and runs and runs[-1][1] == index - 1:
+            runs[-1] = (runs[-1][0], index)
+        elif flag:
+            runs.append((index, index))
+    return runs
 
 
 def _alone(ink: np.ndarray, box: tuple[int, int, int, int], horizontal: bool) -> bool:

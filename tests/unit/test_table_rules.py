@@ -121,3 +121,16 @@ def test_page_layout_reads_rules_from_the_page_regions() -> None:
     table = layout.paragraphs[1]
     assert table.kind == "table" and table.rows == (("Item", "Amount"), ("Bolt", "12"))
     assert [round(w / 10) for w in table.widths] == [20, 40]
+
+
+def test_a_heading_row_read_as_one_box_is_cut_over_the_columns_below() -> None:
+    """No rules: "Number Debits Balance" is one OCR box over three columns of figures."""
+    rows = [block("Date", 100, 100, 160, 130), block("Number Debits Balance", 300, 100, 760, 130)]
+    for n in range(3):
+        y = 150 + 40 * n
+        rows += [block(f"0{n}Aug", 100, y, 180, y + 30), block(f"49{n}", 310, y, 370, y + 30),
+                 block(f"{n}.50", 480, y, 560, y + 30), block(f"1{n}.00", 660, y, 750, y + 30)]
+    grid = read_table(rows)
+    assert grid.rows[0] == ("Date", "Number", "Debits", "Balance")
+    assert grid.rows[1] == ("00Aug", "490", "0.50", "10.00")
+    assert len(grid.widths) == 4
