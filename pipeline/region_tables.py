@@ -91,14 +91,18 @@ def row_bands(boxes: Sequence[_Cellbox], rules: Sequence[float] = ()) -> list[li
 def column_bands(boxes: Sequence[_Cellbox], spanning: float = 0.6,
                  walls: Sequence[float] = ()) -> list[tuple[float, float]]:
     """x stretches, left to right. Blocks wider than `spanning` of the table (titles,
-    notes across the table) are left out of the projection so they do not merge all,
-    and so are blocks across a wall (the x of a column rule: a heading over a gutter);
-    no stretch runs across a wall."""
+    notes across the table) are left out of the projection so they do not merge all;
+    where there are walls (the x of column rules) the blocks across one are left out
+    instead (a heading over a gutter), and no stretch runs across a wall."""
     if not boxes:
         return []
     left, right = min(b.left for b in boxes), max(b.right for b in boxes)
-    narrow = [b for b in boxes if b.right - b.left < spanning * (right - left)
-              and not any(b.left + MIN_GAP < w < b.right - MIN_GAP for w in walls)] or list(boxes)
+    if walls:  # the walls say what spans columns
+        narrow = [b for b in boxes
+                  if not any(b.left + MIN_GAP < w < b.right - MIN_GAP for w in walls)]
+    else:
+        narrow = [b for b in boxes if b.right - b.left < spanning * (right - left)]
+    narrow = narrow or list(boxes)
     bands: list[list[float]] = []
     for box in sorted(narrow, key=lambda b: b.left):
         walled = bands and any(bands[-1][1] - MIN_GAP <= w < (box.left + box.right) / 2
@@ -133,7 +137,9 @@ def read_table(blocks: Sequence[Block], rules: Sequence[Box] = ()) -> Grid:
     left = span[0] if span else min(b.left for b in boxes)
     right = span[1] if span else max(b.right for b in boxes)
     walls = _column_rules(down, left, right, top, bottom)
-    boxes = [piece for box in boxes for piece in _cut(box, _walls_beside(box, walls, down))]
+    typical = typical_advance([b for b in boxes if not any(b.left < w < b.right for w in walls)])
+    boxes = [piece for box in boxes
+             for piece in _cut(box, _walls_beside(box, walls, down), typical)]
     columns, boxes = _columns_under_heads(boxes, walls)
     where = _column_at if walls else _column_of
     ruled = [r for r in across if _spans(r, (left, right))]
@@ -232,27 +238,46 @@ def _advance(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
-def _cut(box: _Cellbox, parts: Sequence[float]) -> list[_Cellbox]:
-    """The block cut at the column rules it runs across; its characters are shared out
-    along the box by their advance, and a cut moves to the nearest space between words."""
+def typical_advance(boxes: Sequence[_Cellbox]) -> float | None:
+    """The median advance of a narrow character over the boxes (their widths over their
+    characters): a box over a gutter is wider than its text by the gutter."""
+    units = sorted((b.right - b.left) / max(sum(_advance(c) for c in b.text), 1)
+                   for b in boxes if b.text)
+    return units[len(units) // 2] if units else None
+
+
+def _cut(box: _Cellbox, parts: Sequence[float], typical: float | None = None) -> list[_Cellbox]:
+    """The block cut at the column rules it runs across, between words: at the space
+    where the words before it, set at the table's `typical` advance, end before the rule
+    and the words after it begin after it (the box runs over the white between the
+    columns); without such a space, where the characters shared out along the whole box
+    put the rule (moved to the nearest space)."""
     text = box.text
     advances = [_advance(c) for c in text]
     total, width = sum(advances), box.right - box.left
-    unit = width / max(total, 1)  # a narrow character's advance
+    unit = width / max(total, 1)  # a narrow character's advance, spread over the box
     inner = [x for x in parts if box.left + unit < x < box.right - unit]
     if not inner or len(text) < 2:
         return [box]
+    step = min(typical or unit, unit)
     ends, run = [], 0
     for advance in advances:
         run += advance
-        ends.append(box.left + width * run / total)  # x where each character ends
+        ends.append(run)  # advances up to the end of each character
     pieces, start, x0 = [], 0, box.left
     for x in inner:
-        cut = next((i + 1 for i, end in enumerate(ends) if end >= x), len(text))
         spaces = [i for i in range(start, len(text)) if text[i] == " "]
-        near = min(spaces, key=lambda i: abs(i - cut), default=None)
-        if near is not None and abs(near - cut) <= max(3, NEAR_SPACE * len(text)):
-            cut = near
+        fits = [i for i in spaces if box.left + ends[i - 1] * step <= x + step
+                and box.right - (total - ends[i]) * step >= x - step] if step < unit else []
+        if fits:
+            cut = max(fits, key=lambda i: min(x - box.left - ends[i - 1] * step,
+                                              box.right - (total - ends[i]) * step - x))
+        else:
+            cut = next((i + 1 for i, end in enumerate(ends) if box.left + end * unit >= x),
+                       len(text))
+            near = min(spaces, key=lambda i: abs(i - cut), default=None)
+            if near is not None and abs(near - cut) <= max(3, NEAR_SPACE * len(text)):
+                cut = near
         if start < cut < len(text):
             piece = text[start:cut].strip()
             if piece:

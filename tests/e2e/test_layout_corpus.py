@@ -28,6 +28,7 @@ PAGES = {
     "report.jpg": "pages/omni_zh_research_report.jpg",  # Chinese report: header, tables
     "statement.png": "pages/scribe_table_02.png",  # a ruled table (a bank statement)
     "article.png": "edge/docling_multiframe_2206.01062.tif",  # its page 2: a paper's columns
+    "journal.png": "pages/scribe_table_08.png",  # a table set without column rules
 }
 ARTICLE_PAGE = 1
 """The DocLayNet paper's second page (the TIFF's second frame): two columns of prose, a
@@ -174,6 +175,24 @@ def test_ruled_table_rows_and_columns(outputs: Path) -> None:
     # header), read as one box over four columns: the table's first row, cut per column
     assert tables[0][0] == columns
     assert content.pictures == []  # not cropped as a picture
+
+
+def test_table_without_column_rules_is_cut_at_its_gutter(outputs: Path) -> None:
+    """The journal's Table I: a rule above, under the headings and below, none between
+    the columns, and the OCR reads most rows as one box ("MDHINC Median household
+    income"). The white gutter between the columns parts them: each variable's
+    definition is in the second column, as the ground truth's lines pair them."""
+    truth = (CORPUS_DIR / PAGES["journal.png"]).with_suffix(".gt.txt").read_text()
+    pairs = [line.split(" ", 1) for line in truth.splitlines()
+             if re.fullmatch(r"(ADIR|MDHINC2?|PERPHH|POPDEN) .+", line)]
+    assert len(pairs) == 5
+    content = docx(outputs, "journal.png")
+    tables = [t for t in content.tables if t and t[0][:2] == ["Variable", "Definitions"]]
+    assert tables, [t[:2] for t in content.tables]
+    assert all(len(row) == 2 for row in tables[0])
+    cells = {row[0]: row[1] for row in tables[0]}
+    for name, definition in pairs:
+        assert cells.get(name, "").startswith(definition[:12]), (name, cells.get(name))
 
 
 def test_two_column_article_page(outputs: Path) -> None:

@@ -134,3 +134,31 @@ def test_a_heading_row_read_as_one_box_is_cut_over_the_columns_below() -> None:
     assert grid.rows[0] == ("Date", "Number", "Debits", "Balance")
     assert grid.rows[1] == ("00Aug", "490", "0.50", "10.00")
     assert len(grid.widths) == 4
+
+
+def test_a_white_gutter_parts_columns_and_a_heading_across_it_stays_whole() -> None:
+    """No rules between the columns: names on the left, definitions on the right, the
+    OCR reading most rows as one box; a section heading runs across the gutter."""
+    image = Image.new("L", (1400, 900), 255)
+    draw = ImageDraw.Draw(image)
+    draw_table(draw, 100, 100, [100, 1300], rows=1, pitch=20, verticals=False)
+    draw.text((110, 130), "Demographic variables", fill=0, font=FONT)  # crosses the gutter
+    names = ["ADIR", "MDHINC", "PERPHH", "POPDEN", "SIZE"]
+    for n, name in enumerate(names):
+        y = 180 + 50 * n
+        draw.text((130, y), name, fill=0, font=FONT)
+        draw.text((520, y), f"Definition number {n} of the variable", fill=0, font=FONT)
+    region = (100, 95, 1300, 440)
+    rules = rule_boxes(image, region)
+    gutters = [r for r in rules if r[3] - r[1] > r[2] - r[0]]
+    assert gutters and all(300 < r[0] < 520 for r in gutters)
+    assert all(not (r[1] <= 145 <= r[3]) for r in gutters)  # broken at the heading
+    blocks = [block("Demographic variables", 110, 128, 480, 160),
+              block("strength of the market", 520, 428, 900, 458)]  # about 17 px a letter
+    blocks += [block(f"{name} Definition number {n} of the variable", 130, 178 + 50 * n,
+                     1000, 208 + 50 * n) for n, name in enumerate(names)]
+    grid = read_table(blocks, rules)
+    assert grid.rows[0] == ("Demographic variables", "")
+    assert [row[0] for row in grid.rows[1:-1]] == names
+    assert grid.rows[1][1] == "Definition number 0 of the variable"
+    assert grid.rows[-1] == ("", "strength of the market")
