@@ -394,7 +394,7 @@ def _region_table(part: _Part, body: float, rules: Sequence[Box]) -> list[Paragr
         lines = group_lines(held)
         found.append(Paragraph("table", "\n".join(line.text for line in lines),
                                grid.box or part.box, tuple(lines), body, rows=grid.rows,
-                               widths=grid.widths))
+                               merges=grid.merges, widths=grid.widths))
     return found
 
 

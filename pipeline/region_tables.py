@@ -54,6 +54,8 @@ class Grid:
     box: Box | None = None
     """The table's own box, where rules narrowed it (else None: the region's)."""
     outside: tuple[Block, ...] = field(default=())
+    merges: tuple[tuple[int, int, int, int], ...] = ()
+    """Cells spanning others, as (row, column, rows, columns): headings across walls."""
 
 
 @dataclass(frozen=True)
@@ -144,13 +146,26 @@ def read_table(blocks: Sequence[Block], rules: Sequence[Box] = ()) -> Grid:
     where = _column_at if walls else _column_of
     ruled = [r for r in across if _spans(r, (left, right))]
     rows = []
+    merges = []
     for band in row_bands(boxes, [(r[1] + r[3]) / 2 for r in ruled]):
         cells: list[list[str]] = [[] for _ in columns]
         for box in sorted(band, key=lambda b: b.left):
             cells[where(box, columns)].append(box.text)
         rows.append(tuple(" ".join(c) for c in cells))
+        if len(band) == 1 and walls:  # a heading across the walls: one merged cell
+            first, last = _columns_under(band[0], columns)
+            if last > first:
+                merges.append((len(rows) - 1, first, 1, last - first + 1))
     grid = (left, min([top, *(r[1] for r in ruled)]), right, bottom) if span else None
-    return Grid(tuple(rows), _widths(columns, left, right, walls), grid, tuple(outside))
+    return Grid(tuple(rows), _widths(columns, left, right, walls), grid, tuple(outside),
+                tuple(merges))
+
+
+def _columns_under(box: _Cellbox, columns: Sequence[tuple[float, float]]) -> tuple[int, int]:
+    """The first and last column a box reaches into (beyond the gap between them)."""
+    under = [n for n, (a, b) in enumerate(columns)
+             if min(b, box.right) - max(a, box.left) > 2 * MIN_GAP]
+    return (under[0], under[-1]) if under else (0, 0)
 
 
 def _columns_under_heads(boxes: list[_Cellbox], walls: Sequence[float] = ()) -> tuple[

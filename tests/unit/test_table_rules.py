@@ -159,6 +159,7 @@ def test_a_white_gutter_parts_columns_and_a_heading_across_it_stays_whole() -> N
                      1000, 208 + 50 * n) for n, name in enumerate(names)]
     grid = read_table(blocks, rules)
     assert grid.rows[0] == ("Demographic variables", "")
+    assert grid.merges == ((0, 0, 1, 2),)  # one cell across both columns
     assert [row[0] for row in grid.rows[1:-1]] == names
     assert grid.rows[1][1] == "Definition number 0 of the variable"
     assert grid.rows[-1] == ("", "strength of the market")
