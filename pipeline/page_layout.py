@@ -2,7 +2,9 @@
 
     layout.py        blocks into lines (no layout regions needed)
     paragraphs.py    lines into paragraphs, and their text
-    region_tables.py a table region's blocks into rows and columns
+    region_tables.py a table region's blocks into rows and columns (its rules first:
+                     table_rules.py, found beside the layout model)
+    chart_labels.py  charts the model missed, from their labels; margin text
     answer_tables.py the tables an OCR answer gives (general-table, the recognizer)
     page_order.py    reading order of the page's parts (bands of columns)
     page_layout.py   all of it for one page (this module)
