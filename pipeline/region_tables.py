@@ -156,6 +156,8 @@ def read_table(blocks: Sequence[Block], rules: Sequence[Box] = ()) -> Grid:
             first, last = _columns_under(band[0], columns)
             if last > first:
                 merges.append((len(rows) - 1, first, 1, last - first + 1))
+                rows[-1] = tuple(band[0].text if n == first else ""
+                                 for n in range(len(columns)))  # the text in the merged cell
     grid = (left, min([top, *(r[1] for r in ruled)]), right, bottom) if span else None
     return Grid(tuple(rows), _widths(columns, left, right, walls), grid, tuple(outside),
                 tuple(merges))

@@ -200,9 +200,12 @@ def add_table(document: DocxDocument, paragraph: Paragraph, points_per_pixel: fl
                         for c in range(left, left + width)} - {(top, left)}
     for r, cells in enumerate(rows):
         for c, text in enumerate(cells):
-            if (r, c) in spanned or not text:
+            if not text:
                 continue
-            run = table.cell(r, c).paragraphs[0].add_run(text)
+            target = table.cell(r, c).paragraphs[0]  # a spanned slot: the merged cell
+            if (r, c) in spanned and target.text:
+                text = " " + text  # never dropped: joined to the merged cell's text
+            run = target.add_run(text)
             if size is not None:
                 run.font.size = size
 

@@ -160,6 +160,10 @@ def test_a_white_gutter_parts_columns_and_a_heading_across_it_stays_whole() -> N
     grid = read_table(blocks, rules)
     assert grid.rows[0] == ("Demographic variables", "")
     assert grid.merges == ((0, 0, 1, 2),)  # one cell across both columns
+    longer = read_table([block("Price-quantity-channel variables", 300, 128, 800, 160),
+                         *blocks[1:]], rules)  # most of it right of the gutter
+    assert longer.rows[0] == ("Price-quantity-channel variables", "")
+    assert longer.merges == ((0, 0, 1, 2),)
     assert [row[0] for row in grid.rows[1:-1]] == names
     assert grid.rows[1][1] == "Definition number 0 of the variable"
     assert grid.rows[-1] == ("", "strength of the market")
