@@ -6,8 +6,8 @@
 A chart the model does not box leaves its axis ticks, dates and legend as loose text,
 each piece a "paragraph" of its own ("10% 5% 0% -5%", "2022-08-24 2023-01-05"). Pieces
 that are mostly figures (digits, signs, per cent) and stand close together are taken as
-one chart: the box around them, with any other loose text mostly inside it (the legend),
-is a figure, which the Word writer crops from the page like the ones the model found.
+one chart: the box around them, with any other loose text mostly inside it or just
+over or under it (the legend), is a figure, which the Word writer crops from the page like the ones the model found.
 
 Vertical text standing alone in the page's outer margin (the side tabs of a report,
 "公司报告", an arXiv stamp) is page furniture, written with the running heads.
@@ -26,6 +26,8 @@ MIN_LABELS = 3
 """A chart has at least this many labels."""
 NEAR = 3.0
 """Labels of one chart are at most this many line heights apart."""
+LEGEND = 2.0
+"""Text mostly inside the labels' box widened by this many line heights is the chart's."""
 MARGIN_SHARE = 0.08
 """Margin text lies within this share of the page's width from its left or right edge."""
 
@@ -54,7 +56,9 @@ def chart_groups(pieces: Sequence[tuple[Box, str]], line_height: float) -> list[
     for group in groups:
         if len(group) < MIN_LABELS:
             continue
-        area = _union([pieces[i][0] for i in group])
+        a = _union([pieces[i][0] for i in group])
+        pad = LEGEND * line_height  # a legend over or under the plot
+        area = (a[0] - pad, a[1] - pad, a[2] + pad, a[3] + pad)
         inside = [i for i, (box, _) in enumerate(pieces)
                   if i not in group and _share_inside(box, area) >= 0.5]
         charts.append(sorted(group + inside))

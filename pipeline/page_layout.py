@@ -230,14 +230,18 @@ def _charts_and_margins(parts: list[_Part], width: float, body: float) -> list[_
     page's margin (`chart_labels.py`) and a title on the line of the page header (a
     paper's running title) as page furniture."""
     loose = [p for p in parts if p.loose]
-    pieces = [(p.box, " ".join(b.text for b in p.blocks)) for p in loose]
+    owners = [p for p in loose for _ in p.blocks]
+    pieces = [(block_box(b), b.text) for p in loose for b in p.blocks]
     taken: set[int] = set()
     charts = []
     for group in chart_groups(pieces, body):
-        members = [loose[i] for i in group]
-        taken |= {id(m) for m in members}
-        charts.append(_Part("figure", _union([m.box for m in members]),
-                            [b for m in members for b in m.blocks], loose=True))
+        chosen = set(group)  # blocks; a part goes to the chart when all of its blocks do
+        members = [p for p in loose if id(p) not in taken
+                   and all(i in chosen for i, o in enumerate(owners) if o is p)]
+        if members:
+            taken |= {id(m) for m in members}
+            charts.append(_Part("figure", _union([m.box for m in members]),
+                                [b for m in members for b in m.blocks], loose=True))
     kept = [p for p in parts if id(p) not in taken] + charts
     for bullet in [p for p in kept if p.loose and _lone_bullet(p)]:
         item = _item_of(bullet, kept, body)
