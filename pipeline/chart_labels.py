@@ -7,7 +7,8 @@ A chart the model does not box leaves its axis ticks, dates and legend as loose 
 each piece a "paragraph" of its own ("10% 5% 0% -5%", "2022-08-24 2023-01-05"). Pieces
 that are mostly figures (digits, signs, per cent) and stand close together are taken as
 one chart: the box around them, with any other loose text mostly inside it or just
-over or under it (the legend), is a figure, which the Word writer crops from the page like the ones the model found.
+over or under it (the legend), is a figure, which the Word writer crops from the page
+like the ones the model found.
 
 Vertical text standing alone in the page's outer margin (the side tabs of a report,
 "公司报告", an arXiv stamp) is page furniture, written with the running heads.
