@@ -61,6 +61,8 @@ def paragraphs_json(layout: PageLayout, page: PageResult) -> list[dict[str, obje
         if paragraph.kind == "table":
             item["rows"] = [list(row) for row in paragraph.rows]
             item["merges"] = [list(m) for m in paragraph.merges]
+            if paragraph.widths:
+                item["widths"] = [round(w, 1) for w in paragraph.widths]
         item.update(band=paragraph.band, column=paragraph.column, columns=paragraph.columns)
         out.append(item)
     return out
@@ -125,6 +127,7 @@ def _paragraph(item: Mapping[str, object], blocks: Sequence[Block]) -> Paragraph
         _number(item.get("height", 0.0), "height"),
         int(_number(item.get("level", 1), "level")) if kind == "title" else 0,
         rows, tuple(merges),
+        tuple(_number(w, "widths") for w in _list(item.get("widths", []), "widths")),
         int(_number(item.get("band", 0), "band")),
         int(_number(item.get("column", 0), "column")),
         max(int(_number(item.get("columns", 1), "columns")), 1),

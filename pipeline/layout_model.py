@@ -82,13 +82,18 @@ def detect_regions_b64(image_b64: str) -> tuple[Region, ...]:
 
 
 def detect_regions(data: bytes) -> tuple[Region, ...]:
-    """The layout regions of an encoded page image (JPEG/PNG), in its pixels."""
-    import numpy as np  # numpy and Pillow load in the worker that runs the model, not
-    from PIL import Image  # in the main process that only imports this module
+    """The layout regions of an encoded page image (JPEG/PNG), in its pixels, and the
+    ruled lines of its tables (`table_rules.py`)."""
+    import numpy as np  # numpy, OpenCV and Pillow load in the worker that runs the model,
+    from PIL import Image  # not in the main process that only imports this module
+
+    from pipeline.table_rules import find_rules
 
     with Image.open(io.BytesIO(data)) as image:
         rgb = np.asarray(image.convert("RGB"))[:, :, ::-1]  # the library reads BGR
-    return regions_of(rgb)
+        gray = np.asarray(image.convert("L"))
+    regions = regions_of(rgb)
+    return regions + find_rules(gray, regions)
 
 
 def regions_of(bgr: np.ndarray) -> tuple[Region, ...]:

@@ -128,9 +128,10 @@ class PageGeometry:
 
 RegionKind = Literal[
     "text", "title", "figure", "figure_caption", "table", "table_caption",
-    "header", "footer", "equation",
+    "header", "footer", "equation", "rule",
 ]
-"""What a layout region holds (`pipeline.layout_model` maps the model's classes to these)."""
+"""What a layout region holds (`pipeline.layout_model` maps the model's classes to these;
+"rule": a ruled line of a table, `pipeline.table_rules`)."""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,12 @@ def _split(items: list[T], box: Callable[[T], Box], axis: int) -> list[list[T]]:
     return groups
 
 
+def strips(items: list[T], box: Callable[[T], Box], axis: int) -> list[list[T]]:
+    """Groups of items separated by an empty strip: across the page (axis 1, top to
+    bottom) or down it (axis 0, left to right)."""
+    return _split(items, box, axis)
+
+
 def read_flat(items: list[T], box: Callable[[T], Box], depth: int = 0) -> list[T]:
     """Items in reading order: top to bottom, columns left to right."""
     if len(items) < 2 or depth > 20:
@@ -71,7 +77,9 @@ def read_bands(
         start, end = min(box(i)[0] for i in row), max(box(i)[2] for i in row)
         crosses = start < middle - slack and end > middle + slack
         narrow = end - start < SPANNING * (right - left) and not crosses
-        if len(_split(row, box, 0)) > 1 or narrow:
+        if _thin_across(row, box, middle, slack, page_height):
+            pass  # a running title beside a header: no column runs through it
+        elif len(_split(row, box, 0)) > 1 or narrow:
             pending += row  # in one column, or side by side: part of the columns around
             continue
         bands += _columns(pending, box, page_height)
@@ -85,6 +93,16 @@ def read_bands(
         else:
             merged.append(band)
     return merged
+
+
+def _thin_across(row: list[T], box: Callable[[T], Box], middle: float, slack: float,
+                 page_height: float) -> bool:
+    """A strip of side-by-side parts, too low to be columns, one of which runs across the
+    page's middle (a running title and a page header on one line): a band of its own,
+    or the columns below could not be told apart."""
+    height = max(box(i)[3] for i in row) - min(box(i)[1] for i in row)
+    return height < MIN_COLUMN_SHARE * page_height and any(
+        box(i)[0] < middle - slack and box(i)[2] > middle + slack for i in row)
 
 
 def _wide_columns(columns: list[list[T]], box: Callable[[T], Box]) -> list[list[T]]:

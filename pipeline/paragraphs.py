@@ -7,7 +7,12 @@
 A new paragraph starts where the vertical gap between two lines is clearly wider than
 the usual leading, where the line height changes, where a line is indented after a
 line that was not (a first-line indent), where the line before ended short with the end
-of a sentence, or where centred lines meet left-aligned ones. Lines are joined with a
+of a sentence (any short line between lines mostly of Chinese or Japanese: it is set
+justified, so only a paragraph's last line ends short), where centred lines meet
+left-aligned ones, or where a line opens with a list bullet (or, after an item that
+opened with one, with the same bracket: 【...】 items of Chinese reports). Heights are
+compared between lines of one script only (a Latin line's box, with its ascenders and
+descenders, is taller than a CJK line's of the same type). Lines are joined with a
 space; a word hyphenated across a line end is rejoined ("recog-" + "nised" -> "recognised"),
 and Chinese, Japanese or Korean text is joined without a space.
 """
@@ -25,14 +30,23 @@ from pipeline.layout import Line
 
 GAP_OVER_LEADING = 0.6
 """A gap this many line heights wider than the usual one between lines starts a paragraph."""
-LONE_GAP = 1.0
-"""With no usual gap to compare (two lines), a gap of this many line heights."""
+LONE_GAP = 0.75
+"""With no usual gap to compare (two lines), a gap of this many line heights (lines of
+one paragraph are set closer: a third to a half of a line apart)."""
 INDENT = 0.8
-"""A first line indented by this many line heights (after an unindented line)."""
+"""A first line indented by this many line heights (after an unindented line)..."""
+MAX_INDENT = 4.0
+"""...and by no more than this many (further in, the lines below a name or a label)."""
 SHORT_LINE = 3.0
 """A line ending this many line heights before the right edge is short."""
 HEIGHT_CHANGE = 0.3
 """Lines differing in height by this share belong to different paragraphs."""
+CJK_SHORT = 2.0
+"""A line of CJK text ending this many line heights before the right edge is short."""
+BULLETS = "\u2022\u00b7\u25aa\u25a0\u25cf\u25c6\u25c7\u25cb\u25a1\u25ba\u25b6\u27a2\u2713-\u2013*"
+"""Characters that open a list item (followed by a space, or by CJK text)."""
+ITEM_BRACKETS = "\u3010[\uff3b"
+"""Brackets that open each item of a list when its first item opens with one."""
 SENTENCE_END = tuple(".!?:;\u3002\uff01\uff1f\uff1a\uff1b\"\u201d\u300d)")
 
 
@@ -63,7 +77,7 @@ def split_paragraphs(lines: Sequence[Line]) -> list[list[Line]]:
     usual = median(gaps) if len(gaps) >= 2 else None
     paragraphs: list[list[Line]] = [[lines[0]]]
     for (previous, line), gap in zip(pairwise(lines), gaps, strict=True):
-        if _starts_paragraph(previous, line, gap, usual, edges):
+        if _starts_paragraph(previous, line, gap, usual, edges, paragraphs[-1][0]):
             paragraphs.append([line])
         else:
             paragraphs[-1].append(line)
@@ -71,7 +85,7 @@ def split_paragraphs(lines: Sequence[Line]) -> list[list[Line]]:
 
 
 def _starts_paragraph(
-    previous: Line, line: Line, gap: float, usual: float | None, edges: Edges
+    previous: Line, line: Line, gap: float, usual: float | None, edges: Edges, first: Line
 ) -> bool:
     height = max(line_height(previous), line_height(line))
     if line.top < previous.top - 0.5 * height:
@@ -80,15 +94,40 @@ def _starts_paragraph(
         return True
     if usual is None and gap > LONE_GAP * height:
         return True
-    if abs(line_height(previous) - line_height(line)) > HEIGHT_CHANGE * height:
+    if (abs(line_height(previous) - line_height(line)) > HEIGHT_CHANGE * height
+            and _mostly_cjk(previous.text) == _mostly_cjk(line.text)):
+        return True
+    if _opens_item(line.text, first):
         return True
     indent = line_left(line) - edges.left
-    if indent > INDENT * height and line_left(previous) - edges.left < 0.4 * height:
+    if (INDENT * height < indent <= MAX_INDENT * height
+            and line_left(previous) - edges.left < 0.4 * height
+            and not _opens_item(previous.text, first)):  # not the hanging indent of an item
         return True
     if _centred(previous, edges, height) != _centred(line, edges, height):
         return True
+    ending = previous.text.rstrip()
+    if (_mostly_cjk(previous.text) and _mostly_cjk(line.text)
+            and edges.right - line_right(previous) > CJK_SHORT * height):
+        return True
     short = edges.right - line_right(previous) > SHORT_LINE * height
-    return short and previous.text.rstrip().endswith(SENTENCE_END)
+    return short and ending.endswith(SENTENCE_END)
+
+
+def _mostly_cjk(text: str) -> bool:
+    chars = [c for c in text if not c.isspace()]
+    return sum(is_cjk(c) for c in chars) * 2 > len(chars)
+
+
+def _opens_item(text: str, first: Line) -> bool:
+    """The line opens a list item: a bullet and a space (or CJK text), or the bracket
+    the paragraph's first line opened with."""
+    text = text.lstrip()
+    if len(text) < 2:
+        return False
+    if text[0] in BULLETS and (text[1] == " " or is_cjk(text[1])):
+        return True
+    return text[0] in ITEM_BRACKETS and first.text.lstrip().startswith(text[0])
 
 
 def _centred(line: Line, edges: Edges, height: float) -> bool:

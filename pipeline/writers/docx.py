@@ -38,6 +38,7 @@ from pipeline.writers.docx_parts import (
     add_table,
     add_text,
     column_break,
+    column_extents,
     fill_header,
     new_section,
     set_columns,
@@ -93,24 +94,27 @@ def _write_page(
     footer: list[str] = []
     written = 0
     band, column = -1, 0
+    extents = column_extents(layout.paragraphs)
     for paragraph in layout.paragraphs:
         if paragraph.kind in ("header", "footer"):
             (header if paragraph.kind == "header" else footer).append(paragraph.text)
             continue
         if paragraph.band != band:
+            stood = extents.get(paragraph.band, [])
             if not written:  # the page's own section, nothing in it yet
-                set_columns(document.sections[-1], paragraph.columns)
+                set_columns(document.sections[-1], paragraph.columns, stood, text_width)
             elif paragraph.columns > 1 or _columns_of(document) > 1:
-                set_columns(new_section(document, WD_SECTION.CONTINUOUS), paragraph.columns)
+                set_columns(new_section(document, WD_SECTION.CONTINUOUS), paragraph.columns,
+                            stood, text_width)
             band, column = paragraph.band, 0
         elif paragraph.column != column:
             column_break(document)
             column = paragraph.column
+        column_width = (text_width - (paragraph.columns - 1) * COLUMN_GAP) // paragraph.columns
         if paragraph.kind == "figure":
-            column_width = (text_width - (paragraph.columns - 1) * COLUMN_GAP) // paragraph.columns
             add_figure(document, paragraph, picture, points_per_pixel, column_width)
         elif paragraph.kind == "table":
-            add_table(document, paragraph, points_per_pixel)
+            add_table(document, paragraph, points_per_pixel, column_width)
         else:
             add_text(document, paragraph, points_per_pixel, options.low_confidence)
         written += 1

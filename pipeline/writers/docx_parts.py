@@ -8,6 +8,7 @@ document and one `Paragraph` of `pipeline.page_layout`.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_SECTION
@@ -15,6 +16,7 @@ from docx.enum.text import WD_BREAK, WD_COLOR_INDEX
 from docx.oxml.ns import qn
 from docx.section import Section
 from docx.shared import Emu, Pt
+from docx.table import Table
 from docx.text.paragraph import Paragraph as DocxParagraph
 from PIL import Image
 
@@ -29,6 +31,8 @@ FIGURE_PAD = 0.01
 """Figures are cropped this share of the page's width beyond their box."""
 COLUMN_GAP = Pt(425 / 20)
 """Between the columns of a section (425 twentieths of a point: 0.75 cm)."""
+MIN_COLUMN_GAP = 144
+"""Twentieths of a point between columns of their real widths, at least (0.25 cm)."""
 
 
 def new_section(document: DocxDocument, start: WD_SECTION) -> Section:
@@ -50,14 +54,60 @@ def new_section(document: DocxDocument, start: WD_SECTION) -> Section:
     return section
 
 
-def set_columns(section: Section, count: int) -> None:
+def set_columns(section: Section, count: int, extents: Sequence[tuple[float, float]] = (),
+                text_width: int = 0) -> None:
+    """The section's columns: `count` of them, equal; or, given the columns' extents on
+    the page (left, right, in pixels) and the section's text width, each as wide as it
+    stood and the gaps between them too (`w:equalWidth="0"`, a `w:col` each)."""
     sectpr = section._sectPr
     cols = sectpr.find(qn("w:cols"))
     if cols is None:
         cols = sectpr.makeelement(qn("w:cols"), {})
         sectpr.append(cols)
+    for col in cols.findall(qn("w:col")):
+        cols.remove(col)
     cols.set(qn("w:num"), str(count))
     cols.set(qn("w:space"), str(round(COLUMN_GAP.pt * 20)))
+    widths = column_widths(extents, text_width) if count > 1 and len(extents) == count else []
+    if not widths:
+        cols.attrib.pop(qn("w:equalWidth"), None)
+        return
+    cols.set(qn("w:equalWidth"), "0")
+    for width, space in widths:
+        col = cols.makeelement(qn("w:col"), {qn("w:w"): str(width)})
+        if space:
+            col.set(qn("w:space"), str(space))
+        cols.append(col)
+
+
+def column_widths(extents: Sequence[tuple[float, float]], text_width: int) -> list[tuple[int, int]]:
+    """(width, gap after it) of each column in twentieths of a point, the text width
+    shared out as the columns and gaps shared the page; [] where they overlap."""
+    span = extents[-1][1] - extents[0][0] if extents else 0
+    if span <= 0 or text_width <= 0:
+        return []
+    twips = Emu(text_width).pt * 20 / span
+    widths = []
+    for number, (left, right) in enumerate(extents):
+        gap = extents[number + 1][0] - right if number + 1 < len(extents) else 0.0
+        if right <= left or gap < 0:
+            return []
+        widths.append((round((right - left) * twips), max(round(gap * twips), MIN_COLUMN_GAP)
+                       if number + 1 < len(extents) else 0))
+    return widths
+
+
+def column_extents(paragraphs: Sequence[Paragraph]) -> dict[int, list[tuple[float, float]]]:
+    """Where each band's columns stand on the page (left, right in pixels), from the
+    boxes of the paragraphs in them."""
+    found: dict[int, dict[int, tuple[float, float]]] = {}
+    for paragraph in paragraphs:
+        if paragraph.kind in ("header", "footer") or paragraph.columns < 2:
+            continue
+        band = found.setdefault(paragraph.band, {})
+        left, right = band.get(paragraph.column, (paragraph.box[0], paragraph.box[2]))
+        band[paragraph.column] = (min(left, paragraph.box[0]), max(right, paragraph.box[2]))
+    return {band: [columns[c] for c in sorted(columns)] for band, columns in found.items()}
 
 
 def column_break(document: DocxDocument) -> None:
@@ -130,12 +180,17 @@ def add_figure(
         described[0].set("descr", paragraph.text.replace("\n", " "))
 
 
-def add_table(document: DocxDocument, paragraph: Paragraph, points_per_pixel: float) -> None:
+def add_table(document: DocxDocument, paragraph: Paragraph, points_per_pixel: float,
+              max_width: int = 0) -> None:
+    """A Word table; its columns as wide as they stood on the page (`Paragraph.widths`,
+    within `max_width` EMU) where they are known, else Word's equal shares."""
     rows = paragraph.rows
     if not rows or not rows[0]:
         return
     table = document.add_table(rows=len(rows), cols=len(rows[0]))
     table.style = document.styles["Table Grid"]
+    if len(paragraph.widths) == len(rows[0]):
+        set_table_widths(table, paragraph.widths, points_per_pixel, max_width)
     size = font_size(paragraph, points_per_pixel) if paragraph.line_height else None
     spanned: set[tuple[int, int]] = set()
     for top, left, height, width in paragraph.merges:  # merged while empty: no stray lines
@@ -145,11 +200,28 @@ def add_table(document: DocxDocument, paragraph: Paragraph, points_per_pixel: fl
                         for c in range(left, left + width)} - {(top, left)}
     for r, cells in enumerate(rows):
         for c, text in enumerate(cells):
-            if (r, c) in spanned or not text:
+            if not text:
                 continue
-            run = table.cell(r, c).paragraphs[0].add_run(text)
+            target = table.cell(r, c).paragraphs[0]  # a spanned slot: the merged cell
+            if (r, c) in spanned and target.text:
+                text = " " + text  # never dropped: joined to the merged cell's text
+            run = target.add_run(text)
             if size is not None:
                 run.font.size = size
+
+
+def set_table_widths(table: Table, widths: Sequence[float], points_per_pixel: float,
+                     max_width: int) -> None:
+    """Fixed column widths (the grid's and every cell's: Word reads the cells', LibreOffice
+    the grid's), scaled down together where the table would not fit."""
+    emus = [int(Pt(w * points_per_pixel)) for w in widths]
+    if max_width and sum(emus) > max_width:
+        emus = [e * max_width // sum(emus) for e in emus]
+    table.autofit = False
+    for column, width in zip(table.columns, emus, strict=True):
+        column.width = Emu(width)
+        for cell in column.cells:
+            cell.width = Emu(width)
 
 
 def fill_header(section: Section, header: list[str], footer: list[str]) -> None:

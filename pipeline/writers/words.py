@@ -215,7 +215,7 @@ def page_layout(page: PageResult) -> PageLayout:
     if quarter_turns(result.direction) in (90, 270):
         width, height = height, width
     layout_lines = reading_lines(result)
-    regions = page.regions
+    regions = [r for r in page.regions or () if r.kind != "rule"]  # a table's lines
     if regions:
         lines = [t for line in layout_lines if (t := _text_line(line, scale, width, height))]
         blocks = _blocks_by_regions(lines, regions, scale, result, width, height)
