@@ -1,0 +1,248 @@
+"""Work items: the documents (or page ranges of a large PDF) of one job run that any
+number of workers share, each claimed with a lease its worker renews.
+
+An item is `queued`, `claimed` (by `holder` until `lease_until`, Unix seconds), then
+`done` or `failed`. A claim takes queued items and claimed ones whose lease ran out (a
+worker killed outright stops renewing): one statement, `UPDATE ... WHERE id IN (SELECT
+... LIMIT n FOR UPDATE SKIP LOCKED) RETURNING`, so on PostgreSQL racing claimers skip
+each other's rows instead of waiting for them, and never both take one; SQLite runs the
+same statement as one write (it has one writer; FOR UPDATE is not rendered there). A
+clean stop gives the items back (`release`). Items are keyed by the job's id (`jobs.id`)
+and dropped when the job ends (`forget`), so a retry lists afresh.
+
+A document found to have many pages is split (`split`): its item keeps the first range
+and the others are queued beside it. Whoever finishes the last range of a document
+learns it from `finish` (the rows of the document are locked while it counts), and
+writes the document's outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from pipeline.models import SourceObject
+from pipeline.store.schema import listings, work_items
+
+ItemState = Literal["queued", "claimed", "done", "failed"]
+
+WORK_CHANNEL = "ocrpipe_work"
+"""The PostgreSQL NOTIFY channel told of new claimable work (payload: the job id)."""
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    id: int
+    job: str
+    obj: SourceObject
+    first_page: int
+    last_page: int | None
+    """Inclusive; None: the whole document."""
+    attempts: int
+
+    @property
+    def pages(self) -> range | None:
+        """The pages this item covers, or None for the whole document."""
+        return None if self.last_page is None else range(self.first_page, self.last_page + 1)
+
+
+def source_json(obj: SourceObject) -> str:
+    return json.dumps(asdict(obj))  # ASCII: a key that is not UTF-8 survives as \\udcNN
+
+
+def doc_key(obj: SourceObject) -> str:
+    """The key as the database can store it (a key that is not UTF-8, escaped)."""
+    return obj.key.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _item(row: Any) -> WorkItem:
+    return WorkItem(id=row.id, job=row.job, obj=SourceObject(**json.loads(row.source)),
+                    first_page=row.first_page, last_page=row.last_page, attempts=row.attempts)
+
+
+async def notify(conn: AsyncConnection, job: str) -> None:
+    """Tell the listening workers (PostgreSQL) that `job` has new work, once `conn`'s
+    transaction commits; nothing on SQLite (its workers poll)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_notify(:channel, :job)"),
+                           {"channel": WORK_CHANNEL, "job": job})
+
+
+def _insert_ignoring_duplicates(conn: AsyncConnection) -> Any:
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(work_items).on_conflict_do_nothing()
+
+
+class HasEngine(Protocol):
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+
+class WorkItems:
+    """The `work_items` table of a `Store` (or of anything on its engine, such as a
+    `JobQueue`): each method is one short transaction."""
+
+    def __init__(self, store: HasEngine) -> None:
+        self.engine = store.engine
+
+    async def add(self, job: str, objects: Sequence[SourceObject], *,
+                  conn: AsyncConnection | None = None) -> int:
+        """Queue a whole-document item per object (one already there is left as it is:
+        a resumed listing may list it again); how many were new. With `conn`, inside
+        that transaction (the listing stores its continuation with the batch)."""
+        if not objects:
+            return 0
+        rows = [dict(job=job, doc_key=doc_key(obj), first_page=0, last_page=None,
+                     source=source_json(obj), state="queued", attempts=0) for obj in objects]
+        if conn is None:
+            async with self.engine.begin() as own:
+                return await self.add(job, objects, conn=own)
+        before = await self._count(conn, job)
+        await conn.execute(_insert_ignoring_duplicates(conn), rows)
+        added = await self._count(conn, job) - before
+        if added:
+            await notify(conn, job)
+        return added
+
+    @staticmethod
+    async def _count(conn: AsyncConnection, job: str) -> int:
+        return int((await conn.execute(
+            select(func.count()).select_from(work_items).where(work_items.c.job == job)
+        )).scalar_one())
+
+    async def claim(self, job: str, holder: str, *, limit: int, lease: float) -> list[WorkItem]:
+        """Up to `limit` items of `job`: queued ones, and claimed ones whose lease ran
+        out, oldest first; each now held by `holder` for `lease` seconds."""
+        now = time.time()
+        claimable = and_(work_items.c.job == job, or_(
+            work_items.c.state == "queued",
+            and_(work_items.c.state == "claimed", work_items.c.lease_until < now),
+        ))
+        picked = (select(work_items.c.id).where(claimable).order_by(work_items.c.id)
+                  .limit(limit).with_for_update(skip_locked=True))
+        statement = (
+            update(work_items).where(and_(work_items.c.id.in_(picked.scalar_subquery()),
+                                          claimable))
+            .values(state="claimed", holder=holder, lease_until=now + lease,
+                    attempts=work_items.c.attempts + 1)
+            .returning(*work_items.c)
+        )
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(statement)).all()
+        return sorted((_item(row) for row in rows), key=lambda item: item.id)
+
+    async def renew(self, holder: str, lease: float) -> int:
+        """Extend every lease `holder` has; how many it still holds."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(work_items)
+                .where(and_(work_items.c.holder == holder, work_items.c.state == "claimed"))
+                .values(lease_until=time.time() + lease)
+            )
+        return int(result.rowcount)
+
+    async def release(self, holder: str, ids: Sequence[int] | None = None) -> int:
+        """Give items back (a clean stop): queued again, for anyone. `ids`: just these."""
+        where = and_(work_items.c.holder == holder, work_items.c.state == "claimed")
+        if ids is not None:
+            where = and_(where, work_items.c.id.in_(list(ids)))
+        async with self.engine.begin() as conn:
+            given = (await conn.execute(
+                update(work_items).where(where).values(state="queued", holder=None,
+                                                       lease_until=None)
+                .returning(work_items.c.job)
+            )).scalars().all()
+            for job in set(given):
+                await notify(conn, job)
+        return len(given)
+
+    async def requeue(self, item: WorkItem) -> None:
+        """A finished item queued again (its document's outputs were not written)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(update(work_items).where(work_items.c.id == item.id)
+                               .values(state="queued", holder=None, lease_until=None))
+            await notify(conn, item.job)
+
+    async def finish(self, item: WorkItem, holder: str, state: ItemState = "done") -> bool:
+        """Mark the item `state` (if `holder` still holds it); True when every item of its
+        document is now finished, i.e. this was the document's last range. The document's
+        rows are locked meanwhile, so of two last ranges finishing at once one sees the
+        other's and only one is told True."""
+        async with self.engine.begin() as conn:
+            mine = and_(work_items.c.job == item.job, work_items.c.doc_key == doc_key(item.obj))
+            await conn.execute(select(work_items.c.id).where(mine)
+                               .order_by(work_items.c.id).with_for_update())
+            await conn.execute(
+                update(work_items).where(and_(work_items.c.id == item.id,
+                                              work_items.c.holder == holder))
+                .values(state=state, holder=None, lease_until=None)
+            )
+            left = (await conn.execute(select(func.count()).select_from(work_items).where(
+                and_(mine, work_items.c.state.in_(("queued", "claimed")))
+            ))).scalar_one()
+            await notify(conn, item.job)  # an owner waiting for the last items wakes
+        return int(left) == 0
+
+    async def split(self, item: WorkItem, holder: str, page_count: int, size: int
+                    ) -> WorkItem:
+        """Cut a whole-document item into ranges of `size` pages: it keeps the first
+        (returned), the rest are queued for anyone."""
+        first = replace_range(item, 0, min(size, page_count) - 1)
+        ranges = [(start, min(start + size, page_count) - 1)
+                  for start in range(size, page_count, size)]
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(work_items).where(and_(work_items.c.id == item.id,
+                                              work_items.c.holder == holder))
+                .values(last_page=first.last_page)
+            )
+            if ranges:
+                await conn.execute(_insert_ignoring_duplicates(conn), [
+                    dict(job=item.job, doc_key=doc_key(item.obj), first_page=start, last_page=end,
+                         source=source_json(item.obj), state="queued", attempts=0)
+                    for start, end in ranges
+                ])
+                await notify(conn, item.job)
+        return first
+
+    async def counts(self, job: str) -> dict[str, int]:
+        """Items of `job` by state."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(work_items.c.state, func.count()).where(work_items.c.job == job)
+                .group_by(work_items.c.state)
+            )
+            return {state: int(n) for state, n in rows}
+
+    async def open_jobs(self) -> list[str]:
+        """Jobs with an item to claim now (queued, or claimed with its lease run out)."""
+        now = time.time()
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(work_items.c.job).where(or_(
+                    work_items.c.state == "queued",
+                    and_(work_items.c.state == "claimed", work_items.c.lease_until < now),
+                )).distinct()
+            )
+            return list(rows.scalars())
+
+    async def forget(self, job: str) -> None:
+        """Drop the job's items and listing (the job ended; a retry lists afresh)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(work_items).where(work_items.c.job == job))
+            await conn.execute(delete(listings).where(listings.c.job == job))
+
+
+def replace_range(item: WorkItem, first: int, last: int) -> WorkItem:
+    return WorkItem(id=item.id, job=item.job, obj=item.obj, first_page=first, last_page=last,
+                    attempts=item.attempts)
+
+
