@@ -126,10 +126,13 @@ class WorkItems:
             work_items.c.state == "queued",
             and_(work_items.c.state == "claimed", work_items.c.lease_until < now),
         ))
+        # a CTE, MATERIALIZED: as a plain `IN (subquery)` PostgreSQL may run the LIMIT
+        # again per row and hand out more than `limit` (seen: 5 of 5 for a limit of 3)
         picked = (select(work_items.c.id).where(claimable).order_by(work_items.c.id)
-                  .limit(limit).with_for_update(skip_locked=True))
+                  .limit(limit).with_for_update(skip_locked=True)
+                  .cte("picked").prefix_with("MATERIALIZED", dialect="postgresql"))
         statement = (
-            update(work_items).where(and_(work_items.c.id.in_(picked.scalar_subquery()),
+            update(work_items).where(and_(work_items.c.id.in_(select(picked.c.id)),
                                           claimable))
             .values(state="claimed", holder=holder, lease_until=now + lease,
                     attempts=work_items.c.attempts + 1)
