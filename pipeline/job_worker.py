@@ -124,8 +124,9 @@ class JobWorker:
         if job.run_scope == "failed":  # a retry: the documents that failed, no others
             only = await self.queue.unfinished_keys(job.run_key)
             log.info("job=%s id=%s retry of %d failed documents", job.name, job.id, len(only))
-        counting = asyncio.create_task(self._count_listing(job, spec, only),
-                                       name=f"count {job.id}")
+        counting = asyncio.create_task(  # the fleet's listing counts as it goes, once
+            asyncio.sleep(0) if self.fleet else self._count_listing(job, spec, only),
+            name=f"count {job.id}")
         try:
             if self.fleet:
                 return await run_owned(job, job.run_key, self.name, run_stop, only,

@@ -7,8 +7,10 @@ it renews while the job runs, as `up`'s own workers do. Stop (SIGINT/SIGTERM): n
 job, the calls in flight finish (up to `grace` seconds), running jobs go back to the
 queue. `kill -9`: its jobs are taken again once their leases run out, and resume.
 
-A job is still run by one process: its pages are not yet shared among workers (issue
-17: document and page-range leases, LISTEN/NOTIFY wake-ups, fleet-wide QPS).
+On PostgreSQL a job is shared (pipeline/fleet/): the worker that claims it lists its
+source once into work items, and workers with no job of their own join it, each
+claiming documents or page ranges with leases (`FOR UPDATE SKIP LOCKED`, woken by
+LISTEN/NOTIFY). On SQLite one process runs a job. Fleet-wide QPS: not yet (issue 17).
 """
 
 from __future__ import annotations

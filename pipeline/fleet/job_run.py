@@ -43,7 +43,7 @@ from pipeline.models import RunSummary, SilentObserver, SourceObject
 from pipeline.outputs import OutputClaims
 from pipeline.render import inspect_document
 from pipeline.runner import _first_error
-from pipeline.store import Store, open_store
+from pipeline.store import JobQueue, Store, open_store
 from pipeline.store.schema import documents, jobs, runs
 from pipeline.store.work_items import WorkItem, WorkItems
 
@@ -183,6 +183,8 @@ class ItemRun:
                 await list_into(listing, _until(objects, self.stopping))
                 if not self.stopping.is_set():
                     self._listing_done = True
+                    listed = await WorkItems(store).documents(self.job_id)
+                    await JobQueue(store).note_listed(self.job_id, self.holder, listed)
                     return
             except ListingLost as exc:
                 log.warning("%s; this worker only claims work now", exc)

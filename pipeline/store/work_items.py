@@ -179,6 +179,15 @@ class WorkItems:
         document is now finished, i.e. this was the document's last range. The document's
         rows are locked meanwhile, so of two last ranges finishing at once one sees the
         other's and only one is told True."""
+        if item.last_page is None:  # a whole document: no other item of it to wait for
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    update(work_items).where(and_(work_items.c.id == item.id,
+                                                  work_items.c.holder == holder))
+                    .values(state=state, holder=None, lease_until=None)
+                )
+                await notify(conn, item.job)
+            return True
         async with self.engine.begin() as conn:
             mine = and_(work_items.c.job == item.job, work_items.c.doc_key == doc_key(item.obj))
             await conn.execute(select(work_items.c.id).where(mine)
@@ -224,6 +233,13 @@ class WorkItems:
                 .group_by(work_items.c.state)
             )
             return {state: int(n) for state, n in rows}
+
+    async def documents(self, job: str) -> int:
+        """Documents listed for `job` (a split one counts once)."""
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(
+                select(func.count(work_items.c.doc_key.distinct()))
+                .where(work_items.c.job == job))).scalar_one())
 
     async def open_jobs(self) -> list[str]:
         """Jobs with an item to claim now (queued, or claimed with its lease run out)."""

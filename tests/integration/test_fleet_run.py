@@ -79,6 +79,8 @@ async def test_an_owner_and_a_helper_share_a_job(pg_env: str, tmp_path: Path) ->
             assert spec.name in HELD.snapshot()
             helped, owned = await asyncio.gather(helper.run(), owning)
             assert await WorkItems(store).counts(job.id) == {}  # forgotten: the job is done
+            record = await JobQueue(store).get(job.id)
+            assert record is not None and record.documents_listed == 31  # for the ETA
         finally:
             await store.close()
     assert answered(server) == expected  # every page once, whoever sent it
