@@ -201,7 +201,7 @@ class ItemRun:
             item = await self._maybe_split(ctx, items, item)
         outcome = await process_isolated(ctx, item.obj, claims, item.pages)
         if outcome == "interrupted":  # its finished pages are stored; the rest is anyone's
-            await items.release(self.holder, [item.id])
+            await self._give_back(items, [item.id])
             return
         last = await items.finish(item, self.holder, "failed" if outcome == "failed" else "done")
         if last and item.last_page is not None:
@@ -251,9 +251,10 @@ class ItemRun:
                 select(jobs.c.status).where(jobs.c.id == self.job_id))).scalar_one_or_none()
         return status in ("running", "queued")
 
-    async def _give_back(self, items: WorkItems) -> None:
+    async def _give_back(self, items: WorkItems, ids: list[int] | None = None) -> None:
+        """Queue the items held (`ids`: these) again; failing that, their leases run out."""
         try:
-            given = await items.release(self.holder)
+            given = await items.release(self.holder, ids)
         except Exception as exc:  # the leases run out instead
             log.warning("job id=%s: could not give the items back: %s", self.job_id, exc)
             return

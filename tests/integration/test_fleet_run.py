@@ -127,3 +127,44 @@ async def test_a_clean_stop_gives_the_work_back_and_the_rest_is_sent_once(
     assert answered(server) == expected  # nothing sent twice
     assert again.pages_sent == sum(expected.values()) - sent_first
     assert len(list((tmp_path / "out").glob("*.txt"))) == 21
+
+
+async def test_a_dead_workers_items_are_taken_over_once_its_leases_run_out(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run stops without giving anything back (the fault: its release fails,
+    as a killed process gives nothing back); the second waits for the leases to run out,
+    takes the items over, and sends only the pages the first had not finished."""
+    expected = tagged_inputs(tmp_path / "in", images=12, pdfs=1, pdf_pages=25)
+    stopping = asyncio.Event()
+    short = FleetSettings(lease=1.5, poll=0.2, split_above=20, range_size=20)
+
+    def stop_midway(call: Call) -> None:
+        if len(server.calls) >= 20:  # the PDF (listed last) has begun
+            stopping.set()
+
+    async def gives_nothing_back(self: WorkItems, holder: str, ids: object = None) -> int:
+        raise ConnectionResetError("the worker process was killed")
+
+    async with FakeOcrServer(credentials={FAKE_AK: FAKE_SK}, default=Reply.echo(delay=0.05),
+                             on_request=stop_midway) as server:
+        job = await claimed_job(env, fleet_job(tmp_path / "in", tmp_path / "out", server, "s"))
+        spec = spec_of(job, tmp_path)
+        with monkeypatch.context() as patch:
+            patch.setattr(WorkItems, "release", gives_nothing_back)
+            with pytest.raises(JobInterrupted):
+                await ItemRun(spec, job.id, "dead", short, stopping, owner=True).run()
+        store = await open_store(env)
+        try:
+            assert (await WorkItems(store).counts(job.id)).get("claimed")  # still the dead's
+        finally:
+            await store.close()
+        sent_first = sum(answered(server).values())
+        server.on_request = None
+        started = asyncio.get_running_loop().time()
+        again = await ItemRun(spec, job.id, "second", short, asyncio.Event(), owner=True).run()
+        waited = asyncio.get_running_loop().time() - started
+    assert answered(server) == expected  # the finished pages were not sent again
+    assert again.pages_sent == sum(expected.values()) - sent_first
+    assert waited >= 1.0  # it had to wait for the dead worker's leases
+    assert len(list((tmp_path / "out").glob("*.txt"))) == 13
