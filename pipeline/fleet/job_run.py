@@ -80,6 +80,8 @@ class ItemRun:
     _listing: Listing | None = None
     _listing_done: bool = False
     _store: Store | None = None
+    _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    """The items in progress here, by id."""
 
     async def run(self) -> RunSummary:
         """Work on the job until it is done (owner), nothing is left to claim (helper),
@@ -134,6 +136,8 @@ class ItemRun:
 
         def ended(task: asyncio.Task[None]) -> None:
             running.discard(task)
+            for item_id in [i for i, t in self._tasks.items() if t is task]:
+                del self._tasks[item_id]
             signal.kick()  # a slot is free: claim again
 
         while not self.stopping.is_set():
@@ -144,6 +148,7 @@ class ItemRun:
                 task = tg.create_task(self._item(ctx, items, claims, item),
                                       name=f"item {item.id}")
                 running.add(task)
+                self._tasks[item.id] = task
                 task.add_done_callback(ended)
             if got:
                 continue
@@ -204,6 +209,7 @@ class ItemRun:
             await self._give_back(items, [item.id])
             return
         last = await items.finish(item, self.holder, "failed" if outcome == "failed" else "done")
+        self._tasks.pop(item.id, None)  # no longer held: what follows is not a lease's
         if last and item.last_page is not None:
             # the last range of a split document: every page is stored, the outputs not yet
             log.info("job=%s doc=%s: last range done; writing the outputs",
@@ -235,7 +241,8 @@ class ItemRun:
         while True:
             await asyncio.sleep(self.settings.renew_every)
             try:
-                await items.renew(self.holder, self.settings.lease)
+                held = await items.renew(self.holder, self.settings.lease)
+                self._drop_lost(held)
                 if self._listing is not None:
                     await self._listing.renew()
                 if not self.owner and not await self._job_running(items):
@@ -244,6 +251,15 @@ class ItemRun:
             except Exception:  # a missed renewal is tried again; the lease is 3 of them
                 log.exception("job id=%s: renewing the leases failed; trying again",
                               self.job_id)
+
+    def _drop_lost(self, held: set[int]) -> None:
+        """Stop working on items another worker took over (this process stalled past
+        their lease): their pages not yet sent are that worker's now."""
+        for item_id, task in list(self._tasks.items()):
+            if item_id not in held and not task.done():
+                log.warning("job id=%s: item %d was taken over by another worker (its "
+                            "lease ran out here); leaving it", self.job_id, item_id)
+                task.cancel()
 
     async def _job_running(self, items: WorkItems) -> bool:
         async with items.engine.connect() as conn:

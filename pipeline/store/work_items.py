@@ -142,15 +142,17 @@ class WorkItems:
             rows = (await conn.execute(statement)).all()
         return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
-    async def renew(self, holder: str, lease: float) -> int:
-        """Extend every lease `holder` has; how many it still holds."""
+    async def renew(self, holder: str, lease: float) -> set[int]:
+        """Extend every lease `holder` has; the items it still holds (one missing was
+        taken over by another worker after its lease ran out: a stalled process)."""
         async with self.engine.begin() as conn:
-            result = await conn.execute(
+            held = await conn.execute(
                 update(work_items)
                 .where(and_(work_items.c.holder == holder, work_items.c.state == "claimed"))
                 .values(lease_until=time.time() + lease)
+                .returning(work_items.c.id)
             )
-        return int(result.rowcount)
+            return set(held.scalars())
 
     async def release(self, holder: str, ids: Sequence[int] | None = None) -> int:
         """Give items back (a clean stop): queued again, for anyone. `ids`: just these."""

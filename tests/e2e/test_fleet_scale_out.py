@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from pipeline.store import JobQueue, Store, open_store
 from pipeline.store.schema import runs, usage, work_items
 from pipeline.testing import FakeOcrServer, Reply
-from tests.e2e.test_up import Up, environment, wait_until
+from tests.e2e.test_up import environment, wait_until
 from tests.support.fleet import answered, fleet_job, tagged_inputs
 from tests.support.jobs import FAKE_AK, FAKE_SK
 
@@ -43,13 +43,32 @@ it (the fleet-wide division of a job's qps among live workers is another part of
 17: then the job could ask for the quota itself)."""
 PER_PROCESS_QPS = 12.0
 CONCURRENCY = 4
+LEASE = "6" if FULL else "3"
+"""Item leases: short, so the killed worker's items are taken soon; longer at full size,
+where a process starved of CPU on a shared 2-core machine could miss its renewals
+(another worker would then take over its items while it still sends their pages)."""
 
 
 async def start_worker(tmp: Path, env: dict[str, str], n: int) -> asyncio.subprocess.Process:
     with (tmp / f"worker{n}.log").open("a") as log:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "pipeline", "worker", "--concurrency", "1", "--lease", "3",
+            sys.executable, "-m", "pipeline", "worker", "--concurrency", "1", "--lease", LEASE,
             "--grace", "10", env=env, stdout=log, stderr=log, cwd=tmp)
+
+
+async def start_up(tmp: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`ocrpipe up` with two workers and the test's item lease; once its API listens."""
+    log_path = tmp / "up.log"
+    with log_path.open("a") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "pipeline", "up", "--port", "0", "--workers", "2",
+            "--lease", LEASE, "--grace", "10", env=env, stdout=log, stderr=log, cwd=tmp)
+
+    async def listening() -> bool:
+        assert proc.returncode is None, log_path.read_text()
+        return "job API at http://" in log_path.read_text()
+    await wait_until(listening, "ocrpipe up to listen")
+    return proc
 
 
 def page_of(tag: str) -> tuple[str, int]:
@@ -90,9 +109,8 @@ async def test_workers_share_a_job_and_survive_a_kill(tmp_path: Path, postgres_u
         data = fleet_job(tmp_path / "in", tmp_path / "out", server, "big",
                          concurrency=CONCURRENCY, qps=PER_PROCESS_QPS)
         job = (await queue.submit(name="big", enterprise_project="finance", spec=data))[0]
-        up = Up(tmp_path, env)
         workers = [await start_worker(tmp_path, env, n) for n in (1, 2, 3)]
-        await up.start(grace=10)
+        up = await start_up(tmp_path, env)
         procs = [*workers]
         try:
             async def answered_a_third() -> bool:
@@ -118,9 +136,8 @@ async def test_workers_share_a_job_and_survive_a_kill(tmp_path: Path, postgres_u
             for proc in procs:
                 if proc is not victim:
                     proc.send_signal(signal.SIGTERM)
-            assert up.proc is not None
-            up.proc.send_signal(signal.SIGTERM)
-            for proc in [p for p in procs if p is not victim] + [up.proc]:
+            up.send_signal(signal.SIGTERM)
+            for proc in [p for p in procs if p is not victim] + [up]:
                 assert await proc.wait() == 0
             rows = await ledger(store)
             async with store.engine.connect() as conn:
@@ -133,7 +150,7 @@ async def test_workers_share_a_job_and_survive_a_kill(tmp_path: Path, postgres_u
             assert left == 0  # the job's items are forgotten once it is done
             assert (await conn_count_runs(store)) >= 4
         finally:
-            for proc in [*procs, *( [up.proc] if up.proc else [])]:
+            for proc in [*procs, up]:
                 if proc.returncode is None:
                     proc.kill()
                     await proc.wait()
