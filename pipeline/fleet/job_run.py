@@ -242,7 +242,7 @@ class ItemRun:
             await asyncio.sleep(self.settings.renew_every)
             try:
                 held = await items.renew(self.holder, self.settings.lease)
-                self._drop_lost(held)
+                await self._drop_lost(items, held)
                 if self._listing is not None:
                     await self._listing.renew()
                 if not self.owner and not await self._job_running(items):
@@ -252,11 +252,16 @@ class ItemRun:
                 log.exception("job id=%s: renewing the leases failed; trying again",
                               self.job_id)
 
-    def _drop_lost(self, held: set[int]) -> None:
+    async def _drop_lost(self, items: WorkItems, held: set[int]) -> None:
         """Stop working on items another worker took over (this process stalled past
-        their lease): their pages not yet sent are that worker's now."""
-        for item_id, task in list(self._tasks.items()):
-            if item_id not in held and not task.done():
+        their lease): their pages not yet sent are that worker's now. (An item missing
+        from `held` may just have been claimed or finished meanwhile: the database says
+        which are another's.)"""
+        missing = [i for i, task in self._tasks.items() if i not in held and not task.done()]
+        lost = await items.taken_over(missing, self.holder)
+        for item_id in lost:
+            task = self._tasks.get(item_id)
+            if task is not None and not task.done():
                 log.warning("job id=%s: item %d was taken over by another worker (its "
                             "lease ran out here); leaving it", self.job_id, item_id)
                 task.cancel()

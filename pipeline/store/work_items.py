@@ -143,8 +143,7 @@ class WorkItems:
         return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
     async def renew(self, holder: str, lease: float) -> set[int]:
-        """Extend every lease `holder` has; the items it still holds (one missing was
-        taken over by another worker after its lease ran out: a stalled process)."""
+        """Extend every lease `holder` has; the items it still holds."""
         async with self.engine.begin() as conn:
             held = await conn.execute(
                 update(work_items)
@@ -168,6 +167,18 @@ class WorkItems:
             for job in set(given):
                 await notify(conn, job)
         return len(given)
+
+    async def taken_over(self, ids: Sequence[int], holder: str) -> set[int]:
+        """Of `ids`, the items another worker holds now (`holder`'s lease ran out and
+        they were claimed again)."""
+        if not ids:
+            return set()
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(work_items.c.id).where(and_(
+                work_items.c.id.in_(list(ids)), work_items.c.state == "claimed",
+                work_items.c.holder != holder,
+            )))
+            return set(rows.scalars())
 
     async def requeue(self, item: WorkItem) -> None:
         """A finished item queued again (its document's outputs were not written)."""

@@ -60,6 +60,9 @@ async def test_an_expired_lease_is_taken_over(store_url: str) -> None:
         assert [i.id for i in taken] == [i.id for i in dead]
         assert all(i.attempts == 2 for i in taken)
         assert await items.renew("dead", 60) == set()  # its leases are gone
+        ids = [i.id for i in dead]
+        assert await items.taken_over(ids, "dead") == set(ids)
+        assert await items.taken_over(ids, "live") == set()
         assert await items.renew("live", 60) == {i.id for i in taken}
         await items.finish(dead[0], "dead")  # a late finish by the old holder: no effect
         assert await items.counts("job_a") == {"claimed": 2}
