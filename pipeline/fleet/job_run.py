@@ -45,7 +45,7 @@ from pipeline.render import inspect_document
 from pipeline.runner import _first_error
 from pipeline.store import JobQueue, Store, open_store
 from pipeline.store.schema import documents, jobs, runs
-from pipeline.store.work_items import WorkItem, WorkItems
+from pipeline.store.work_items import ItemState, WorkItem, WorkItems
 
 log = logging.getLogger(__name__)
 
@@ -208,14 +208,19 @@ class ItemRun:
         if outcome == "interrupted":  # its finished pages are stored; the rest is anyone's
             await self._give_back(items, [item.id])
             return
-        last = await items.finish(item, self.holder, "failed" if outcome == "failed" else "done")
-        self._tasks.pop(item.id, None)  # no longer held: what follows is not a lease's
-        if last and item.last_page is not None:
-            # the last range of a split document: every page is stored, the outputs not yet
-            log.info("job=%s doc=%s: last range done; writing the outputs",
-                     self.spec.name, item.obj.key)
-            if await process_isolated(ctx, item.obj, claims) == "interrupted":
-                await items.requeue(item)  # stopped first: the next claimer writes them
+        state: ItemState = "failed" if outcome == "failed" else "done"
+        if not await items.finish(item, self.holder, state):
+            self._tasks.pop(item.id, None)  # no longer held
+            return
+        # the last range of a split document: its pages are stored, the outputs not yet;
+        # the item stays held meanwhile, so the job does not end before them
+        log.info("job=%s doc=%s: last range done; writing the outputs",
+                 self.spec.name, item.obj.key)
+        if await process_isolated(ctx, item.obj, claims) == "interrupted":
+            await self._give_back(items, [item.id])  # the next claimer writes them
+            return
+        await items.close(item, self.holder, state)
+        self._tasks.pop(item.id, None)
 
     async def _maybe_split(self, ctx: JobContext, items: WorkItems, item: WorkItem
                            ) -> WorkItem:

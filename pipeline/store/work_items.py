@@ -12,8 +12,8 @@ and dropped when the job ends (`forget`), so a retry lists afresh.
 
 A document found to have many pages is split (`split`): its item keeps the first range
 and the others are queued beside it. Whoever finishes the last range of a document
-learns it from `finish` (the rows of the document are locked while it counts), and
-writes the document's outputs.
+learns it from `finish` (the rows of the document are locked while it counts), writes
+the document's outputs still holding the item, then `close`s it.
 """
 
 from __future__ import annotations
@@ -180,41 +180,48 @@ class WorkItems:
             )))
             return set(rows.scalars())
 
-    async def requeue(self, item: WorkItem) -> None:
-        """A finished item queued again (its document's outputs were not written)."""
-        async with self.engine.begin() as conn:
-            await conn.execute(update(work_items).where(work_items.c.id == item.id)
-                               .values(state="queued", holder=None, lease_until=None))
-            await notify(conn, item.job)
-
     async def finish(self, item: WorkItem, holder: str, state: ItemState = "done") -> bool:
-        """Mark the item `state` (if `holder` still holds it); True when every item of its
-        document is now finished, i.e. this was the document's last range. The document's
-        rows are locked meanwhile, so of two last ranges finishing at once one sees the
-        other's and only one is told True."""
+        """Mark the item `state` (if `holder` still holds it). For a range of a split
+        document: True when every other range of it is finished, i.e. this is its last;
+        then the item stays claimed (its lease held) while its holder writes the
+        document's outputs, and `close` ends it: a job is never seen finished before
+        them, and a holder that dies meanwhile leaves the item to be taken over. The
+        document's rows are locked while this counts, so of two last ranges finishing
+        at once only one is told True."""
         if item.last_page is None:  # a whole document: no other item of it to wait for
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    update(work_items).where(and_(work_items.c.id == item.id,
-                                                  work_items.c.holder == holder))
-                    .values(state=state, holder=None, lease_until=None)
-                )
-                await notify(conn, item.job)
-            return True
+            await self.close(item, holder, state)
+            return False
         async with self.engine.begin() as conn:
             mine = and_(work_items.c.job == item.job, work_items.c.doc_key == doc_key(item.obj))
-            await conn.execute(select(work_items.c.id).where(mine)
-                               .order_by(work_items.c.id).with_for_update())
+            if conn.dialect.name == "postgresql":  # the document's rows, in one order
+                await conn.execute(select(work_items.c.id).where(mine)
+                                   .order_by(work_items.c.id).with_for_update())
+            else:  # SQLite: a write first takes the database's write lock, before reading
+                await conn.execute(update(work_items).where(work_items.c.id == item.id)
+                                   .values(attempts=work_items.c.attempts))
+            left = (await conn.execute(select(func.count()).select_from(work_items).where(
+                and_(mine, work_items.c.id != item.id,
+                     work_items.c.state.in_(("queued", "claimed")))
+            ))).scalar_one()
+            if left == 0:
+                return True
             await conn.execute(
                 update(work_items).where(and_(work_items.c.id == item.id,
                                               work_items.c.holder == holder))
                 .values(state=state, holder=None, lease_until=None)
             )
-            left = (await conn.execute(select(func.count()).select_from(work_items).where(
-                and_(mine, work_items.c.state.in_(("queued", "claimed")))
-            ))).scalar_one()
             await notify(conn, item.job)  # an owner waiting for the last items wakes
-        return int(left) == 0
+        return False
+
+    async def close(self, item: WorkItem, holder: str, state: ItemState = "done") -> None:
+        """End the item (if `holder` still holds it)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(work_items).where(and_(work_items.c.id == item.id,
+                                              work_items.c.holder == holder))
+                .values(state=state, holder=None, lease_until=None)
+            )
+            await notify(conn, item.job)  # an owner waiting for the last items wakes
 
     async def split(self, item: WorkItem, holder: str, page_count: int, size: int
                     ) -> WorkItem:

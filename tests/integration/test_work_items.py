@@ -107,6 +107,11 @@ async def test_only_one_finisher_of_a_split_document_is_told_it_was_last(
         told = await asyncio.gather(
             *(WorkItems(store).finish(item, holder) for store, item, holder in ranges))
         assert sorted(told) == [False, False, False, False, True]
+        # the last one still holds its item while it writes the outputs, then closes it
+        assert await items.counts("job_a") == {"done": 4, "claimed": 1}
+        last_store, last, holder = ranges[told.index(True)]
+        await WorkItems(last_store).close(last, holder)
+        assert await items.counts("job_a") == {"done": 5}
     finally:
         for store in stores:
             await store.close()
