@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import job_from_data
+from pipeline.config import DEFAULT_INCLUDE, S3Options, job_from_data
 from pipeline.fleet.listing import Listing, list_into
 from pipeline.fleet.notify import WorkSignal
 from pipeline.intake import documents
 from pipeline.models import SourceObject
-from pipeline.storage import LocalStorage
+from pipeline.storage import LocalStorage, S3Storage, open_storage
+from pipeline.storage.resume import list_after
 from pipeline.store import open_store
 from pipeline.store.work_items import WorkItems
+from tests.support.s3server import MotoS3
 
 FILES = 250
 
@@ -142,3 +144,19 @@ async def test_on_sqlite_the_wait_is_the_poll(tmp_path: Path) -> None:
             assert await signal.wait() is False
     finally:
         await store.close()
+
+
+async def test_an_s3_listing_resumes_after_its_key_on_the_server(s3: MotoS3) -> None:
+    """`StartAfter`: the bucket lists only what follows the stored key (a million-object
+    bucket is not listed from the start again)."""
+    await s3.create_bucket("inbox")
+    await s3.put("inbox", {f"scans/doc{n:03}.png": b"x" for n in range(30)}
+                 | {"other/doc000.png": b"x"})
+    async with open_storage("s3://inbox/scans", S3Options(
+            endpoint_url=s3.endpoint_url, addressing_style="path")) as storage:
+        assert isinstance(storage, S3Storage)
+        server_side = [o.key async for o in storage.list(DEFAULT_INCLUDE,
+                                                         start_after="doc019.png")]
+        resumed = [o.key async for o in list_after(storage, DEFAULT_INCLUDE, (),
+                                                   "doc019.png")]
+    assert server_side == resumed == [f"doc{n:03}.png" for n in range(20, 30)]
