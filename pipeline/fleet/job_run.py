@@ -177,7 +177,8 @@ class ItemRun:
             state = await listing.take()
             if state is None:
                 now = await listing.state()
-                if now is not None and now.finished:
+                if now is not None and now.finished:  # by an earlier owner of the job
+                    await self._note_listed(store)
                     return
                 await signal.wait(self.settings.poll)
                 continue
@@ -188,8 +189,7 @@ class ItemRun:
                 await list_into(listing, _until(objects, self.stopping))
                 if not self.stopping.is_set():
                     self._listing_done = True
-                    listed = await WorkItems(store).documents(self.job_id)
-                    await JobQueue(store).note_listed(self.job_id, self.holder, listed)
+                    await self._note_listed(store)
                     return
             except ListingLost as exc:
                 log.warning("%s; this worker only claims work now", exc)
@@ -199,6 +199,12 @@ class ItemRun:
                 if not self._listing_done and self._listing is not None:
                     await asyncio.shield(listing.give_back())
                 self._listing = None
+
+    async def _note_listed(self, store: Store) -> None:
+        """The job's document count, for its ETA (the listing is the count: no second
+        listing of the source is made for it)."""
+        listed = await WorkItems(store).documents(self.job_id)
+        await JobQueue(store).note_listed(self.job_id, self.holder, listed)
 
     async def _item(self, ctx: JobContext, items: WorkItems, claims: OutputClaims,
                     item: WorkItem) -> None:
