@@ -24,14 +24,15 @@ from pipeline.errors import ExitCode, OcrpipeError
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="On SIGINT/SIGTERM, seconds to let OCR calls in flight finish.")
 @click.option("--lease", type=click.FloatRange(min=1), default=30.0, show_default=True,
-              help="Seconds a claim on a job holds unrenewed (after a crash, another "
-                   "process resumes the job once it has run out).")
+              help="Seconds a claim on a job (or on a job's documents) holds unrenewed "
+                   "(after a crash, another process resumes the work once it has run out).")
 @click.option("--embedded-workers", type=click.IntRange(min=1), default=None,
               help="Engine processes of the embedded OCR service [default: CPU cores].")
 def worker_command(concurrency: int, state: str | None, grace: float, lease: float,
                    embedded_workers: int | None) -> None:
     """Run jobs submitted to `ocrpipe up`, from the shared state database, without an
-    API (README, "Running on PostgreSQL"). Relative job folders start in the folder it
+    API (README, "Running on PostgreSQL"); on PostgreSQL, with no job of its own, help
+    with the documents of a running job. Relative job folders start in the folder it
     starts in; credentials come from this process's environment, as for `up`."""
     from pipeline.job_worker import WorkerSettings
     from pipeline.queue_worker import QueueWorkerConfig, main

@@ -52,7 +52,11 @@ from pipeline.writers import document_formats, output_key
 log = logging.getLogger(__name__)
 
 
-async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcome:
+async def process_document(
+    ctx: JobContext, obj: SourceObject, pages: range | None = None
+) -> DocumentOutcome:
+    """With `pages` (a range of a document split among workers: pipeline/fleet/), only
+    those pages are recognised and stored; the outputs wait for the whole document."""
     job = ctx.spec.name
     state = await ctx.store.document(job, obj.key)
     obj = await _identified(ctx, obj, state)
@@ -71,11 +75,13 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcom
                     inspect_document, path, password=ctx.spec.source.pdf_password
                 )
             await ctx.store.note_page_count(doc_id, info.page_count)
-            pages = await _recognize_pages(ctx, doc_id, obj, path, info)
-            if pages is None:
+            recognized = await _recognize_pages(ctx, doc_id, obj, path, info, pages)
+            if recognized is None:
                 log.info("job=%s doc=%s interrupted: finished pages kept", job, obj.key)
                 return "interrupted"
-            outputs = await write_outputs(ctx, DocumentResult(obj, pages), path)
+            if len(recognized) < info.page_count:  # a range: its pages are stored
+                return "partial"
+            outputs = await write_outputs(ctx, DocumentResult(obj, recognized), path)
     except (DocumentError, OcrError) as exc:
         if not _is_per_document(exc):
             raise
@@ -84,9 +90,10 @@ async def process_document(ctx: JobContext, obj: SourceObject) -> DocumentOutcom
         ctx.failures.append((obj.key, str(exc)))
         log.warning("job=%s doc=%s failed: %s", job, obj.key, exc)
         return "failed"
-    await ctx.store.finish_document(doc_id, status="done", page_count=len(pages), outputs=outputs)
+    await ctx.store.finish_document(doc_id, status="done", page_count=len(recognized),
+                                    outputs=outputs)
     ctx.counts.documents_done += 1
-    log.info("job=%s doc=%s done: %d pages", job, obj.key, len(pages))
+    log.info("job=%s doc=%s done: %d pages", job, obj.key, len(recognized))
     return "done"
 
 
@@ -115,16 +122,20 @@ async def _unchanged(ctx: JobContext, obj: SourceObject, state: DocumentState) -
 
 
 async def _recognize_pages(
-    ctx: JobContext, doc_id: int, obj: SourceObject, path: str, info: DocumentInfo
+    ctx: JobContext, doc_id: int, obj: SourceObject, path: str, info: DocumentInfo,
+    pages: range | None = None,
 ) -> tuple[PageResult, ...] | None:
-    """Every page's result (saved ones reused), or None when the job is stopping."""
+    """Every page's (of `pages`) result (saved ones reused), or None when the job is
+    stopping."""
     if info.page_count < 1:
         raise DocumentError("the document has no pages")
     saved = await ctx.store.saved_pages(doc_id)
     saved.update(await reuse_pages(ctx, doc_id, obj, info.page_count, saved))
     results: dict[int, PageResult | OcrpipeError] = {}
+    wanted = range(info.page_count) if pages is None else range(
+        max(0, pages.start), min(pages.stop, info.page_count))
     async with asyncio.TaskGroup() as tg:
-        for index in range(info.page_count):
+        for index in wanted:
             if index in saved:
                 results[index] = saved[index]
                 ctx.counts.pages_reused += 1
@@ -141,7 +152,7 @@ async def _recognize_pages(
             task.add_done_callback(lambda _: ctx.page_slots.release())
     if any(isinstance(r, WorkerDied) for r in results.values()):
         raise BrokenProcessPool("a worker process died while this document was rendered")
-    if len(results) < info.page_count:  # stopped before every page was sent
+    if len(results) < len(wanted):  # stopped before every page was sent
         return None
     failed = [(i, r) for i, r in sorted(results.items()) if isinstance(r, OcrpipeError)]
     if failed:

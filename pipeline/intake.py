@@ -17,6 +17,7 @@ from pipeline.isolation import shown_key
 from pipeline.models import SourceObject
 from pipeline.outputs import OwnOutputs
 from pipeline.storage import LocalStorage, Storage
+from pipeline.storage.resume import list_after
 
 log = logging.getLogger(__name__)
 _SHOWN = 5
@@ -24,14 +25,16 @@ _SHOWN = 5
 
 async def documents(
     spec: JobSpec, source: Storage, notices: list[str], only: frozenset[str] | None = None,
+    after: str | None = None,
 ) -> AsyncIterator[SourceObject]:
     """The source's matching objects, in listing order, without the job's own outputs;
-    with `only`, just the objects whose keys it holds."""
+    with `only`, just the objects whose keys it holds; with `after`, those listed after
+    that key (a listing resumed: `pipeline/storage/resume.py`)."""
     own = OwnOutputs(spec.resolve(spec.source.url), spec.resolve(spec.output.url),
                      spec.source.include, spec.source.exclude)
     listed = outputs = 0
     missing = set(only) if only is not None else set()
-    async for obj in source.list(spec.source.include, spec.source.exclude):
+    async for obj in list_after(source, spec.source.include, spec.source.exclude, after):
         if only is not None:
             if obj.key not in only:
                 continue
@@ -63,7 +66,7 @@ async def documents(
             f"skipped {len(links)} symbolic link(s), not followed: {names}{more} "
             "(set follow_symlinks = true under [source] to follow them)"
         )
-    if listed == 0 and outputs == 0 and only is None:
+    if listed == 0 and outputs == 0 and only is None and after is None:
         include = ", ".join(spec.source.include)
         notices.append(
             f"no file under {spec.resolve(spec.source.url)} matches the job's include "

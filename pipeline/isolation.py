@@ -64,14 +64,15 @@ def _name_problem(key: str) -> str | None:
 
 
 async def process_isolated(
-    ctx: JobContext, obj: SourceObject, claims: OutputClaims
+    ctx: JobContext, obj: SourceObject, claims: OutputClaims, pages: range | None = None
 ) -> DocumentOutcome:
-    """`process_document`, with every per-document failure recorded instead of raised."""
+    """`process_document` (of `pages`: a range of a split document), with every
+    per-document failure recorded instead of raised."""
     # checked before the first await: documents claim their outputs in listing order
     problem = _name_problem(obj.key) or claims.claim(obj.key)
     try:
         if problem is None:
-            return await _with_one_retry(ctx, obj)
+            return await _with_one_retry(ctx, obj, pages)
     except BaseException as exc:  # sorted: job-wide or per-document
         _reraise_if_job_wide(exc)
         problem = explain(exc)
@@ -82,11 +83,12 @@ async def process_isolated(
     return "failed"
 
 
-async def _with_one_retry(ctx: JobContext, obj: SourceObject) -> DocumentOutcome:
+async def _with_one_retry(ctx: JobContext, obj: SourceObject,
+                          pages: range | None = None) -> DocumentOutcome:
     pool = ctx.pool
     generation = pool.generation if isinstance(pool, RenewablePool) else 0
     try:
-        return await process_document(ctx, obj)
+        return await process_document(ctx, obj, pages)
     except BaseException as exc:
         if not isinstance(pool, RenewablePool) or not _leaves_of_type(exc, BrokenProcessPool):
             raise
@@ -98,7 +100,7 @@ async def _with_one_retry(ctx: JobContext, obj: SourceObject) -> DocumentOutcome
     )
     own = process_pool(1)
     try:
-        return await process_document(replace(ctx, pool=own), obj)
+        return await process_document(replace(ctx, pool=own), obj, pages)
     finally:
         await asyncio.to_thread(own.shutdown, True)
 

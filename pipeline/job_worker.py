@@ -19,6 +19,8 @@ from pathlib import Path
 
 from pipeline.config import JobSpec, job_from_data
 from pipeline.errors import JobInterrupted, OcrpipeError
+from pipeline.fleet.job_run import FleetSettings
+from pipeline.fleet.joining import help_a_job, run_owned
 from pipeline.listing_count import count_documents
 from pipeline.models import RunSummary
 from pipeline.runner import exit_code_of, run_job
@@ -33,6 +35,9 @@ class WorkerSettings:
     """Seconds a claim holds without renewal; a killed worker's job waits this long."""
     poll: float = 1.0
     """Seconds between looks at an empty queue."""
+    fleet: bool | None = None
+    """Share each job's documents and page ranges with the other workers (work items,
+    pipeline/fleet/); None: on PostgreSQL only (on SQLite one process runs a job)."""
 
     @property
     def renew_every(self) -> float:
@@ -49,6 +54,8 @@ class JobWorker:
         self._run_stop: asyncio.Event | None = None
         self.job: JobRecord | None = None
         """The job it runs now (the worker registry shows it: pipeline/fleet/)."""
+        fleet = settings.fleet
+        self.fleet = queue.engine.dialect.name == "postgresql" if fleet is None else fleet
 
     def stop(self) -> None:
         """Take no new job; the running one stops taking pages and goes back to the queue."""
@@ -62,6 +69,8 @@ class JobWorker:
                 job = await self.queue.claim(self.name, self.settings.lease)
                 if job is not None:
                     await self.run_one(job)
+                    continue
+                if self.fleet and await self._help():
                     continue
             except Exception:  # the state database locked or full: said, then tried again
                 log.exception("worker %s: the job queue failed; trying again", self.name)
@@ -118,12 +127,31 @@ class JobWorker:
         if job.run_scope == "failed":  # a retry: the documents that failed, no others
             only = await self.queue.unfinished_keys(job.run_key)
             log.info("job=%s id=%s retry of %d failed documents", job.name, job.id, len(only))
-        counting = asyncio.create_task(self._count_listing(job, spec, only),
-                                       name=f"count {job.id}")
+        counting = asyncio.create_task(  # the fleet's listing counts as it goes, once
+            asyncio.sleep(0) if self.fleet else self._count_listing(job, spec, only),
+            name=f"count {job.id}")
         try:
+            if self.fleet:
+                return await run_owned(job, job.run_key, self.name, run_stop, only,
+                                       self._fleet_settings, self.base_dir)
             return await run_job(spec, stopping=run_stop, only=only)
         finally:
             counting.cancel()
+
+    @property
+    def _fleet_settings(self) -> FleetSettings:
+        return FleetSettings(lease=self.settings.lease, poll=self.settings.poll)
+
+    async def _help(self) -> bool:
+        """Work on another worker's job that has items to claim (pipeline/fleet/)."""
+        run_stop = self._run_stop = asyncio.Event()
+        if self._stopping.is_set():
+            run_stop.set()
+        try:
+            return await help_a_job(self.queue, self.name, run_stop, self._fleet_settings,
+                                    self.base_dir)
+        finally:
+            self._run_stop = None
 
     async def _count_listing(self, job: JobRecord, spec: JobSpec,
                              only: frozenset[str] | None) -> None:

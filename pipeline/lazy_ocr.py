@@ -57,6 +57,11 @@ class LazyOcr:
     def started(self) -> bool:
         return self._client is not None
 
+    @property
+    def client(self) -> LimitedClient | None:
+        """The job's limited client once started (its `limiter` sets the job's rate)."""
+        return self._client
+
     async def recognize(self, request: OcrRequest) -> OcrResult:
         return await (await self._started()).recognize(request)
 

@@ -175,7 +175,8 @@ LedgerOutcome = Literal["pending", "billed", "failed", "unknown", "saved"]
 """An attempt as the ledger holds it: 'pending' is written before sending, then it becomes
 its `AttemptOutcome`; a 'pending' row left by a crash becomes 'unknown' on the next run.
 'saved' is a page that needed no call (its text layer, blank, a duplicate): never billed."""
-DocumentOutcome = Literal["done", "failed", "skipped", "interrupted"]
+DocumentOutcome = Literal["done", "failed", "skipped", "interrupted", "partial"]
+""""partial": a page range of a split document was recognised (pipeline/fleet/)."""
 """How one document of a run ended."""
 
 

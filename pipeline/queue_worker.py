@@ -8,9 +8,11 @@ job, the calls in flight finish (up to `grace` seconds), running jobs go back to
 queue. `kill -9`: its jobs are taken again once their leases run out, and resume.
 
 Each process is in the worker registry while it runs (`ocrpipe workers`, GET
-/v1/workers; pipeline/fleet/). A job is still run by one process: its pages are not yet
-shared among workers (issue 17 part A); when they are, the job's qps and concurrency are
-divided among the processes holding its work (pipeline/fleet/share.py).
+/v1/workers). On PostgreSQL a job is shared (pipeline/fleet/): the worker that claims it
+lists its source once into work items, and workers with no job of their own join it, each
+claiming documents or page ranges with leases (`FOR UPDATE SKIP LOCKED`, woken by
+LISTEN/NOTIFY); the job's qps and concurrency are divided among the processes holding its
+work (pipeline/fleet/share.py). On SQLite one process runs a job.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from pipeline.context import worker_count
 from pipeline.embedded import SharedEmbedded
 from pipeline.fair_share import FairDispatcher
 from pipeline.fleet.heartbeat import FleetMember
+from pipeline.fleet.held import HELD
 from pipeline.fleet.registry import WorkerKind, WorkerRegistry
 from pipeline.fleet.share import FleetShares
 from pipeline.job_worker import JobWorker, WorkerSettings, stop_workers
@@ -80,8 +81,11 @@ async def worker_process(settings: ProcessSettings) -> AsyncIterator[WorkerProce
             workers = [JobWorker(queue, f"{owner}:w{n}", settings.worker, settings.base_dir)
                        for n in range(1, settings.workers + 1)]
 
-            def held() -> list[str]:  # whole-job workers: each holds the job it runs
-                return [w.job.run_key for w in workers if w.job is not None]
+            def held() -> list[str]:
+                """The jobs this process works on: the one each worker claimed, and those
+                its workers help with (work items of a job another process claimed)."""
+                claimed = {w.job.run_key for w in workers if w.job is not None}
+                return sorted(claimed | HELD.snapshot())
 
             member = FleetMember(WorkerRegistry(store), settings.kind, len(workers), held,
                                  shares)

@@ -178,13 +178,15 @@ class S3Storage:
         return f"s3://{self.bucket}/{key}"
 
     async def list(
-        self, include: Sequence[str], exclude: Sequence[str] = ()
+        self, include: Sequence[str], exclude: Sequence[str] = (), *, start_after: str = ""
     ) -> AsyncIterator[SourceObject]:
-        """Yield matching objects as each listing page arrives."""
+        """Yield matching objects as each listing page arrives; with `start_after` (a key
+        relative to the prefix), only the keys after it (a listing resumed)."""
         paginator = self.client.get_paginator("list_objects_v2")
+        after = {"StartAfter": self.prefix + start_after} if start_after else {}
         pages = paginator.paginate(
             Bucket=self.bucket, Prefix=self.prefix,
-            PaginationConfig={"PageSize": self.page_size},
+            PaginationConfig={"PageSize": self.page_size}, **after,
         )
         try:
             async for page in pages:

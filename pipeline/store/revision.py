@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-HEAD = "0003c"
+HEAD = "0003a"
 """The newest revision (`revision` of the last script in migrations/versions/)."""
 
 VERSION_TABLE = "alembic_version"

@@ -188,3 +188,35 @@ workers = Table(
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
     Column("jobs", Text, nullable=False),  # the run keys it holds work of, a JSON list
 )
+
+work_items = Table(
+    "work_items",
+    metadata,
+    # what a fleet of workers shares of one job run (pipeline/store/work_items.py): a
+    # document, or a page range of a large PDF, claimed with a lease (Unix seconds)
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    Column("job", String(40), nullable=False),  # jobs.id
+    Column("doc_key", Text, nullable=False),
+    Column("first_page", Integer, nullable=False),  # 0-based; 0 for a whole document
+    Column("last_page", Integer),  # inclusive; NULL: the whole document
+    Column("source", Text, nullable=False),  # the listed SourceObject as JSON
+    Column("state", String(20), nullable=False),  # queued | claimed | done | failed
+    Column("holder", String(200)),
+    Column("lease_until", Float),
+    Column("attempts", Integer, nullable=False, default=0),
+    UniqueConstraint("job", "doc_key", "first_page", name="uq_work_items_range"),
+)
+
+Index("ix_work_items_claim", work_items.c.job, work_items.c.state)
+
+listings = Table(
+    "listings",
+    metadata,
+    # one job run's listing, done once by the holder of its lease (pipeline/fleet/listing.py)
+    Column("job", String(40), primary_key=True),  # jobs.id
+    Column("last_key", Text),  # the continuation: the last key whose item is stored
+    Column("listed", Integer, nullable=False, default=0),
+    Column("finished", Boolean, nullable=False, default=False),
+    Column("holder", String(200)),
+    Column("lease_until", Float),
+)
