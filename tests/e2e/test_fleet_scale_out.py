@@ -38,11 +38,13 @@ pytestmark = pytest.mark.slow
 FULL = os.environ.get("OCRPIPE_FLEET_FULL") == "1"
 IMAGES, PDFS, PDF_PAGES = (2000, 10, 50) if FULL else (300, 3, 30)
 QUOTA = 80.0
-"""The service's calls per second; the job asks each of the 4-5 processes for 12, under
-it (the fleet-wide division of a job's qps among live workers is another part of issue
-17: then the job could ask for the quota itself)."""
-PER_PROCESS_QPS = 12.0
-CONCURRENCY = 4
+"""The service's calls per second."""
+JOB_QPS = 60.0
+"""The job's qps, for the whole fleet: the 4-5 processes that hold its work divide it
+(about 12 each). (At a quota of 30 and a job qps of 24 a loaded 2-core machine saw
+12-15 calls throttled as processes joined, before the next heartbeat re-divided the qps,
+and 33 with the division switched off: too close to assert here.)"""
+CONCURRENCY = 8
 LEASE = "6" if FULL else "3"
 """Item leases: short, so the killed worker's items are taken soon; longer at full size,
 where a process starved of CPU on a shared 2-core machine could miss its renewals
@@ -107,7 +109,7 @@ async def test_workers_share_a_job_and_survive_a_kill(tmp_path: Path, postgres_u
         store = await open_store(postgres_url)
         queue = JobQueue(store)
         data = fleet_job(tmp_path / "in", tmp_path / "out", server, "big",
-                         concurrency=CONCURRENCY, qps=PER_PROCESS_QPS)
+                         concurrency=CONCURRENCY, qps=JOB_QPS)
         job = (await queue.submit(name="big", enterprise_project="finance", spec=data))[0]
         workers = [await start_worker(tmp_path, env, n) for n in (1, 2, 3)]
         up = await start_up(tmp_path, env)
