@@ -7,7 +7,10 @@ OpenMP threads oversubscribe the cores when several processes run (DESIGN.md). L
 zh (the default, chi_sim+eng), en (eng), auto (eng+chi_sim).
 `detect_direction` uses Tesseract's OSD; `quick_mode` reads one line (PSM 7);
 `character_mode` gives per-symbol boxes. A line is cut where its words stand further
-apart than `GAP_LINE_HEIGHTS` (the cells of a table row are blocks of their own).
+apart than `GAP_LINE_HEIGHTS`, and at the column boundaries of a table (columns.py): the
+cells of a table row are blocks of their own. A page whose words are smaller than
+`MIN_WORD_HEIGHT` pixels is read again scaled up (Tesseract misreads small print: a
+100-dpi bank statement lost a row and read 01Aug2018 as Q1Aug2018; at 2x it read all).
 """
 
 from __future__ import annotations
@@ -16,14 +19,18 @@ import importlib
 import os
 from dataclasses import dataclass
 from itertools import pairwise
+from statistics import median
 from typing import Any
 
+import cv2
+import numpy as np
 from PIL import Image as PILImage
 
 from pipeline.protocol.codes import INVALID_PARAMETER
 
 from .apierror import ApiError
 from .backend import Box, Char, EngineRequest, Image, Line, Recognized
+from .columns import column_boundaries, split_at
 from .direction import upright
 
 LANGUAGES = {"": "chi_sim+eng", "zh": "chi_sim+eng", "en": "eng", "auto": "eng+chi_sim"}
@@ -78,24 +85,38 @@ class TesseractBackend:
 
     def recognize(self, image: Image, request: EngineRequest) -> Recognized:
         self.check_language(request.language)
-        tesserocr = self._tesserocr
         direction = -1
         if request.detect_direction:
             direction = self._orientation(image)
             image = upright(image, direction)
+        lines, height = self._read(image, request)
+        if not request.quick_mode and 0 < height < MIN_WORD_HEIGHT:
+            scale = min(MAX_UPSCALE, WORD_HEIGHT / height)
+            bigger: Image = np.asarray(
+                cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC),
+                dtype=np.uint8)
+            lines = [_scaled(line, 1 / scale) for line in self._read(bigger, request)[0]]
+        return Recognized(lines, direction)
+
+    def _read(self, image: Image, request: EngineRequest) -> tuple[list[Line], float]:
+        """The lines of `image` and the median height of its words (0 for none)."""
+        tesserocr = self._tesserocr
         psm = tesserocr.PSM.SINGLE_LINE if request.quick_mode else tesserocr.PSM.AUTO
         api = self._api(LANGUAGES[request.language], psm)
         api.SetImage(PILImage.fromarray(image[:, :, ::-1]))
         api.Recognize()
-        symbol = tesserocr.RIL.SYMBOL
         iterator = api.GetIterator()
         if iterator is None:
-            return Recognized([], direction)
-        lines = [_segment_line(words) for line in _lines_of_words(tesserocr, iterator)
-                 for words in _split_at_gaps(line)]
+            return [], 0.0
+        found = _lines_of_words(tesserocr, iterator)
+        if not found:
+            return [], 0.0
+        columns = column_boundaries([[w.bounds for w in line] for line in found])
+        lines = [_segment_line(words) for line in found
+                 for gapped in _split_at_gaps(line) for words in _split_at_columns(gapped, columns)]
         if request.character_mode and lines:
-            lines = self._with_chars(api, lines, symbol)
-        return Recognized(lines, direction)
+            lines = self._with_chars(api, lines, tesserocr.RIL.SYMBOL)
+        return lines, median(w.bounds[3] - w.bounds[1] for line in found for w in line)
 
     def _with_chars(self, api: Any, lines: list[Line], symbol: Any) -> list[Line]:
         """Attach each symbol to the line whose box holds its centre."""
@@ -144,6 +165,13 @@ class Osd:
     script_confidence: float
 
 
+MIN_WORD_HEIGHT = 20
+"""Median word height (pixels, ascenders to descenders) below which a page is read again
+scaled up to WORD_HEIGHT (at most MAX_UPSCALE times): 10-point print is ~28 px at 200
+dpi, ~14 px on a 100-dpi scan."""
+WORD_HEIGHT = 30
+MAX_UPSCALE = 3.0
+
 GAP_LINE_HEIGHTS = 1.5
 """Words further apart than this many line heights are two blocks (table cells, columns
 Tesseract took for one line), as RapidOCR's detection and Huawei's answers have them."""
@@ -178,6 +206,23 @@ def _split_at_gaps(words: list[_Word]) -> list[list[_Word]]:
             segments.append([])
         segments[-1].append(word)
     return segments
+
+
+def _split_at_columns(words: list[_Word], columns: list[tuple[int, int]]) -> list[list[_Word]]:
+    if not columns:
+        return [words]
+    cuts = split_at([w.bounds for w in words], columns)
+    return [words[a:b] for a, b in pairwise([0, *cuts, len(words)])]
+
+
+def _scaled(line: Line, factor: float) -> Line:
+    def box(b: Box) -> Box:
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = b
+        return ((x0 * factor, y0 * factor), (x1 * factor, y1 * factor),
+                (x2 * factor, y2 * factor), (x3 * factor, y3 * factor))
+
+    chars = tuple(Char(c.char, box(c.box), c.score) for c in line.chars)
+    return Line(line.text, box(line.box), line.score, chars)
 
 
 def _segment_line(words: list[_Word]) -> Line:
