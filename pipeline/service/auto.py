@@ -4,7 +4,10 @@ Tesseract's orientation and script detection (OSD) looks at the page first. A pa
 Latin script goes to Tesseract (English model: fast and exact on Latin print); any other
 script, a page OSD cannot tell, and a one-line request (`quick_mode`) go to RapidOCR
 (PP-OCR, Chinese + English). A page Tesseract reads with a low mean confidence is read
-again by RapidOCR (OSD took it for Latin, but it was not). OSD's orientation serves
+again by RapidOCR (OSD took it for Latin, but it was not), and so is a page where
+Tesseract found a table (columns.py: gaps aligned down several lines): Tesseract reads a
+table row as one line and small print poorly, RapidOCR's detector boxes each cell (the
+corpus's bank statement, tests/e2e/test_layout_corpus.py). OSD's orientation serves
 `detect_direction` for the pages Tesseract reads, so it is not detected twice. A request
 that names its language skips the routing: `language` "en" goes to Tesseract (OSD only
 for `detect_direction`), "zh" to RapidOCR; "" (the default) and "auto" are routed.
@@ -53,9 +56,9 @@ class AutoBackend:
         self._device = device
         self._rapid: RapidBackend | None = None
         self._tess: Any = _tesseract(threads, device)
-        self.routed: dict[str, int] = {"tesseract": 0, "rapidocr": 0, "fallback": 0}
-        """Pages each engine read, and pages Tesseract read too poorly to keep (read again
-        by RapidOCR, counted in both): for tests and benchmarks."""
+        self.routed: dict[str, int] = {"tesseract": 0, "rapidocr": 0, "fallback": 0, "table": 0}
+        """Pages each engine read, and pages Tesseract read too poorly to keep or found a
+        table on (read again by RapidOCR, counted in both): for tests and benchmarks."""
 
     def check_language(self, language: str) -> None:
         if language not in RAPID_LANGUAGES:  # Tesseract's codes are the same four
@@ -102,6 +105,9 @@ class AutoBackend:
         confidence = sum(line.score * len(line.text) for line in read.lines) / max(chars, 1)
         if chars and confidence < MIN_TESSERACT_CONFIDENCE and request.language != "en":
             self.routed["fallback"] += 1  # not the Latin page OSD thought: RapidOCR reads it
+            return self._by_rapid(image, request)
+        if self._tess.columns and request.language != "en":
+            self.routed["table"] += 1  # RapidOCR boxes each cell of a table
             return self._by_rapid(image, request)
         self.routed["tesseract"] += 1
         return Recognized(read.lines, direction)

@@ -61,10 +61,16 @@ def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def split_at(words: Sequence[WordBox], boundaries: Sequence[tuple[int, int]]) -> list[int]:
     """Indexes (into `words`, sorted left to right) where a new segment starts: after a
-    gap that holds a column boundary."""
+    wide gap (as column_boundaries counts them) that overlaps a column boundary. (A
+    boundary is where the gaps of a run of lines overlap: one line's gap may hold only
+    part of it.)"""
+    if len(words) < 2:
+        return []
+    least = MIN_GAP_HEIGHTS * median(w[3] - w[1] for w in words)
     cuts = []
     for index in range(1, len(words)):
         left, right = words[index - 1][2], words[index][0]
-        if any(left <= start and end <= right for start, end in boundaries):
+        if right - left >= least and any(left < end and start < right
+                                         for start, end in boundaries):
             cuts.append(index)
     return cuts

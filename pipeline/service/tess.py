@@ -66,6 +66,8 @@ class TesseractBackend:
         self._tesserocr: Any = importlib.import_module("tesserocr")
         self._apis: dict[tuple[str, int], Any] = {}
         self._path = tessdata_path()
+        self.columns: list[tuple[int, int]] = []
+        """The table column boundaries of the last page read (columns.py): none, no table."""
 
     def _api(self, language: str, psm: int) -> Any:
         key = (language, psm)
@@ -106,12 +108,14 @@ class TesseractBackend:
         api.SetImage(PILImage.fromarray(image[:, :, ::-1]))
         api.Recognize()
         iterator = api.GetIterator()
+        self.columns = []
         if iterator is None:
             return [], 0.0
         found = _lines_of_words(tesserocr, iterator)
         if not found:
             return [], 0.0
         columns = column_boundaries([[w.bounds for w in line] for line in found])
+        self.columns = columns
         lines = [_segment_line(words) for line in found
                  for gapped in _split_at_gaps(line) for words in _split_at_columns(gapped, columns)]
         if request.character_mode and lines:
