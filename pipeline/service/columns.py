@@ -27,6 +27,10 @@ MIN_ROWS = 4
 MIN_GAP_HEIGHTS = 0.6
 """A gap narrower than this many word heights is a space between words, not a column
 (word spaces measured 0.3-0.4 on the corpus's statement, cells 0.9)."""
+MARKER_HEIGHTS = 1.5
+"""A line's first word no wider than this many word heights is a list marker ("1.", a
+bullet): the gap after it is a list's indent, not a column (a numbered list lines up as
+well as a table does)."""
 
 
 def column_boundaries(lines: Sequence[Sequence[WordBox]]) -> list[tuple[int, int]]:
@@ -43,9 +47,10 @@ def column_boundaries(lines: Sequence[Sequence[WordBox]]) -> list[tuple[int, int
     for line in rows:
         words = sorted(line)
         gap = np.zeros(width, dtype=bool)
-        least = MIN_GAP_HEIGHTS * median(w[3] - w[1] for w in words)
-        for before, after in pairwise(words):
-            if after[0] - before[2] >= least:
+        height = median(w[3] - w[1] for w in words)
+        for index, (before, after) in enumerate(pairwise(words)):
+            marker = index == 0 and before[2] - before[0] <= MARKER_HEIGHTS * height
+            if after[0] - before[2] >= MIN_GAP_HEIGHTS * height and not marker:
                 gap[before[2]:after[0]] = True
         across = np.zeros(width, dtype=bool)
         across[words[0][0]:words[-1][2]] = True

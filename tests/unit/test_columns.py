@@ -45,6 +45,11 @@ def test_a_line_with_a_word_in_the_gap_breaks_the_run() -> None:
     assert (235, 660) in column_boundaries(lines)
 
 
+def test_a_numbered_list_is_no_table() -> None:
+    lines = [row(100 + 18 * n, (30, 44), (60, 120), (126, 200)) for n in range(6)]
+    assert column_boundaries(lines) == []
+
+
 def test_prose_word_spaces_are_no_columns() -> None:
     chance = random.Random(7)
     lines = []
