@@ -31,6 +31,7 @@ from .backend import EngineRequest, Image, Recognized
 from .direction import upright
 from .rapid import LANGUAGES as RAPID_LANGUAGES
 from .rapid import PREPROCESS_MAX_SIDE, RapidBackend
+from .tess import OSD_ROUTING_CHARACTERS
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class AutoBackend:
         if self._tess is None:
             self.rapid.recognize(image, EngineRequest(detect_direction=True))
             return
-        self._tess.script_and_direction(image)
+        self._tess.script_and_direction(image, OSD_ROUTING_CHARACTERS)
         self._tess.recognize(image, EngineRequest(language="en"))
 
     def recognize(self, image: Image, request: EngineRequest) -> Recognized:
@@ -88,7 +89,8 @@ class AutoBackend:
             return self._by_rapid(image, request)
         if request.language == "en" and not request.detect_direction:
             return self._by_tesseract(image, request, -1)  # said so: no OSD needed
-        osd = self._tess.script_and_direction(image)
+        osd = self._tess.script_and_direction(  # the script alone: a quicker look will do
+            image, None if request.detect_direction else OSD_ROUTING_CHARACTERS)
         if request.language != "en" and (
             osd is None or osd.script not in LATIN_SCRIPTS
             or osd.script_confidence < MIN_SCRIPT_CONFIDENCE
