@@ -9,7 +9,8 @@ Tesseract found a table (columns.py: gaps aligned down several lines): Tesseract
 table row as one line and small print poorly, RapidOCR's detector boxes each cell (the
 corpus's bank statement, tests/e2e/test_layout_corpus.py). OSD's orientation serves
 `detect_direction` for the pages Tesseract reads, so it is not detected twice. A request
-that names its language skips the routing: `language` "en" goes to Tesseract (OSD only
+that names its language skips the script routing: `language` "en" goes to Tesseract
+(a table on it still to RapidOCR; OSD only
 for `detect_direction`), "zh" to RapidOCR; "" (the default) and "auto" are routed.
 
 RapidOCR's models load at the first page that needs them (an English-only job never
@@ -108,7 +109,7 @@ class AutoBackend:
         if chars and confidence < MIN_TESSERACT_CONFIDENCE and request.language != "en":
             self.routed["fallback"] += 1  # not the Latin page OSD thought: RapidOCR reads it
             return self._by_rapid(image, request)
-        if self._tess.columns and request.language != "en":
+        if self._tess.columns:  # "en" too: RapidOCR reads English as well
             self.routed["table"] += 1  # RapidOCR boxes each cell of a table
             return self._by_rapid(image, request)
         self.routed["tesseract"] += 1

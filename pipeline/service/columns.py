@@ -26,7 +26,12 @@ MIN_ROWS = 4
 """Consecutive lines (top to bottom) that must share a gap for it to be a column."""
 MIN_GAP_HEIGHTS = 0.6
 """A gap narrower than this many word heights is a space between words, not a column
-(word spaces measured 0.3-0.4 on the corpus's statement, cells 0.9)."""
+(word spaces measured 0.3-0.4 on the corpus's statement, cells 0.9)..."""
+MIN_GAP_SPACES = 2.0
+"""... nor is one narrower than this many times the line's narrowest gap (its word
+space): Tesseract's eurotext sample sets its words 0.8 heights apart, evenly."""
+LONE_GAP_HEIGHTS = 1.0
+"""A line of two words has no word space to compare with: its gap must be this wide."""
 MARKER_HEIGHTS = 1.5
 """A line's first word no wider than this many word heights is a list marker ("1.", a
 bullet): the gap after it is a list's indent, not a column (a numbered list lines up as
@@ -47,16 +52,27 @@ def column_boundaries(lines: Sequence[Sequence[WordBox]]) -> list[tuple[int, int
     for line in rows:
         words = sorted(line)
         gap = np.zeros(width, dtype=bool)
+        least = _least_gap(words)
         height = median(w[3] - w[1] for w in words)
         for index, (before, after) in enumerate(pairwise(words)):
             marker = index == 0 and before[2] - before[0] <= MARKER_HEIGHTS * height
-            if after[0] - before[2] >= MIN_GAP_HEIGHTS * height and not marker:
+            if after[0] - before[2] >= least and not marker:
                 gap[before[2]:after[0]] = True
         across = np.zeros(width, dtype=bool)
         across[words[0][0]:words[-1][2]] = True
         run = np.where(gap, run + 1, np.where(across, 0, run))
         np.maximum(best, run, out=best)
     return _ranges(best >= MIN_ROWS)
+
+
+def _least_gap(words: Sequence[WordBox]) -> float:
+    """The narrowest gap between two words of the line (sorted) that may be a column's."""
+    height = median(w[3] - w[1] for w in words)
+    gaps = [after[0] - before[2] for before, after in pairwise(words)]
+    if len(gaps) < 2:
+        return LONE_GAP_HEIGHTS * height
+    space = max(min(gaps), 1)
+    return max(MIN_GAP_HEIGHTS * height, MIN_GAP_SPACES * space)
 
 
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -71,7 +87,7 @@ def split_at(words: Sequence[WordBox], boundaries: Sequence[tuple[int, int]]) ->
     part of it.)"""
     if len(words) < 2:
         return []
-    least = MIN_GAP_HEIGHTS * median(w[3] - w[1] for w in words)
+    least = _least_gap(words)
     cuts = []
     for index in range(1, len(words)):
         left, right = words[index - 1][2], words[index][0]

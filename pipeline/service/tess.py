@@ -98,7 +98,8 @@ class TesseractBackend:
             bigger: Image = np.asarray(
                 cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC),
                 dtype=np.uint8)
-            lines = [_scaled(line, 1 / scale) for line in self._read(bigger, request)[0]]
+            back = (image.shape[1] / bigger.shape[1], image.shape[0] / bigger.shape[0])
+            lines = [_scaled(line, *back) for line in self._read(bigger, request)[0]]
         return Recognized(lines, direction)
 
     def _read(self, image: Image, request: EngineRequest) -> tuple[list[Line], float]:
@@ -228,11 +229,10 @@ def _split_at_columns(words: list[_Word], columns: list[tuple[int, int]]) -> lis
     return [words[a:b] for a, b in pairwise([0, *cuts, len(words)])]
 
 
-def _scaled(line: Line, factor: float) -> Line:
+def _scaled(line: Line, fx: float, fy: float) -> Line:
     def box(b: Box) -> Box:
         (x0, y0), (x1, y1), (x2, y2), (x3, y3) = b
-        return ((x0 * factor, y0 * factor), (x1 * factor, y1 * factor),
-                (x2 * factor, y2 * factor), (x3 * factor, y3 * factor))
+        return ((x0 * fx, y0 * fy), (x1 * fx, y1 * fy), (x2 * fx, y2 * fy), (x3 * fx, y3 * fy))
 
     chars = tuple(Char(c.char, box(c.box), c.score) for c in line.chars)
     return Line(line.text, box(line.box), line.score, chars)

@@ -63,10 +63,16 @@ def test_prose_word_spaces_are_no_columns() -> None:
     assert column_boundaries(lines) == []
 
 
+def test_evenly_wide_word_spaces_are_no_columns() -> None:
+    """Tesseract's eurotext sample: words 0.8 heights apart, all alike, lining up."""
+    lines = [row(100 + 18 * n, (30, 100), (111, 180), (191, 260)) for n in range(6)]
+    assert column_boundaries(lines) == []
+
+
 def test_split_at_cuts_at_wide_gaps_that_overlap_a_boundary() -> None:
-    words = row(0, (0, 50), (60, 110), (300, 350))
-    assert split_at(words, [(55, 58)]) == [1]
-    assert split_at(words, [(100, 200)]) == [2]  # a neighbour's gap was wider
+    words = row(0, (0, 50), (54, 110), (124, 150), (300, 350))  # gaps 4, 14, 150
+    assert split_at(words, [(112, 118)]) == [2]
+    assert split_at(words, [(140, 200)]) == [3]  # reaches into a word: a gap held part
     assert split_at(words, [(20, 30)]) == []  # inside a word
-    assert split_at(row(0, (0, 50), (53, 110)), [(40, 52)]) == []  # a word space
+    assert split_at(words, [(51, 53)]) == []  # a word space
     assert split_at(words, []) == []
