@@ -5,8 +5,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pipeline.api.http import MAX_BODY
 from pipeline.api.app import create_app as create_jobs_app
+from pipeline.api.http import MAX_BODY
 from pipeline.api.schedules import add_schedule_routes
 from pipeline.api.submit import WebhookRules
 from pipeline.store import Store
