@@ -22,7 +22,6 @@ from itertools import pairwise
 from statistics import median
 from typing import Any
 
-import cv2
 import numpy as np
 from PIL import Image as PILImage
 
@@ -95,6 +94,8 @@ class TesseractBackend:
         lines, height = self._read(image, request)
         if not request.quick_mode and 0 < height < MIN_WORD_HEIGHT:
             scale = min(MAX_UPSCALE, WORD_HEIGHT / height)
+            import cv2  # here: a worker that never scales a page up does not load it
+
             bigger: Image = np.asarray(
                 cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC),
                 dtype=np.uint8)
