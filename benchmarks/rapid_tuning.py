@@ -13,7 +13,11 @@ setting named, and the character-weighted CER, plain and as a bag of characters 
 order ignored), with the text put in reading order the way the service does. "shipped"
 is what the service runs (`pipeline.service.rapid`), "rapidocr-defaults" RapidOCR's own
 settings; the others change one thing on top of "shipped". "openvino*" need `pip install
-openvino`.
+openvino`. Of onnxruntime's session options RapidOCR 3.10 already sets
+graph_optimization_level ORT_ENABLE_ALL and the default sequential execution mode
+(rapidocr/inference_engine/onnxruntime/main.py), with the CPU memory arena off
+("ort-mem-arena" turns it on); threads per process against processes is the service's
+`workers` (benchmarks/engines.py --layouts 2x1,1x2).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ SETTINGS: dict[str, Any] = {
     "det-1280-rec-1": {"detection_max_side": 1280, "Rec.rec_batch_num": 1},
     "side-1600": {"Global.max_side_len": 1600},
     "no-dilation": {"Det.use_dilation": False},
+    "ort-mem-arena": {"EngineConfig.onnxruntime.enable_cpu_mem_arena": True},
     "openvino": "openvino",  # filled in by openvino_setting(): needs the openvino package
     "openvino-det-1280": "openvino+det-max-1280",
 }

@@ -81,14 +81,15 @@ def timed(command: list[str], **kwargs: object) -> float:
     return time.perf_counter() - start
 
 
-def run_ocrpipe(scan: Path, work: Path, engine: str) -> tuple[Path, float]:
+def run_ocrpipe(scan: Path, work: Path, engine: str,
+                formats: tuple[str, ...] = ("pdf",)) -> tuple[Path, float]:
     work.mkdir(parents=True)
     (work / "in").mkdir()
     os.link(scan, work / "in" / scan.name)
     (work / "job.toml").write_text(
         'name = "vs-ocrmypdf"\n[source]\nurl = "in"\n'
         f'[ocr]\nembedded_engine = "{engine}"\n'
-        '[output]\nurl = "out"\nformats = ["pdf"]\n'
+        f'[output]\nurl = "out"\nformats = {list(formats)!r}\n'.replace("'", '"')
     )
     env = {**os.environ, "OCRPIPE_DB": str(work / "state.db"), "PYTHONPATH": str(ROOT)}
     seconds = timed([sys.executable, "-m", "pipeline", "run", "job.toml", "--no-progress"],

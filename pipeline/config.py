@@ -109,8 +109,9 @@ class OcrSpec(_Strict):
         None, description="Engine processes of the embedded service (default: CPU cores)."
     )
     embedded_engine: Literal["rapidocr", "auto", "tesseract"] = Field(
-        "rapidocr", description='Engine of the embedded service: "auto" reads Latin-script '
-        "pages with Tesseract (faster, weaker on tables), the others with RapidOCR."
+        "auto", description='Engine of the embedded service: "auto" (the default) reads '
+        "Latin-script pages with Tesseract (faster), the others with RapidOCR; \"rapidocr\" "
+        "reads every page with RapidOCR."
     )
     auth: Literal["aksk", "token"] = Field(
         "aksk", description='"token": IAM token auth (password from OCRPIPE_IAM_PASSWORD)'

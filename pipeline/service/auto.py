@@ -4,9 +4,13 @@ Tesseract's orientation and script detection (OSD) looks at the page first. A pa
 Latin script goes to Tesseract (English model: fast and exact on Latin print); any other
 script, a page OSD cannot tell, and a one-line request (`quick_mode`) go to RapidOCR
 (PP-OCR, Chinese + English). A page Tesseract reads with a low mean confidence is read
-again by RapidOCR (OSD took it for Latin, but it was not). OSD's orientation serves
+again by RapidOCR (OSD took it for Latin, but it was not), and so is a page where
+Tesseract found a table (columns.py: gaps aligned down several lines): Tesseract reads a
+table row as one line and small print poorly, RapidOCR's detector boxes each cell (the
+corpus's bank statement, tests/e2e/test_layout_corpus.py). OSD's orientation serves
 `detect_direction` for the pages Tesseract reads, so it is not detected twice. A request
-that names its language skips the routing: `language` "en" goes to Tesseract (OSD only
+that names its language skips the script routing: `language` "en" goes to Tesseract
+(a table on it still to RapidOCR; OSD only
 for `detect_direction`), "zh" to RapidOCR; "" (the default) and "auto" are routed.
 
 RapidOCR's models load at the first page that needs them (an English-only job never
@@ -28,6 +32,7 @@ from .backend import EngineRequest, Image, Recognized
 from .direction import upright
 from .rapid import LANGUAGES as RAPID_LANGUAGES
 from .rapid import PREPROCESS_MAX_SIDE, RapidBackend
+from .tess import OSD_ROUTING_CHARACTERS
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +58,9 @@ class AutoBackend:
         self._device = device
         self._rapid: RapidBackend | None = None
         self._tess: Any = _tesseract(threads, device)
-        self.routed: dict[str, int] = {"tesseract": 0, "rapidocr": 0, "fallback": 0}
-        """Pages each engine read, and pages Tesseract read too poorly to keep (read again
-        by RapidOCR, counted in both): for tests and benchmarks."""
+        self.routed: dict[str, int] = {"tesseract": 0, "rapidocr": 0, "fallback": 0, "table": 0}
+        """Pages each engine read, and pages Tesseract read too poorly to keep or found a
+        table on (read again by RapidOCR, counted in both): for tests and benchmarks."""
 
     def check_language(self, language: str) -> None:
         if language not in RAPID_LANGUAGES:  # Tesseract's codes are the same four
@@ -76,7 +81,7 @@ class AutoBackend:
         if self._tess is None:
             self.rapid.recognize(image, EngineRequest(detect_direction=True))
             return
-        self._tess.script_and_direction(image)
+        self._tess.script_and_direction(image, OSD_ROUTING_CHARACTERS)
         self._tess.recognize(image, EngineRequest(language="en"))
 
     def recognize(self, image: Image, request: EngineRequest) -> Recognized:
@@ -85,7 +90,8 @@ class AutoBackend:
             return self._by_rapid(image, request)
         if request.language == "en" and not request.detect_direction:
             return self._by_tesseract(image, request, -1)  # said so: no OSD needed
-        osd = self._tess.script_and_direction(image)
+        osd = self._tess.script_and_direction(  # the script alone: a quicker look will do
+            image, None if request.detect_direction else OSD_ROUTING_CHARACTERS)
         if request.language != "en" and (
             osd is None or osd.script not in LATIN_SCRIPTS
             or osd.script_confidence < MIN_SCRIPT_CONFIDENCE
@@ -102,6 +108,9 @@ class AutoBackend:
         confidence = sum(line.score * len(line.text) for line in read.lines) / max(chars, 1)
         if chars and confidence < MIN_TESSERACT_CONFIDENCE and request.language != "en":
             self.routed["fallback"] += 1  # not the Latin page OSD thought: RapidOCR reads it
+            return self._by_rapid(image, request)
+        if self._tess.columns:  # "en" too: RapidOCR reads English as well
+            self.routed["table"] += 1  # RapidOCR boxes each cell of a table
             return self._by_rapid(image, request)
         self.routed["tesseract"] += 1
         return Recognized(read.lines, direction)

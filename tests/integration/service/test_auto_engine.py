@@ -4,6 +4,7 @@ to RapidOCR, and RapidOCR alone where Tesseract's data is missing."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +89,7 @@ def test_without_tesseract_data_every_page_goes_to_rapidocr(
     backend = AutoBackend(1)
     assert "Tesseract is not available" in caplog.text
     read = backend.recognize(page(ENGLISH), EngineRequest())
-    assert backend.routed == {"tesseract": 0, "rapidocr": 1, "fallback": 0}
+    assert backend.routed == {"tesseract": 0, "rapidocr": 1, "fallback": 0, "table": 0}
     assert cer(text_of(read.lines), truth(ENGLISH)) < 0.2
 
 
@@ -117,3 +118,37 @@ def test_a_chinese_page_that_looks_latin_is_read_again_by_rapidocr(auto: AutoBac
     assert auto.routed["tesseract"] == before["tesseract"]
     han = sum("\u4e00" <= ch <= "\u9fff" for ch in text_of(read.lines))
     assert han > 200  # RapidOCR's Chinese, not Tesseract's English guesses
+
+
+STATEMENT = CORPUS_DIR / "pages" / "scribe_table_02.png"  # a bank statement, ruled table
+DATE = re.compile(r"\d{2}[A-Z][a-z]{2}\d{4}")
+
+
+def statement_dates() -> list[str]:
+    return [line for line in truth(STATEMENT).splitlines() if DATE.fullmatch(line)]
+
+
+@pytest.mark.skipif(not STATEMENT.exists(), reason=f"{STATEMENT} not found (the shared corpus)")
+def test_a_page_with_a_table_is_read_by_rapidocr(auto: AutoBackend) -> None:
+    """Named English, so that Tesseract reads it first (OSD is unsure of this small page,
+    Latin 0.3 or Cyrillic 0.1: it would go to RapidOCR at once)."""
+    before = dict(auto.routed)
+    read = auto.recognize(page(STATEMENT), EngineRequest(language="en"))
+    assert auto.routed["table"] == before["table"] + 1
+    assert auto.routed["rapidocr"] == before["rapidocr"] + 1
+    assert auto.routed["tesseract"] == before["tesseract"]
+    assert [line.text for line in read.lines if DATE.fullmatch(line.text)] == statement_dates()
+
+
+@pytest.mark.skipif(not STATEMENT.exists(), reason=f"{STATEMENT} not found (the shared corpus)")
+def test_tesseract_cuts_table_rows_at_their_columns_and_reads_small_print_scaled_up() -> None:
+    """At the scan's own size (words 14 px high) Tesseract lost the first row and read
+    01Aug2018 as Q1Aug2018; each row was one line, date and description together."""
+    tesseract = make_backend("tesseract", 1)
+    read = tesseract.recognize(page(STATEMENT), EngineRequest(language="en"))
+    dates = [line for line in read.lines if DATE.fullmatch(line.text)]
+    assert [line.text for line in dates] == statement_dates()
+    height, width = page(STATEMENT).shape[:2]
+    assert all(0 <= x <= width and 0 <= y <= height  # boxes back on the page as sent
+               for line in dates for x, y in line.box)
+    assert "Clearing Cheque" in [line.text for line in read.lines]
