@@ -144,7 +144,7 @@ async def process_listing(ctx: JobContext, notices: list[str] | None = None,
                 )
                 task.add_done_callback(lambda _: _document_finished(documents, ctx))
     except BaseExceptionGroup as group:
-        raise _first_error(group) from None
+        raise first_error(group) from None
 
 
 def _document_finished(slots: asyncio.Semaphore, ctx: JobContext) -> None:
@@ -152,7 +152,7 @@ def _document_finished(slots: asyncio.Semaphore, ctx: JobContext) -> None:
     ctx.observer.document_done()
 
 
-def _first_error(group: BaseExceptionGroup) -> BaseException:
+def first_error(group: BaseExceptionGroup) -> BaseException:
     """The error that stopped the job: ours first (config, auth), else the first one."""
     flat: list[BaseException] = []
     stack: list[BaseException] = [group]

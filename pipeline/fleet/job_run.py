@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
@@ -42,9 +42,9 @@ from pipeline.light_pages import inspect_here
 from pipeline.models import RunSummary, SilentObserver, SourceObject
 from pipeline.outputs import OutputClaims
 from pipeline.render import inspect_document
-from pipeline.runner import _first_error
+from pipeline.runner import first_error
 from pipeline.store import JobQueue, Store, open_store
-from pipeline.store.schema import documents, jobs, runs
+from pipeline.store.schema import documents, jobs, pages, runs
 from pipeline.store.work_items import ItemState, WorkItem, WorkItems
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class ItemRun:
                     "items are queued again for the other workers")
             if self.owner:
                 await WorkItems(store).forget(self.job_id)  # a retry lists afresh
-            return await _summary(store, ctx, started, self.notices)
+            return await _summary(store, ctx, started, self.notices, whole_job=self.owner)
         finally:
             await store.close()
 
@@ -121,7 +121,7 @@ class ItemRun:
                         tg.create_task(self._list(ctx, store, signal), name="listing")
                     await self._claim_loop(ctx, items, signal, tg)
             except BaseExceptionGroup as group:
-                raise _first_error(group) from None
+                raise first_error(group) from None
             finally:
                 keeper.cancel()
                 HELD.discard(spec.name, ctx.ocr)
@@ -317,23 +317,31 @@ def _utcnow() -> datetime:
 
 
 async def _summary(store: Store, ctx: JobContext, started: float,
-                   notices: list[str]) -> RunSummary:
-    """This process's counts, with the documents done and failed of the whole job (every
-    worker's) from the state store."""
+                   notices: list[str], *, whole_job: bool) -> RunSummary:
+    """This process's counts, with the documents done and failed of the whole job from the
+    state store; for the job's owner (`whole_job`: its summary is the job's) also the pages
+    every worker finished since this run started (it may have sent none itself)."""
     spec = ctx.spec
+    elapsed = time.monotonic() - started
+    since = datetime.now(UTC) - timedelta(seconds=elapsed)
     async with store.engine.connect() as conn:
         by_status: dict[str, int] = dict((await conn.execute(
             select(documents.c.status, func.count()).where(documents.c.job == spec.name)
             .group_by(documents.c.status))).all())
+        fleet_pages = int((await conn.execute(
+            select(func.count()).select_from(pages.join(documents))
+            .where(documents.c.job == spec.name, pages.c.done_at >= since))).scalar() or 0)
     usage = await store.usage_summary(spec.name)
     counts = ctx.counts
     return RunSummary(
         job=spec.name, documents_done=int(by_status.get("done", 0)),
         documents_failed=int(by_status.get("failed", 0)),
-        documents_skipped=counts.documents_skipped, pages_sent=counts.pages_sent,
+        documents_skipped=counts.documents_skipped,
+        pages_sent=(max(counts.pages_sent, fleet_pages - counts.pages_reused) if whole_job
+                    else counts.pages_sent),
         pages_reused=counts.pages_reused,
         billed_calls={row["enterprise_project"]: int(row["billed"] or 0) for row in usage},
-        elapsed=time.monotonic() - started, output=spec.resolve(spec.output.url),
+        elapsed=elapsed, output=spec.resolve(spec.output.url),
         failures=tuple(ctx.failures), notices=tuple(notices),
     )
 

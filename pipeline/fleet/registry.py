@@ -32,7 +32,7 @@ from pipeline.store.schema import workers
 WorkerKind = Literal["up", "worker", "run"]
 WorkerState = Literal["live", "lost"]
 
-HEARTBEAT_S = 1.0
+HEARTBEAT_S = 3.0
 """Seconds between a process's heartbeats (each also re-reads the fleet)."""
 LEASE_S = 15.0
 """A row whose heartbeat is older is `lost`: its process no longer counts."""
