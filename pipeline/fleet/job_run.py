@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 
 from pipeline.config import JobSpec
 from pipeline.context import JobContext, open_job
@@ -44,7 +44,7 @@ from pipeline.outputs import OutputClaims
 from pipeline.render import inspect_document
 from pipeline.runner import first_error
 from pipeline.store import JobQueue, Store, open_store
-from pipeline.store.schema import documents, jobs, pages, runs
+from pipeline.store.schema import documents, jobs, runs, usage
 from pipeline.store.work_items import ItemState, WorkItem, WorkItems
 
 log = logging.getLogger(__name__)
@@ -319,28 +319,42 @@ def _utcnow() -> datetime:
 async def _summary(store: Store, ctx: JobContext, started: float,
                    notices: list[str], *, whole_job: bool) -> RunSummary:
     """This process's counts, with the documents done and failed of the whole job from the
-    state store; for the job's owner (`whole_job`: its summary is the job's) also the pages
-    every worker finished since this run started (it may have sent none itself)."""
+    state store. For the job's owner (`whole_job`: its summary is the job's) the pages and
+    time are the fleet's: the pages every worker sent to OCR (from the ledger) since the
+    first run of this job that was still going when this one started (a helper may have
+    done all the sending before a new owner took the job over)."""
     spec = ctx.spec
+    now = datetime.now(UTC)
     elapsed = time.monotonic() - started
-    since = datetime.now(UTC) - timedelta(seconds=elapsed)
+    since = now - timedelta(seconds=elapsed)
     async with store.engine.connect() as conn:
+        if whole_job:
+            first = (await conn.execute(
+                select(func.min(runs.c.started_at)).where(
+                    runs.c.job == spec.name,
+                    or_(runs.c.finished_at.is_(None), runs.c.finished_at >= since)))).scalar()
+            if first is not None:
+                first = first if first.tzinfo else first.replace(tzinfo=UTC)
+                since = min(since, first)
+                elapsed = max(elapsed, (now - since).total_seconds())
         by_status: dict[str, int] = dict((await conn.execute(
             select(documents.c.status, func.count()).where(documents.c.job == spec.name)
             .group_by(documents.c.status))).all())
-        fleet_pages = int((await conn.execute(
-            select(func.count()).select_from(pages.join(documents))
-            .where(documents.c.job == spec.name, pages.c.done_at >= since))).scalar() or 0)
-    usage = await store.usage_summary(spec.name)
+        sent = (select(usage.c.doc_key, usage.c.page_index).distinct()
+                .where(usage.c.job == spec.name, usage.c.started_at >= since,
+                       usage.c.outcome != "saved").subquery())
+        fleet_sent = int((await conn.execute(
+            select(func.count()).select_from(sent))).scalar() or 0)
+    per_project = await store.usage_summary(spec.name)
     counts = ctx.counts
     return RunSummary(
         job=spec.name, documents_done=int(by_status.get("done", 0)),
         documents_failed=int(by_status.get("failed", 0)),
         documents_skipped=counts.documents_skipped,
-        pages_sent=(max(counts.pages_sent, fleet_pages - counts.pages_reused) if whole_job
+        pages_sent=(max(counts.pages_sent, fleet_sent) if whole_job
                     else counts.pages_sent),
         pages_reused=counts.pages_reused,
-        billed_calls={row["enterprise_project"]: int(row["billed"] or 0) for row in usage},
+        billed_calls={row["enterprise_project"]: int(row["billed"] or 0) for row in per_project},
         elapsed=elapsed, output=spec.resolve(spec.output.url),
         failures=tuple(ctx.failures), notices=tuple(notices),
     )
