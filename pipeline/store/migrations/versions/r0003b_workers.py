@@ -12,7 +12,8 @@ Create Date: 2026-12-01
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from pipeline.store.migrations.idempotent import create_missing, drop_all
 
 revision: str = "0003b"
 down_revision: str | None = "0002"
@@ -37,14 +38,8 @@ sa.Table(
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    present = sa.inspect(bind)
-    for table in TABLES.sorted_tables:
-        if not present.has_table(table.name):
-            table.create(bind)
+    create_missing(TABLES)
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    for table in reversed(TABLES.sorted_tables):
-        table.drop(bind, checkfirst=True)
+    drop_all(TABLES)

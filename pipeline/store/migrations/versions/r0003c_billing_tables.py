@@ -23,6 +23,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from pipeline.store.migrations.idempotent import create_missing
+
 revision: str = "0003c"
 down_revision: str | None = "0003b"
 branch_labels: str | None = None
@@ -72,11 +74,8 @@ WIDENED = (
 
 
 def upgrade() -> None:
+    create_missing(TABLES)
     bind = op.get_bind()
-    present = sa.inspect(bind)
-    for table in TABLES.sorted_tables:
-        if not present.has_table(table.name):
-            table.create(bind)
     if bind.dialect.name != "postgresql":
         return
     for name, column in WIDENED:
