@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.service.authfile import AuthConfig, hash_password
-from pipeline.service.server import ServiceConfig
 from pipeline.testing import make_page
 from tests.support.billing import billing_toml, budget, package, price
 from tests.support.cli_run import Finished, environment, finish, ocrpipe_run
@@ -25,7 +23,7 @@ from tests.support.service import (
     TEST_PROJECT_ID,
     TEST_SK,
     OcrService,
-    ServiceThread,
+    scripted_service,
 )
 
 BILLING = billing_toml(
@@ -38,14 +36,8 @@ BILLING = billing_toml(
 
 @pytest.fixture(scope="module")
 def counted_service() -> Iterator[OcrService]:
-    auth = AuthConfig(credentials={TEST_AK: TEST_SK},
-                      admin_key_hash=hash_password(ADMIN_KEY, iterations=1000))
-    thread = ServiceThread(ServiceConfig(port=0, workers=1, engine="scripted", auth=auth))
-    url = thread.start()
-    try:
-        yield OcrService(url=url, ak=TEST_AK, sk=TEST_SK, project_id=TEST_PROJECT_ID)
-    finally:
-        thread.stop()
+    with scripted_service() as service:
+        yield service
 
 
 def job_file(tmp: Path, endpoint: str, name: str, project: str, extra: str = "") -> Path:

@@ -12,7 +12,8 @@ import re
 import struct
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ import aiohttp
 from PIL import Image
 
 from pipeline.protocol.signing import sign_request
+from pipeline.service.authfile import AuthConfig, hash_password
 from pipeline.service.server import ServiceConfig, running_service
 
 TEST_AK = "OCRPIPETESTAK000001"
@@ -96,6 +98,21 @@ class ServiceThread:
         async with running_service(self._config) as url:
             self._started.set_result(url)
             await self._stop.wait()
+
+
+@contextmanager
+def scripted_service() -> Iterator[OcrService]:
+    """The embedded service with the scripted engine (each page answered with its tag),
+    the test credentials and `ADMIN_KEY` for its admin endpoints (`/v1/usage`): what the
+    billing tests count calls against."""
+    auth = AuthConfig(credentials={TEST_AK: TEST_SK},
+                      admin_key_hash=hash_password(ADMIN_KEY, iterations=1000))
+    thread = ServiceThread(ServiceConfig(port=0, workers=1, engine="scripted", auth=auth))
+    url = thread.start()
+    try:
+        yield OcrService(url=url, ak=TEST_AK, sk=TEST_SK, project_id=TEST_PROJECT_ID)
+    finally:
+        thread.stop()
 
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")

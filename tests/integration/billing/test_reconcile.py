@@ -16,8 +16,6 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.config import parse_job
 from pipeline.runner import run_job
-from pipeline.service.authfile import AuthConfig, hash_password
-from pipeline.service.server import ServiceConfig
 from pipeline.testing import make_page
 from tests.support.dropproxy import DropProxy
 from tests.support.service import (
@@ -26,20 +24,14 @@ from tests.support.service import (
     TEST_PROJECT_ID,
     TEST_SK,
     OcrService,
-    ServiceThread,
+    scripted_service,
 )
 
 
 @pytest.fixture(scope="module")
 def counted_service() -> Iterator[OcrService]:
-    auth = AuthConfig(credentials={TEST_AK: TEST_SK},
-                      admin_key_hash=hash_password(ADMIN_KEY, iterations=1000))
-    thread = ServiceThread(ServiceConfig(port=0, workers=1, engine="scripted", auth=auth))
-    url = thread.start()
-    try:
-        yield OcrService(url=url, ak=TEST_AK, sk=TEST_SK, project_id=TEST_PROJECT_ID)
-    finally:
-        thread.stop()
+    with scripted_service() as service:
+        yield service
 
 
 def job(tmp: Path, endpoint: str, name: str, project: str, documents: int) -> str:
