@@ -17,7 +17,7 @@ from pipeline.store import JobQueue, open_store
 from pipeline.store.schema import usage
 from pipeline.testing import FakeOcrServer, Reply
 from tests.support.inputs import text_page
-from tests.support.jobs import FAKE_AK, FAKE_SK
+from tests.support.jobs import FAKE_AK, FAKE_SK, job_done, worker_running
 
 
 def job_data(tmp: Path, server: FakeOcrServer, name: str, documents: int,
@@ -158,17 +158,8 @@ async def test_a_stopped_worker_requeues_and_the_next_run_resumes(
         sent_before = server.call_count
 
         second = JobWorker(queue, "w2", WorkerSettings(lease=3, poll=0.05), tmp_path)
-        task = asyncio.create_task(second.run())
-
-        async def done() -> bool:
-            record = await queue.get(job.id)
-            return record is not None and record.status == "done"
-
-        try:
-            await wait_until(done, "the job done")
-        finally:
-            second.stop()
-            await task
+        async with worker_running(second):
+            await wait_until(lambda: job_done(queue, job.id), "the job done")
         assert server.call_count == 8 and sent_before < 8  # nothing sent twice
         assert await billed(env, "legal/resume") == {f"doc{n}.png": 1 for n in range(8)}
         record = await queue.get(job.id)

@@ -20,7 +20,7 @@ from pipeline.shared_pool import SharedPool, run_pool
 from pipeline.store import JobQueue, open_store
 from pipeline.testing import FakeOcrServer, tagged_images
 from tests.integration.test_job_worker import billed, wait_until
-from tests.support.jobs import FAKE_AK, FAKE_SK
+from tests.support.jobs import FAKE_AK, FAKE_SK, job_done, worker_running
 
 
 def inspect_noting_the_worker(path: str, password: str | None = None) -> object:
@@ -58,20 +58,13 @@ async def test_jobs_share_one_warm_pool_that_survives_a_dead_worker(
         first, _ = await queue.submit(name="first", enterprise_project="finance",
                                       spec=spec(tmp_path, server, "first"))
         worker = JobWorker(queue, "w1", WorkerSettings(lease=30, poll=0.05), tmp_path)
-        task = asyncio.create_task(worker.run())
-
-        async def ended(job_id: str) -> bool:
-            record = await queue.get(job_id)
-            return record is not None and record.status == "done"
-
         try:
-            await wait_until(lambda: ended(first.id), "the first job done")
-            second, _ = await queue.submit(name="second", enterprise_project="finance",
-                                           spec=spec(tmp_path, server, "second"))
-            await wait_until(lambda: ended(second.id), "the second job done")
+            async with worker_running(worker):
+                await wait_until(lambda: job_done(queue, first.id), "the first job done")
+                second, _ = await queue.submit(name="second", enterprise_project="finance",
+                                               spec=spec(tmp_path, server, "second"))
+                await wait_until(lambda: job_done(queue, second.id), "the second job done")
         finally:
-            worker.stop()
-            await task
             await store.close()
 
     try:

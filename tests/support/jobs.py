@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from pipeline.job_worker import JobWorker
+from pipeline.store import JobQueue
 from pipeline.testing import FakeOcrServer, make_page
 
 FAKE_AK, FAKE_SK = "AKFAKE0123456789", "sk-very-secret-value"
@@ -31,3 +36,20 @@ def image_job(
         f'[ocr]\nendpoint = "{server.url}"\nproject_id = "{server.project_id}"\n{ocr}'
         f'[output]\nurl = "{tmp / "out"}"\n'
     )
+
+
+async def job_done(queue: JobQueue, job_id: str) -> bool:
+    """The queued job `job_id` has ended `done` (a predicate for `wait_until`)."""
+    record = await queue.get(job_id)
+    return record is not None and record.status == "done"
+
+
+@asynccontextmanager
+async def worker_running(worker: JobWorker) -> AsyncIterator[JobWorker]:
+    """`worker.run()` in a task while the block runs; then stopped cleanly and awaited."""
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        await task

@@ -5,7 +5,6 @@ is 1 here: the fake OCR server never sees two of its calls at once."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from pipeline.job_worker import JobWorker, WorkerSettings
 from pipeline.store import JobQueue, open_store
 from pipeline.testing import FakeOcrServer, Reply
 from tests.integration.test_job_worker import job_data, wait_until
-from tests.support.jobs import FAKE_AK, FAKE_SK
+from tests.support.jobs import FAKE_AK, FAKE_SK, job_done, worker_running
 
 
 async def run_one_job(tmp: Path, others: int) -> int:
@@ -34,17 +33,8 @@ async def run_one_job(tmp: Path, others: int) -> int:
             shares.update({job.run_key: others})
             shares.use()  # as worker_process does for the process's job workers
             worker = JobWorker(queue, "w1", WorkerSettings(lease=5, poll=0.05), tmp)
-            task = asyncio.create_task(worker.run())
-
-            async def done() -> bool:
-                record = await queue.get(job.id)
-                return record is not None and record.status == "done"
-
-            try:
-                await wait_until(done, "the job done")
-            finally:
-                worker.stop()
-                await task
+            async with worker_running(worker):
+                await wait_until(lambda: job_done(queue, job.id), "the job done")
         finally:
             await store.close()
         assert server.call_count == 8
