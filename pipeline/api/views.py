@@ -75,14 +75,14 @@ def _rate(job: JobRecord, progress: JobProgress) -> float | None:
 
 def _pages_left(job: JobRecord, progress: JobProgress) -> int:
     """The pages not done yet of the documents opened, plus, once the run's listing has
-    been counted, the documents not opened yet at the average pages per document so far
-    (1 before any is known)."""
-    opened = sum(progress.documents.values())
-    if job.documents_listed is None or job.documents_listed <= opened:
+    been counted, the documents whose pages are not counted yet (not opened, or being
+    opened) at the average pages per document counted so far (1 before any is known)."""
+    if job.documents_listed is None or job.documents_listed <= progress.documents_counted:
         return progress.pages_left
-    known = progress.pages_done + progress.pages_left
-    per_document = known / opened if opened and known else 1.0
-    return progress.pages_left + round((job.documents_listed - opened) * per_document)
+    per_document = (progress.pages_counted / progress.documents_paged
+                    if progress.documents_paged else 1.0)
+    to_come = job.documents_listed - progress.documents_counted
+    return progress.pages_left + round(to_come * per_document)
 
 
 def _eta(job: JobRecord, left: int, rate: float | None) -> float | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pipeline.store.schema import documents, jobs, pages, usage
@@ -35,6 +35,13 @@ class JobProgress:
     pages_left: int = 0
     """Pages not done yet of the documents opened and not finished (their page count is
     known); the documents not opened yet are not counted."""
+    documents_counted: int = 0
+    """Documents whose pages are accounted for: their page count is known, or they have
+    ended (a document that failed before it was opened has none to come)."""
+    pages_counted: int = 0
+    """The pages of the documents whose page count is known."""
+    documents_paged: int = 0
+    """How many documents have a known page count (`pages_counted` is theirs)."""
 
 
 class JobReads:
@@ -69,11 +76,19 @@ class JobReads:
             )}
             saved = (select(func.count()).select_from(pages)
                      .where(pages.c.document_id == documents.c.id).scalar_subquery())
-            left = (await conn.execute(
-                select(func.coalesce(func.sum(documents.c.page_count - saved), 0))
-                .where(and_(documents.c.job == key, documents.c.status == "pending",
-                            documents.c.page_count.is_not(None)))
-            )).scalar_one()
+            # one statement, so that the counts agree with each other while workers write
+            paged = documents.c.page_count.is_not(None)
+            counts = (await conn.execute(
+                select(
+                    func.coalesce(func.sum(case(
+                        (and_(documents.c.status == "pending", paged),
+                         documents.c.page_count - saved), else_=0)), 0).label("left"),
+                    func.count().filter(or_(paged, documents.c.status != "pending"))
+                    .label("counted"),
+                    func.count(documents.c.page_count).label("paged"),
+                    func.coalesce(func.sum(documents.c.page_count), 0).label("pages"),
+                ).where(documents.c.job == key)
+            )).one()
             recent = 0
             if since is not None:
                 recent = (await conn.execute(
@@ -81,7 +96,9 @@ class JobReads:
                     .where(and_(documents.c.job == key, pages.c.done_at >= since))
                 )).scalar_one()
         return JobProgress(documents=docs, pages_done=int(done_pages), calls=calls,
-                           pages_since=int(recent), pages_left=max(0, int(left)))
+                           pages_since=int(recent), pages_left=max(0, int(counts.left)),
+                           documents_counted=int(counts.counted),
+                           documents_paged=int(counts.paged), pages_counted=int(counts.pages))
 
     async def totals(self) -> tuple[dict[str, int], dict[tuple[str, str], int], int]:
         """For /metrics: jobs by status; OCR attempts by (enterprise project, outcome);

@@ -24,7 +24,8 @@ def record(status: str, started_ago: float | None, **extra: object) -> JobRecord
 
 
 PROGRESS = JobProgress(documents={"done": 2, "pending": 3}, pages_done=40, calls={},
-                       pages_since=20, pages_left=30)
+                       pages_since=20, pages_left=30, documents_counted=5,
+                       documents_paged=5, pages_counted=70)
 
 
 def test_a_running_job_has_a_rate_and_an_eta() -> None:
@@ -43,6 +44,15 @@ def test_documents_listed_but_not_opened_count_at_the_average_pages_so_far() -> 
     # not counted yet, or nothing more listed than opened: the opened documents' pages only
     assert job_view(record("running", 10.0), PROGRESS)["pages"]["left"] == 30
     assert job_view(record("running", 10.0, documents_listed=4), PROGRESS)["pages"]["left"] == 30
+
+
+def test_documents_being_opened_count_as_still_to_come() -> None:
+    # 12 listed, one page each: 3 done, 1 opened whose page count is not known yet, 1 failed
+    # before it was opened (no pages to come): the one being opened and 7 more still to come
+    progress = JobProgress(documents={"done": 3, "pending": 1, "failed": 1}, pages_done=3,
+                           calls={}, pages_since=3, pages_left=0, documents_counted=4,
+                           documents_paged=3, pages_counted=3)
+    assert job_view(record("running", 1.0, documents_listed=12), progress)["pages"]["left"] == 8
 
 
 def test_no_eta_before_a_page_of_the_run_is_done() -> None:
