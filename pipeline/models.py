@@ -90,6 +90,14 @@ class Block:
         if _NOT_TEXT.search(self.text):
             object.__setattr__(self, "text", _NOT_TEXT.sub("", self.text))
 
+    @classmethod
+    def rect(cls, text: str, left: int, top: int, width: int, height: int,
+             confidence: float) -> Block:
+        """An upright block: its box from the top-left corner and the size."""
+        right, bottom = left + width, top + height
+        return cls(text, ((left, top), (right, top), (right, bottom), (left, bottom)),
+                   confidence)
+
 
 @dataclass(frozen=True)
 class OcrResult:

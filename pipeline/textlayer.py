@@ -161,9 +161,9 @@ def _result(layer: TextLayer, index: int, settings: PageSettings) -> PageResult:
     height = math.ceil(layer.height_pt * scale)
     blocks = []
     for (left, top, right, bottom), text in layer.rects:
-        x0, x1 = round(left * scale), round(right * scale)
-        y0, y1 = round(top * scale), round(bottom * scale)
-        blocks.append(Block(text, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)), 1.0))
+        x0, y0 = round(left * scale), round(top * scale)
+        blocks.append(Block.rect(text, x0, y0, round(right * scale) - x0,
+                                 round(bottom * scale) - y0, 1.0))
     result = OcrResult(tuple(blocks), width, height, -1.0, request_id="")
     return PageResult(index, result, PageGeometry(width, height, width, height, scale * 72))
 

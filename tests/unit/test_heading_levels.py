@@ -25,7 +25,7 @@ BODY, SECTION, CHAPTER = 28, 44, 70
 
 def block(text: str, y: int, h: int, x: int = 100, w: int = 900, scale: int = 1) -> Block:
     x, y, w, h = x * scale, y * scale, w * scale, h * scale
-    return Block(text, ((x, y), (x + w, y), (x + w, y + h), (x, y + h)), 0.95)
+    return Block.rect(text, x, y, w, h, 0.95)
 
 
 def page(index: int, titles: list[tuple[str, int]], scale: int = 1, body: int = BODY,

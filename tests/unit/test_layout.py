@@ -4,7 +4,7 @@ from pipeline.writers import WRITERS, WriteOptions
 
 
 def box(x: int, y: int, w: int, h: int) -> Block:
-    return Block(f"{x},{y}", ((x, y), (x + w, y), (x + w, y + h), (x, y + h)), 0.9)
+    return Block.rect(f"{x},{y}", x, y, w, h, 0.9)
 
 
 def named(text: str, x: int, y: int, w: int = 100, h: int = 20) -> Block:

@@ -15,7 +15,7 @@ from pipeline.paragraphs import split_paragraphs
 
 
 def block(text: str, x: int, y: int, w: int = 600, h: int = 30) -> Block:
-    return Block(text, ((x, y), (x + w, y), (x + w, y + h), (x, y + h)), 0.9)
+    return Block.rect(text, x, y, w, h, 0.9)
 
 
 def lines_of(*blocks: Block) -> list[Line]:

@@ -18,7 +18,7 @@ from pipeline.writers import WRITERS, WriteOptions
 
 
 def named(text: str, x: int, y: int, w: int = 300, h: int = 30, conf: float = 0.95) -> Block:
-    return Block(text, ((x, y), (x + w, y), (x + w, y + h), (x, y + h)), conf)
+    return Block.rect(text, x, y, w, h, conf)
 
 
 def sample() -> DocumentResult:

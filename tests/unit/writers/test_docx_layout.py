@@ -27,7 +27,7 @@ FIGURE = (200, 900, 700, 1250)
 
 
 def block(text: str, x: int, y: int, w: int = 460, h: int = 28) -> Block:
-    return Block(text, ((x, y), (x + w, y), (x + w, y + h), (x, y + h)), 0.9)
+    return Block.rect(text, x, y, w, h, 0.9)
 
 
 def page_blocks(number: int) -> tuple[Block, ...]:

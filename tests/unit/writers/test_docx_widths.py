@@ -23,7 +23,7 @@ WIDTH, HEIGHT = 1240, 1754
 
 
 def block(text: str, x: int, y: int, w: int, h: int = 28) -> Block:
-    return Block(text, ((x, y), (x + w, y), (x + w, y + h), (x, y + h)), 0.9)
+    return Block.rect(text, x, y, w, h, 0.9)
 
 
 def page() -> PageResult:
